@@ -1,0 +1,30 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { type AppConfig, ConfigModule } from '@callbacks/config';
+import { LoggingModule, OpsModule } from '@callbacks/observability';
+import { ApiKeyEntity, DatabaseModule } from '@callbacks/persistence';
+import { DeliveryQueueModule } from '@callbacks/queue';
+import { AuthGuard } from './auth/auth.guard';
+import { CallbacksModule } from './callbacks/callbacks.module';
+import { PartnersModule } from './partners/partners.module';
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.register(config),
+        LoggingModule.register(config),
+        DatabaseModule,
+        DeliveryQueueModule.register('producer'),
+        TypeOrmModule.forFeature([ApiKeyEntity]),
+        PartnersModule,
+        CallbacksModule,
+        OpsModule,
+      ],
+      providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
+    };
+  }
+}

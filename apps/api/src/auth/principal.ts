@@ -1,0 +1,24 @@
+import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+
+export type Principal = { kind: 'admin' } | { kind: 'partner'; partnerId: string; apiKeyId: string };
+
+/** Who may call a route: the operator only, or a partner (on its own partnerUniqueID) or the operator. */
+export type Audience = 'admin' | 'partner';
+export const AUDIENCE_METADATA = 'callbacks:audience';
+export const Audience = (audience: Audience) => SetMetadata(AUDIENCE_METADATA, audience);
+
+export interface AuthenticatedRequest {
+  principal?: Principal;
+}
+
+/** The caller, as AuthGuard identified it. */
+export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
+  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a route without an Audience');
+  return principal;
+});
+
+/** The idempotency scope of a caller: keys from different callers never collide. */
+export function callerId(principal: Principal): string {
+  return principal.kind === 'admin' ? 'admin' : `key:${principal.apiKeyId}`;
+}

@@ -1,0 +1,22 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { CallbackEntity } from '@callbacks/persistence';
+import { DomainError } from '../common/domain-error';
+import { PartnerLookup } from '../partners/partner-lookup';
+
+/** Finds a partner's callback for a type: 404 partner_not_found, then 404 callback_not_found. */
+@Injectable()
+export class CallbackLookup {
+  constructor(
+    private readonly partners: PartnerLookup,
+    @InjectRepository(CallbackEntity) private readonly callbacks: Repository<CallbackEntity>,
+  ) {}
+
+  async require(partnerId: string, notificationTypeId: number): Promise<CallbackEntity> {
+    const callback = await this.callbacks.findOne({ where: { partnerId, notificationTypeId } });
+    if (callback) return callback;
+    await this.partners.require(partnerId);
+    throw DomainError.notFound('callback_not_found', `partner ${partnerId} has no callback for notification type ${notificationTypeId}`);
+  }
+}

@@ -1,0 +1,90 @@
+import { Body, Controller, Delete, Get, HttpCode, Put, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import {
+  CallbackCreatedDto,
+  CallbackDto,
+  CallbackListDto,
+  ListCallbacksQueryDto,
+  PutCallbackDto,
+  SigningSecretDto,
+  SUPPORTED_NOTIFICATION_TYPE_IDS,
+} from '@callbacks/contracts';
+import { Audience } from '../auth/principal';
+import { ApiProblems } from '../common/api-problems';
+import { NotificationTypeParam, PartnerIdParam } from '../common/params';
+import { DeleteCallback } from './use-cases/delete-callback.use-case';
+import { GetCallback } from './use-cases/get-callback.use-case';
+import { GetSigningSecret } from './use-cases/get-signing-secret.use-case';
+import { ListCallbacks } from './use-cases/list-callbacks.use-case';
+import { RegisterCallback } from './use-cases/register-callback.use-case';
+
+const TYPE_PARAM = { name: 'notificationType', enum: [...SUPPORTED_NOTIFICATION_TYPE_IDS], description: 'Notification type id' };
+
+@ApiTags('Callbacks')
+@ApiBearerAuth()
+@ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
+@Audience('partner')
+@Controller(':partnerUniqueID/callbacks')
+export class CallbacksController {
+  constructor(
+    private readonly registerCallback: RegisterCallback,
+    private readonly listCallbacks: ListCallbacks,
+    private readonly getCallback: GetCallback,
+    private readonly deleteCallback: DeleteCallback,
+    private readonly getSigningSecret: GetSigningSecret,
+  ) {}
+
+  @Put(':notificationType')
+  @ApiOperation({ summary: 'Create or replace the callback for a notification type' })
+  @ApiParam(TYPE_PARAM)
+  @ApiCreatedResponse({ type: CallbackCreatedDto, description: 'Created; carries the signing secret' })
+  @ApiOkResponse({ type: CallbackDto, description: 'Updated' })
+  @ApiProblems(400, 401, 403, 404, 413, 415)
+  async put(
+    @PartnerIdParam() partnerId: string,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @Body() body: PutCallbackDto,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<CallbackDto> {
+    const result = await this.registerCallback.execute(partnerId, notificationTypeId, body);
+    response.status(result.created ? 201 : 200);
+    return result.callback;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List the partner’s callbacks' })
+  @ApiOkResponse({ type: CallbackListDto })
+  @ApiProblems(400, 401, 403, 404)
+  list(@PartnerIdParam() partnerId: string, @Query() query: ListCallbacksQueryDto): Promise<CallbackListDto> {
+    return this.listCallbacks.execute(partnerId, query.offset, query.limit);
+  }
+
+  @Get(':notificationType')
+  @ApiOperation({ summary: 'Read one callback' })
+  @ApiParam(TYPE_PARAM)
+  @ApiOkResponse({ type: CallbackDto })
+  @ApiProblems(400, 401, 403, 404)
+  get(@PartnerIdParam() partnerId: string, @NotificationTypeParam('notificationType') notificationTypeId: number): Promise<CallbackDto> {
+    return this.getCallback.execute(partnerId, notificationTypeId);
+  }
+
+  @Delete(':notificationType')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a callback; 404 when none is configured' })
+  @ApiParam(TYPE_PARAM)
+  @ApiNoContentResponse()
+  @ApiProblems(400, 401, 403, 404)
+  delete(@PartnerIdParam() partnerId: string, @NotificationTypeParam('notificationType') notificationTypeId: number): Promise<void> {
+    return this.deleteCallback.execute(partnerId, notificationTypeId);
+  }
+
+  @Get(':notificationType/secret')
+  @ApiOperation({ summary: 'Read the signing secret' })
+  @ApiParam(TYPE_PARAM)
+  @ApiOkResponse({ type: SigningSecretDto })
+  @ApiProblems(400, 401, 403, 404)
+  secret(@PartnerIdParam() partnerId: string, @NotificationTypeParam('notificationType') notificationTypeId: number): Promise<SigningSecretDto> {
+    return this.getSigningSecret.execute(partnerId, notificationTypeId);
+  }
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CallbackEntity } from '@callbacks/persistence';
+import { SecretVault } from '../common/secret-vault';
+import { PartnersModule } from '../partners/partners.module';
+import { CallbackLookup } from './callback-lookup';
+import { CallbacksController } from './callbacks.controller';
+import { DeleteCallback } from './use-cases/delete-callback.use-case';
+import { GetCallback } from './use-cases/get-callback.use-case';
+import { GetSigningSecret } from './use-cases/get-signing-secret.use-case';
+import { ListCallbacks } from './use-cases/list-callbacks.use-case';
+import { RegisterCallback } from './use-cases/register-callback.use-case';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([CallbackEntity]), PartnersModule],
+  controllers: [CallbacksController],
+  providers: [SecretVault, CallbackLookup, RegisterCallback, ListCallbacks, GetCallback, DeleteCallback, GetSigningSecret],
+  exports: [CallbackLookup, SecretVault],
+})
+export class CallbacksModule {}

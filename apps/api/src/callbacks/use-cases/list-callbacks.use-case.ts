@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import type { CallbackListDto } from '@callbacks/contracts';
+import { CallbackEntity } from '@callbacks/persistence';
+import { PartnerLookup } from '../../partners/partner-lookup';
+import { toCallbackDto } from '../callback.mapper';
+
+@Injectable()
+export class ListCallbacks {
+  constructor(
+    private readonly partners: PartnerLookup,
+    @InjectRepository(CallbackEntity) private readonly callbacks: Repository<CallbackEntity>,
+  ) {}
+
+  async execute(partnerId: string, offset: number, limit: number): Promise<CallbackListDto> {
+    await this.partners.require(partnerId);
+    const [callbacks, total] = await this.callbacks.findAndCount({
+      where: { partnerId },
+      order: { notificationTypeId: 'ASC' },
+      skip: offset,
+      take: limit,
+    });
+    return { items: callbacks.map(toCallbackDto), total };
+  }
+}

@@ -1,0 +1,48 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@callbacks/config';
+import type { CallbackCreatedDto, CallbackDto, PutCallbackDto } from '@callbacks/contracts';
+import { CallbackEntity } from '@callbacks/persistence';
+import { generateSigningSecret } from '@callbacks/signing';
+import { checkCallbackUrl } from '@callbacks/url-policy';
+import { DomainError } from '../../common/domain-error';
+import { SecretVault } from '../../common/secret-vault';
+import { PartnerLookup } from '../../partners/partner-lookup';
+import { toCallbackDto } from '../callback.mapper';
+
+export type RegisterCallbackResult = { created: true; callback: CallbackCreatedDto } | { created: false; callback: CallbackDto };
+
+/**
+ * PUT semantics: the body replaces the callback's URL, headers (default none) and enabled flag
+ * (default true). The signing secret is made on creation and kept on every update.
+ */
+@Injectable()
+export class RegisterCallback {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly partners: PartnerLookup,
+    private readonly vault: SecretVault,
+  ) {}
+
+  async execute(partnerId: string, notificationTypeId: number, body: PutCallbackDto): Promise<RegisterCallbackResult> {
+    const urlProblem = checkCallbackUrl(body.callbackUrl, { allowInsecure: this.config.allowInsecureCallbacks });
+    if (urlProblem) throw DomainError.validation([{ field: 'callbackUrl', message: urlProblem }]);
+    await this.partners.require(partnerId);
+
+    const signingSecret = generateSigningSecret();
+    // One statement, so two concurrent first PUTs cannot both create (or both fail).
+    const [row] = (await this.dataSource.query(
+      `INSERT INTO callbacks (id, partner_id, notification_type_id, callback_url, headers, enabled, signing_secret_encrypted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (partner_id, notification_type_id) DO UPDATE
+         SET callback_url = EXCLUDED.callback_url, headers = EXCLUDED.headers, enabled = EXCLUDED.enabled, updated_at = now()
+       RETURNING id, (xmax = 0) AS created`,
+      [randomUUID(), partnerId, notificationTypeId, body.callbackUrl, JSON.stringify(body.headers ?? {}), body.enabled ?? true, this.vault.seal(signingSecret)],
+    )) as Array<{ id: string; created: boolean }>;
+    const callback = toCallbackDto(await this.dataSource.manager.findOneByOrFail(CallbackEntity, { id: row.id }));
+    return row.created ? { created: true, callback: { ...callback, signingSecret } } : { created: false, callback };
+  }
+}

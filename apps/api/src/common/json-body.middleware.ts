@@ -1,0 +1,17 @@
+import type { NextFunction, Request, Response } from 'express';
+import { DomainError } from './domain-error';
+import { sendProblem } from './problem.filter';
+
+function hasBody(request: Request): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** A request that carries a body must say it is JSON (415 otherwise), so it is never silently ignored. */
+export function requireJsonBody(request: Request, response: Response, next: NextFunction): void {
+  if (hasBody(request) && !request.is('application/json') && !request.is('application/*+json')) {
+    sendProblem(response, new DomainError(415, 'unsupported_media_type', 'the request body must be JSON (Content-Type: application/json)'));
+    return;
+  }
+  next();
+}

@@ -1,0 +1,70 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
+import { PROBLEM_CONTENT_TYPE, type ErrorCode, type ProblemDetails } from '@callbacks/contracts';
+import { DomainError } from './domain-error';
+
+/** Errors raised by body-parser carry a `type`. */
+interface BodyParserError {
+  type?: string;
+}
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'route_not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'service_unavailable',
+};
+
+function toDomainError(exception: unknown, request: Request): DomainError | null {
+  if (exception instanceof DomainError) return exception;
+  // Nest wraps body-parser's errors in an HttpException whose cause is the original error.
+  const bodyError = (exception instanceof HttpException ? exception.cause : exception) as BodyParserError | undefined;
+  if (bodyError?.type === 'entity.parse.failed') return new DomainError(400, 'malformed_json', 'the request body is not valid JSON');
+  if (bodyError?.type === 'entity.too.large') return new DomainError(413, 'payload_too_large', 'the request body is larger than 256 KiB');
+  if (bodyError?.type === 'encoding.unsupported' || bodyError?.type === 'charset.unsupported') {
+    return new DomainError(415, 'unsupported_media_type', 'the request body must be UTF-8 JSON');
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    if (status === 404) return new DomainError(404, 'route_not_found', `no route for ${request.method} ${request.path}`);
+    const code = CODE_BY_STATUS[status];
+    if (code && status < 500) return new DomainError(status, code, exception.message);
+  }
+  return null;
+}
+
+/** Writes an error as RFC 9457 problem+json. */
+export function sendProblem(response: Response, error: DomainError): void {
+  const problem: ProblemDetails = {
+    type: 'about:blank',
+    title: STATUS_CODES[error.status] ?? 'Error',
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+  response.status(error.status).set(error.headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+/** Maps every error to problem+json; unexpected ones become a 500 without internals. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const error =
+      toDomainError(exception, request) ??
+      (this.logger.error({ err: exception }, 'unhandled error'),
+      new DomainError(500, 'internal_error', 'an unexpected error occurred; it has been logged'));
+    if (!response.headersSent) sendProblem(response, error);
+  }
+}

@@ -1,0 +1,45 @@
+import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import type { FieldError } from '@callbacks/contracts';
+import { DomainError } from './domain-error';
+
+function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = prefix ? `${prefix}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((constraint) => ({
+      field,
+      // class-validator starts messages with the property name; the field is named separately.
+      message: constraint.startsWith(`${error.property} `) ? constraint.slice(error.property.length + 1) : constraint,
+    }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+/** Unknown fields are refused, not silently dropped: a typo in a field name must not go unnoticed. */
+function unknownFieldErrors(errors: FieldError[]): FieldError[] {
+  return errors.map((error) => (error.message.startsWith('property ') && error.message.endsWith(' should not exist') ? { ...error, message: 'is not a known field' } : error));
+}
+
+/**
+ * Validates bodies and queries against their DTO classes. Bodies must be JSON objects; fields are
+ * never coerced (a "true" string is not a boolean); query strings are converted where the DTO says.
+ */
+@Injectable()
+export class DtoValidationPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    const dto = metadata.metatype;
+    if ((metadata.type !== 'body' && metadata.type !== 'query') || !dto || [Object, String, Number, Boolean, Array].includes(dto as never)) {
+      return value;
+    }
+    if (metadata.type === 'body' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      throw DomainError.validation([{ field: 'body', message: 'must be a JSON object' }]);
+    }
+    const instance = plainToInstance(dto, value ?? {}) as object;
+    const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+    if (errors.length > 0) {
+      throw DomainError.validation(unknownFieldErrors(flatten(errors)));
+    }
+    return instance;
+  }
+}

@@ -1,0 +1,12 @@
+import 'reflect-metadata';
+import { Logger } from 'nestjs-pino';
+import { startService } from '@callbacks/config';
+import { createApiApp } from './api-app';
+
+void startService('api', async ({ config, warnings }) => {
+  const app = await createApiApp(config);
+  const logger = app.get(Logger);
+  for (const warning of warnings) logger.warn(warning);
+  await app.listen(config.port);
+  logger.log(`API listening on port ${config.port}; OpenAPI at /docs`);
+});

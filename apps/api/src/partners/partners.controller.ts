@@ -1,0 +1,46 @@
+import { Body, Controller, Delete, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiKeyCreatedDto, CreatePartnerDto, PartnerCreatedDto } from '@callbacks/contracts';
+import { Audience } from '../auth/principal';
+import { ApiProblems } from '../common/api-problems';
+import { PartnerIdParam, UuidParam } from '../common/params';
+import { CreatePartner } from './use-cases/create-partner.use-case';
+import { IssueApiKey } from './use-cases/issue-api-key.use-case';
+import { RevokeApiKey } from './use-cases/revoke-api-key.use-case';
+
+@ApiTags('Admin')
+@ApiBearerAuth()
+@Audience('admin')
+@Controller('admin/partners')
+export class PartnersController {
+  constructor(
+    private readonly createPartner: CreatePartner,
+    private readonly issueApiKey: IssueApiKey,
+    private readonly revokeApiKey: RevokeApiKey,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a partner and its first API key' })
+  @ApiCreatedResponse({ type: PartnerCreatedDto })
+  @ApiProblems(400, 401, 403)
+  create(@Body() body: CreatePartnerDto): Promise<PartnerCreatedDto> {
+    return this.createPartner.execute(body.name);
+  }
+
+  @Post(':partnerUniqueID/api-keys')
+  @ApiOperation({ summary: 'Issue another API key (existing keys keep working until revoked)' })
+  @ApiCreatedResponse({ type: ApiKeyCreatedDto })
+  @ApiProblems(400, 401, 403, 404)
+  issueKey(@PartnerIdParam() partnerId: string): Promise<ApiKeyCreatedDto> {
+    return this.issueApiKey.execute(partnerId);
+  }
+
+  @Delete(':partnerUniqueID/api-keys/:apiKeyId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke an API key' })
+  @ApiNoContentResponse()
+  @ApiProblems(400, 401, 403, 404)
+  revokeKey(@PartnerIdParam() partnerId: string, @UuidParam('apiKeyId') apiKeyId: string): Promise<void> {
+    return this.revokeApiKey.execute(partnerId, apiKeyId);
+  }
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApiKeyEntity, PartnerEntity } from '@callbacks/persistence';
+import { PartnerLookup } from './partner-lookup';
+import { PartnersController } from './partners.controller';
+import { CreatePartner } from './use-cases/create-partner.use-case';
+import { IssueApiKey } from './use-cases/issue-api-key.use-case';
+import { RevokeApiKey } from './use-cases/revoke-api-key.use-case';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([PartnerEntity, ApiKeyEntity])],
+  controllers: [PartnersController],
+  providers: [PartnerLookup, CreatePartner, IssueApiKey, RevokeApiKey],
+  exports: [PartnerLookup],
+})
+export class PartnersModule {}

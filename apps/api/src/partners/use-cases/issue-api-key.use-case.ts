@@ -1,0 +1,25 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { Repository } from 'typeorm';
+import type { ApiKeyCreatedDto } from '@callbacks/contracts';
+import { ApiKeyEntity } from '@callbacks/persistence';
+import { generateApiKey } from '../../auth/api-key';
+import { PartnerLookup } from '../partner-lookup';
+
+/** A new key for a partner; the partner's other keys keep working until revoked. */
+@Injectable()
+export class IssueApiKey {
+  constructor(
+    private readonly partners: PartnerLookup,
+    @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
+  ) {}
+
+  async execute(partnerId: string): Promise<ApiKeyCreatedDto> {
+    await this.partners.require(partnerId);
+    const key = generateApiKey();
+    const apiKeyId = randomUUID();
+    await this.apiKeys.insert({ id: apiKeyId, partnerId, keyHash: key.keyHash, keyPrefix: key.keyPrefix });
+    return { apiKeyId, apiKey: key.apiKey };
+  }
+}

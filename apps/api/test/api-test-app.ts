@@ -1,0 +1,71 @@
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import type { Environment } from '@callbacks/config';
+import { createTestEnvironment, TEST_ADMIN_API_KEY, type TestEnvironment } from '@callbacks/testing';
+import { createApiApp } from '../src/api-app';
+
+export const ADMIN = { Authorization: `Bearer ${TEST_ADMIN_API_KEY}` };
+
+export interface TestPartner {
+  partnerUniqueId: string;
+  apiKey: string;
+  auth: { Authorization: string };
+}
+
+export interface ApiTestApp {
+  app: INestApplication;
+  environment: TestEnvironment;
+  http: ReturnType<typeof request>;
+  dataSource: DataSource;
+  createPartner(name?: string): Promise<TestPartner>;
+  /** Row counts of every table, to prove a failed request wrote nothing. */
+  tableCounts(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+export async function startApiTestApp(overrides: Environment = {}): Promise<ApiTestApp> {
+  const environment = await createTestEnvironment(overrides);
+  const app = await createApiApp(environment.config);
+  await app.init();
+  const http = request(app.getHttpServer());
+  const dataSource = app.get(DataSource);
+  return {
+    app,
+    environment,
+    http,
+    dataSource,
+    async createPartner(name = 'Acme') {
+      const response = await http.post('/admin/partners').set(ADMIN).send({ name }).expect(201);
+      const { partnerUniqueId, apiKey } = response.body as { partnerUniqueId: string; apiKey: string };
+      return { partnerUniqueId, apiKey, auth: { Authorization: `Bearer ${apiKey}` } };
+    },
+    async tableCounts() {
+      const tables = (await dataSource.query(
+        `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY tablename`,
+      )) as Array<{ tablename: string }>;
+      const counts: Record<string, number> = {};
+      for (const { tablename } of tables) {
+        const [{ count }] = (await dataSource.query(`SELECT count(*)::int AS count FROM "${tablename}"`)) as Array<{ count: number }>;
+        counts[tablename] = count;
+      }
+      return counts;
+    },
+    async close() {
+      await app.close();
+      await environment.destroy();
+    },
+  };
+}
+
+/** Asserts an RFC 9457 problem response with the given status and code; returns its body. */
+export function expectProblem(response: request.Response, status: number, code: string): { detail: string; errors?: Array<{ field: string; message: string }> } {
+  expect({ status: response.status, contentType: response.headers['content-type'], code: response.body.code }).toEqual({
+    status,
+    contentType: expect.stringMatching(/^application\/problem\+json/),
+    code,
+  });
+  expect(response.body).toMatchObject({ type: 'about:blank', status, title: expect.any(String), detail: expect.any(String) });
+  expect(JSON.stringify(response.body)).not.toMatch(/\bat .*\.(js|ts):\d+|QueryFailedError|SELECT |INSERT /);
+  return response.body;
+}

@@ -1,0 +1,158 @@
+import { ADMIN, type ApiTestApp, expectProblem, startApiTestApp, type TestPartner } from './api-test-app';
+
+const URL_A = 'https://partner.example.com/hooks/status';
+const URL_B = 'https://partner.example.com/hooks/v2';
+
+describe('partner callbacks API', () => {
+  let api: ApiTestApp;
+  let partner: TestPartner;
+  let base: string;
+
+  beforeAll(async () => {
+    api = await startApiTestApp();
+  });
+  beforeEach(async () => {
+    partner = await api.createPartner();
+    base = `/${partner.partnerUniqueId}/callbacks`;
+  });
+  afterAll(() => api.close());
+
+  it('creates (201, with the signing secret), updates (200, same secret), reads, lists and deletes', async () => {
+    const created = await api.http.put(`${base}/5`).set(partner.auth).send({ callbackUrl: URL_A, headers: { 'X-Custom': 'v' } }).expect(201);
+    expect(created.body).toEqual({
+      partnerUniqueId: partner.partnerUniqueId,
+      notificationTypeId: 5,
+      notificationType: 'status.changed',
+      callbackUrl: URL_A,
+      headers: { 'X-Custom': 'v' },
+      enabled: true,
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+      signingSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+    });
+
+    const updated = await api.http.put(`${base}/5`).set(partner.auth).send({ callbackUrl: URL_B, enabled: false }).expect(200);
+    expect(updated.body).toMatchObject({ callbackUrl: URL_B, headers: {}, enabled: false, createdAt: created.body.createdAt });
+    expect(updated.body.signingSecret).toBeUndefined();
+    expect(Date.parse(updated.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.body.updatedAt));
+
+    await api.http.get(`${base}/5`).set(partner.auth).expect(200, updated.body);
+    const secret = await api.http.get(`${base}/5/secret`).set(partner.auth).expect(200);
+    expect(secret.body).toEqual({ signingSecret: created.body.signingSecret });
+
+    await api.http.put(`${base}/7`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
+    const list = await api.http.get(base).set(partner.auth).expect(200);
+    expect(list.body.total).toBe(2);
+    expect(list.body.items.map((item: { notificationTypeId: number }) => item.notificationTypeId)).toEqual([5, 7]);
+    expect(list.body.items[0]).toEqual(updated.body);
+
+    await api.http.delete(`${base}/5`).set(partner.auth).expect(204);
+    expectProblem(await api.http.delete(`${base}/5`).set(partner.auth), 404, 'callback_not_found');
+    expectProblem(await api.http.get(`${base}/5`).set(partner.auth), 404, 'callback_not_found');
+    expectProblem(await api.http.get(`${base}/5/secret`).set(partner.auth), 404, 'callback_not_found');
+    expect((await api.http.get(base).set(partner.auth).expect(200)).body.total).toBe(1);
+  });
+
+  it('pages the list with offset and limit (at most 200)', async () => {
+    for (const type of [5, 6, 7]) await api.http.put(`${base}/${type}`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
+    const page = await api.http.get(`${base}?offset=1&limit=1`).set(partner.auth).expect(200);
+    expect(page.body).toMatchObject({ total: 3, items: [{ notificationTypeId: 6 }] });
+    expect((await api.http.get(`${base}?offset=5`).set(partner.auth).expect(200)).body).toEqual({ items: [], total: 3 });
+    for (const query of ['limit=201', 'limit=0', 'offset=-1', 'limit=ten', 'offset=1.5', 'sort=asc']) {
+      const problem = expectProblem(await api.http.get(`${base}?${query}`).set(partner.auth), 400, 'validation_failed');
+      expect(problem.errors?.[0].field).toBe(query.split('=')[0]);
+    }
+  });
+
+  it('stores signing secrets encrypted, never in plain text', async () => {
+    const created = await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
+    const [row] = (await api.dataSource.query('SELECT * FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<Record<string, unknown>>;
+    expect(row.signing_secret_encrypted).toMatch(/^v1\./);
+    const secretBase64 = (created.body.signingSecret as string).slice('whsec_'.length);
+    expect(JSON.stringify(row)).not.toContain(secretBase64);
+    expect(JSON.stringify(row)).not.toContain(Buffer.from(secretBase64, 'base64').toString('hex'));
+  });
+
+  it('answers 404 for an unknown partner (operator key) and 400 for a malformed partner id', async () => {
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const before = await api.tableCounts();
+    expectProblem(await api.http.get(`/${unknown}/callbacks`).set(ADMIN), 404, 'partner_not_found');
+    expectProblem(await api.http.put(`/${unknown}/callbacks/5`).set(ADMIN).send({ callbackUrl: URL_A }), 404, 'partner_not_found');
+    expectProblem(await api.http.get(`/${unknown}/callbacks/5`).set(ADMIN), 404, 'partner_not_found');
+    expectProblem(await api.http.delete(`/${unknown}/callbacks/5`).set(ADMIN), 404, 'partner_not_found');
+    for (const auth of [ADMIN, partner.auth]) {
+      const problem = expectProblem(await api.http.get('/not-a-uuid/callbacks').set(auth), 400, 'invalid_partner_id');
+      expect(problem.errors).toEqual([{ field: 'partnerUniqueID', message: 'must be a UUID' }]);
+    }
+    expect(await api.tableCounts()).toEqual(before);
+  });
+
+  it.each(['8', '0', '-5', '5.5', 'five', '99999999999'])('refuses notification type %s, listing the supported ones', async (type) => {
+    for (const call of [
+      api.http.put(`${base}/${type}`).set(partner.auth).send({ callbackUrl: URL_A }),
+      api.http.get(`${base}/${type}`).set(partner.auth),
+      api.http.delete(`${base}/${type}`).set(partner.auth),
+    ]) {
+      const problem = expectProblem(await call, 400, 'unsupported_notification_type');
+      expect(problem.detail).toContain('5 (status.changed), 6 (message.created), 7 (document.available)');
+    }
+  });
+
+  describe('PUT validation (nothing is stored on failure)', () => {
+    it.each([
+      [{}, 'callbackUrl', /should not be empty|must be a string/],
+      [{ callbackUrl: 42 }, 'callbackUrl', /string/],
+      [{ callbackUrl: 'http://partner.example.com/hook' }, 'callbackUrl', /https/],
+      [{ callbackUrl: 'partner.example.com/hook' }, 'callbackUrl', /absolute/],
+      [{ callbackUrl: `https://partner.example.com/${'a'.repeat(2030)}` }, 'callbackUrl', /2048/],
+      [{ callbackUrl: 'https://127.0.0.1/hook' }, 'callbackUrl', /non-public/],
+      [{ callbackUrl: 'https://169.254.169.254/latest/meta-data' }, 'callbackUrl', /non-public/],
+      [{ callbackUrl: 'https://[::1]/hook' }, 'callbackUrl', /non-public/],
+      [{ callbackUrl: 'https://10.0.0.8/hook' }, 'callbackUrl', /non-public/],
+      [{ callbackUrl: 'https://localhost/hook' }, 'callbackUrl', /public host/],
+      [{ callbackUrl: URL_A, headers: { 'Webhook-Signature': 'x' } }, 'headers', /set by the service/],
+      [{ callbackUrl: URL_A, headers: { 'Content-Type': 'text/plain' } }, 'headers', /set by the service/],
+      [{ callbackUrl: URL_A, headers: { host: 'evil.example' } }, 'headers', /set by the service/],
+      [{ callbackUrl: URL_A, headers: { 'user-agent': 'x' } }, 'headers', /set by the service/],
+      [{ callbackUrl: URL_A, headers: { 'content-length': '1' } }, 'headers', /set by the service/],
+      [{ callbackUrl: URL_A, headers: ['X-A'] }, 'headers', /object/],
+      [{ callbackUrl: URL_A, headers: { 'X-A': 5 } }, 'headers', /string/],
+      [{ callbackUrl: URL_A, enabled: 'yes' }, 'enabled', /boolean/],
+      [{ callbackUrl: URL_A, secret: 'mine' }, 'secret', /not a known field/],
+    ])('%p -> 400 naming %s', async (body, field, message) => {
+      const before = await api.tableCounts();
+      const problem = expectProblem(await api.http.put(`${base}/5`).set(partner.auth).send(body), 400, 'validation_failed');
+      expect(problem.errors).toEqual(expect.arrayContaining([{ field, message: expect.stringMatching(message) }]));
+      expect(problem.detail).toContain(field);
+      expect(await api.tableCounts()).toEqual(before);
+    });
+
+    it('refuses malformed JSON and oversized bodies without storing anything', async () => {
+      const before = await api.tableCounts();
+      expectProblem(await api.http.put(`${base}/5`).set(partner.auth).set('Content-Type', 'application/json').send('{"callbackUrl":'), 400, 'malformed_json');
+      expectProblem(await api.http.put(`${base}/5`).set(partner.auth).send({ callbackUrl: URL_A, headers: { 'X-Big': 'x'.repeat(270_000) } }), 413, 'payload_too_large');
+      expect(await api.tableCounts()).toEqual(before);
+    });
+
+    it('allows http and loopback URLs only when ALLOW_INSECURE_CALLBACKS=true', async () => {
+      const insecure = await startApiTestApp({ ALLOW_INSECURE_CALLBACKS: 'true' });
+      try {
+        const local = await insecure.createPartner();
+        await insecure.http.put(`/${local.partnerUniqueId}/callbacks/5`).set(local.auth).send({ callbackUrl: 'http://127.0.0.1:4000/hook' }).expect(201);
+      } finally {
+        await insecure.close();
+      }
+    });
+  });
+
+  it('keeps exactly one callback per partner and type under concurrent first PUTs', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, (_, index) => api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: `${URL_A}?n=${index}` })),
+    );
+    expect(responses.map((response) => response.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    const rows = (await api.dataSource.query('SELECT count(*)::int AS count FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<{
+      count: number;
+    }>;
+    expect(rows[0].count).toBe(1);
+  });
+});

@@ -1,0 +1,3 @@
+const preset = require('../../jest.preset.js');
+
+module.exports = { ...preset.base, ...preset.services, displayName: 'worker', rootDir: __dirname };

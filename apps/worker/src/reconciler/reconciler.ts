@@ -1,0 +1,134 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Queue } from 'bullmq';
+import { PinoLogger } from 'nestjs-pino';
+import { DataSource, type QueryRunner } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@callbacks/config';
+import { notificationTypeName } from '@callbacks/contracts';
+import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries } from '@callbacks/queue';
+
+/** Any constant works; it names the reconciler's lock among PostgreSQL advisory locks. */
+const RECONCILER_LOCK_ID = 7_243_001;
+const BATCH_SIZE = 500;
+const STATE_LOOKUPS_IN_PARALLEL = 50;
+
+export interface ReconcileReport {
+  scanned: number;
+  reenqueued: number;
+  retried: number;
+}
+
+interface PendingRow {
+  id: string;
+  partner_id: string;
+  notification_type_id: number;
+  delivery_round: number;
+  test: boolean;
+  next_attempt_at: Date | null;
+}
+
+/**
+ * PostgreSQL is the source of truth, Redis only the transport. Every RECONCILE_INTERVAL_MS one
+ * worker (the one that takes a PostgreSQL advisory lock) looks at the pending notifications that
+ * nothing has touched for two intervals and gives each a job again if its job is gone (Redis
+ * restarted or lost its data), failed (infrastructure errors, or stalled twice) or finished
+ * without delivering. Adding a job is idempotent, so a race with a live job changes nothing.
+ */
+@Injectable()
+export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('Reconciler');
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.config.reconcileIntervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = this.reconcile()
+      .then((report) => {
+        if (report && (report.reenqueued > 0 || report.retried > 0)) this.logger.warn(report, 'reconciler re-enqueued deliveries');
+      })
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'reconciler run failed; the next run tries again'))
+      .finally(() => (this.running = null));
+    await this.running;
+  }
+
+  /** One pass; null when another worker holds the lock. */
+  async reconcile(): Promise<ReconcileReport | null> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    try {
+      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RECONCILER_LOCK_ID])) as Array<{ locked: boolean }>;
+      return locked ? await this.scan(runner) : null;
+    } finally {
+      await runner.commitTransaction();
+      await runner.release();
+    }
+  }
+
+  private async scan(runner: QueryRunner): Promise<ReconcileReport> {
+    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0 };
+    const quietMs = 2 * this.config.reconcileIntervalMs;
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const rows = (await runner.query(
+        `SELECT id, partner_id, notification_type_id, delivery_round, test, next_attempt_at
+           FROM notifications
+          WHERE status = 'pending' AND updated_at < now() - make_interval(secs => $1) AND id > $2
+          ORDER BY id LIMIT $3`,
+        [quietMs / 1000, after, BATCH_SIZE],
+      )) as PendingRow[];
+      if (rows.length === 0) return report;
+      report.scanned += rows.length;
+      await this.repair(rows, report);
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  private async repair(rows: PendingRow[], report: ReconcileReport): Promise<void> {
+    const missing: DeliveryToEnqueue[] = [];
+    for (let start = 0; start < rows.length; start += STATE_LOOKUPS_IN_PARALLEL) {
+      await Promise.all(
+        rows.slice(start, start + STATE_LOOKUPS_IN_PARALLEL).map(async (row) => {
+          const jobId = deliveryJobId(row.id, row.delivery_round);
+          const state = await this.queue.getJobState(jobId);
+          if (state === 'failed') {
+            await (await this.queue.getJob(jobId))?.retry('failed');
+            report.retried++;
+          } else if (state === 'unknown' || state === 'completed') {
+            if (state === 'completed') await this.queue.remove(jobId);
+            missing.push({
+              notificationId: row.id,
+              partnerUniqueId: row.partner_id,
+              notificationTypeId: row.notification_type_id,
+              notificationType: notificationTypeName(row.notification_type_id),
+              round: row.delivery_round,
+              test: row.test,
+              dueAt: row.next_attempt_at,
+            });
+          }
+        }),
+      );
+    }
+    await enqueueDeliveries(this.queue, missing);
+    report.reenqueued += missing.length;
+  }
+}

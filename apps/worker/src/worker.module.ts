@@ -1,0 +1,32 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { type AppConfig, APP_CONFIG, ConfigModule } from '@callbacks/config';
+import { LoggingModule, OpsModule } from '@callbacks/observability';
+import { DatabaseModule } from '@callbacks/persistence';
+import { DeliveryQueueModule } from '@callbacks/queue';
+import { DeliverNotification } from './delivery/deliver-notification.use-case';
+import { DeliveryProcessor } from './delivery/delivery.processor';
+import { DeliveryStore } from './delivery/delivery-store';
+import { HttpSender } from './delivery/http-sender';
+import { Reconciler } from './reconciler/reconciler';
+
+@Module({})
+export class WorkerModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [ConfigModule.register(config), LoggingModule.register(config), DatabaseModule, DeliveryQueueModule.register('worker'), OpsModule],
+      providers: [
+        {
+          provide: HttpSender,
+          inject: [APP_CONFIG],
+          useFactory: (appConfig: AppConfig) =>
+            new HttpSender({ timeoutMs: appConfig.deliveryTimeoutMs, allowInsecure: appConfig.allowInsecureCallbacks, connectionsPerOrigin: appConfig.workerConcurrency }),
+        },
+        DeliveryStore,
+        DeliverNotification,
+        DeliveryProcessor,
+        Reconciler,
+      ],
+    };
+  }
+}

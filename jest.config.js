@@ -1,0 +1,16 @@
+// `npm test` runs every project's specs (unit and e2e) in one jest invocation.
+module.exports = {
+  projects: [
+    '<rootDir>/libs/config',
+    '<rootDir>/libs/contracts',
+    '<rootDir>/libs/signing',
+    '<rootDir>/libs/url-policy',
+    '<rootDir>/libs/queue',
+    '<rootDir>/libs/persistence',
+    '<rootDir>/libs/observability',
+    '<rootDir>/libs/testing',
+    '<rootDir>/apps/api',
+    '<rootDir>/apps/worker',
+    '<rootDir>/test',
+  ],
+};

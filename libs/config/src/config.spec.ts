@@ -1,0 +1,109 @@
+import { ConfigError, DEFAULT_DATABASE_URL, loadConfig } from './config';
+import { formatDuration, parseDuration, parseDurationList } from './duration';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('durations', () => {
+  it.each([
+    ['250ms', 250],
+    ['5s', 5_000],
+    ['1.5s', 1_500],
+    ['5m', 300_000],
+    ['2h', 7_200_000],
+  ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['5', '5d', '-5s', 's', '5 s s', ''])('rejects %p', (text) => expect(parseDuration(text)).toBeNull());
+
+  it('parses a list and rejects a list with one bad step', () => {
+    expect(parseDurationList('5s, 5m,30m')).toEqual([5_000, 300_000, 1_800_000]);
+    expect(parseDurationList('5s,soon')).toBeNull();
+    expect(parseDurationList('')).toEqual([]);
+  });
+
+  it('formats milliseconds back into the largest whole unit', () => {
+    expect([formatDuration(7_200_000), formatDuration(90_000), formatDuration(5_000), formatDuration(1_500)]).toEqual(['2h', '90s', '5s', '1500ms']);
+  });
+});
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const { config, warnings } = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      workerPort: 3001,
+      databaseUrl: DEFAULT_DATABASE_URL,
+      redisUrl: 'redis://127.0.0.1:6379',
+      queuePrefix: '{whk}',
+      adminApiKey: null,
+      retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+      deliveryTimeoutMs: 15_000,
+      workerConcurrency: 50,
+      allowInsecureCallbacks: false,
+    });
+    expect(config.secretsEncryptionKey).toHaveLength(32);
+    expect(warnings.join('\n')).toMatch(/SECRETS_ENCRYPTION_KEY is not set/);
+  });
+
+  it('reads every variable', () => {
+    const key = Buffer.alloc(32, 7);
+    const { config, warnings } = loadConfig({
+      PORT: '8080',
+      WORKER_PORT: '0',
+      DATABASE_URL: 'postgresql://u:p@db:5432/x',
+      REDIS_URL: 'rediss://cache:6380',
+      QUEUE_PREFIX: 'staging',
+      ADMIN_API_KEY: 'a-long-operator-key-123',
+      SECRETS_ENCRYPTION_KEY: key.toString('base64'),
+      RETRY_SCHEDULE: '1s,250ms',
+      DELIVERY_TIMEOUT_MS: '2000',
+      WORKER_CONCURRENCY: '8',
+      ALLOW_INSECURE_CALLBACKS: 'true',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      workerPort: 0,
+      queuePrefix: '{staging}',
+      adminApiKey: 'a-long-operator-key-123',
+      retryScheduleMs: [1_000, 250],
+      deliveryTimeoutMs: 2_000,
+      workerConcurrency: 8,
+      allowInsecureCallbacks: true,
+    });
+    expect(config.secretsEncryptionKey.equals(key)).toBe(true);
+    expect(warnings.join('\n')).toMatch(/ALLOW_INSECURE_CALLBACKS=true/);
+  });
+
+  it('accepts a hex encryption key and keeps a braced prefix as is', () => {
+    const { config } = loadConfig({ SECRETS_ENCRYPTION_KEY: 'ab'.repeat(32), QUEUE_PREFIX: '{whk}' });
+    expect(config.secretsEncryptionKey.equals(Buffer.alloc(32, 0xab))).toBe(true);
+    expect(config.queuePrefix).toBe('{whk}');
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    [{ QUEUE_PREFIX: 'a:b' }, 'QUEUE_PREFIX'],
+    [{ RETRY_SCHEDULE: '5s,later' }, 'RETRY_SCHEDULE'],
+    [{ DELIVERY_TIMEOUT_MS: '60000' }, 'DELIVERY_TIMEOUT_MS'],
+    [{ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'],
+    [{ ALLOW_INSECURE_CALLBACKS: 'yes' }, 'ALLOW_INSECURE_CALLBACKS'],
+    [{ SECRETS_ENCRYPTION_KEY: 'too-short' }, 'SECRETS_ENCRYPTION_KEY'],
+    [{ NODE_ENV: 'production' }, 'SECRETS_ENCRYPTION_KEY'],
+    [{ NODE_ENV: 'production', SECRETS_ENCRYPTION_KEY: 'ab'.repeat(32), ALLOW_INSECURE_CALLBACKS: 'true' }, 'ALLOW_INSECURE_CALLBACKS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('rejects %p naming %s', (env, variable) => {
+    const error = configError(env as Record<string, string>);
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+  });
+});

@@ -1,0 +1,153 @@
+import { parseDurationList } from './duration';
+
+export type Environment = Record<string, string | undefined>;
+
+export interface AppConfig {
+  nodeEnv: string;
+  port: number;
+  workerPort: number;
+  databaseUrl: string;
+  redisUrl: string;
+  /** Redis key prefix, always a hash tag ("{whk}") so a queue's keys share one Redis Cluster slot. */
+  queuePrefix: string;
+  adminApiKey: string | null;
+  secretsEncryptionKey: Buffer;
+  retryScheduleMs: number[];
+  deliveryTimeoutMs: number;
+  workerConcurrency: number;
+  allowInsecureCallbacks: boolean;
+  reconcileIntervalMs: number;
+  logLevel: string;
+}
+
+/** Warnings that are not fatal but must be shown once at start. */
+export interface LoadedConfig {
+  config: AppConfig;
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/webhooks';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+/** The BullMQ job lock (see @callbacks/queue); one attempt must end well inside it. */
+export const MAX_DELIVERY_TIMEOUT_MS = 50_000;
+// Development only: anyone can read this key, so production refuses to start with it.
+const DEV_SECRETS_KEY = Buffer.from('partner-callbacks-dev-only-key!!', 'utf8');
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function read(env: Environment, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolean(env: Environment, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new ConfigError(name, `expected "true" or "false", got "${raw}"`);
+}
+
+function url(env: Environment, name: string, fallback: string, protocols: string[]): string {
+  const raw = read(env, name) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}
+
+/** A 32-byte AES key given as 64 hex characters or as base64. */
+export function parseEncryptionKey(name: string, raw: string): Buffer {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=?$/.test(raw)) return Buffer.from(raw, 'base64');
+  throw new ConfigError(name, 'must be 32 bytes, as 64 hex characters or base64 (try: openssl rand -base64 32)');
+}
+
+function queuePrefix(env: Environment): string {
+  const raw = read(env, 'QUEUE_PREFIX') ?? 'whk';
+  const bare = raw.replace(/^\{(.*)\}$/, '$1');
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(bare)) {
+    throw new ConfigError('QUEUE_PREFIX', 'use 1 to 64 letters, digits, "_", "." or "-"');
+  }
+  return `{${bare}}`;
+}
+
+export function loadConfig(env: Environment): LoadedConfig {
+  const warnings: string[] = [];
+  const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
+  const production = nodeEnv === 'production';
+
+  const retrySchedule = read(env, 'RETRY_SCHEDULE') ?? DEFAULT_RETRY_SCHEDULE;
+  const retryScheduleMs = parseDurationList(retrySchedule);
+  if (retryScheduleMs === null) {
+    throw new ConfigError('RETRY_SCHEDULE', `expected comma-separated durations such as "${DEFAULT_RETRY_SCHEDULE}" (units ms, s, m, h)`);
+  }
+  if (retryScheduleMs.length > 50) throw new ConfigError('RETRY_SCHEDULE', 'at most 50 retries');
+
+  const rawKey = read(env, 'SECRETS_ENCRYPTION_KEY');
+  let secretsEncryptionKey: Buffer = DEV_SECRETS_KEY;
+  if (rawKey) {
+    secretsEncryptionKey = parseEncryptionKey('SECRETS_ENCRYPTION_KEY', rawKey);
+  } else if (production) {
+    throw new ConfigError('SECRETS_ENCRYPTION_KEY', 'is required when NODE_ENV=production');
+  } else {
+    warnings.push('SECRETS_ENCRYPTION_KEY is not set: signing secrets are encrypted with a public development key');
+  }
+
+  const adminApiKey = read(env, 'ADMIN_API_KEY') ?? null;
+  if (adminApiKey === null) warnings.push('ADMIN_API_KEY is not set: admin routes, platform events and Bull Board answer 401');
+  else if (adminApiKey.length < 16) warnings.push('ADMIN_API_KEY is shorter than 16 characters');
+
+  const allowInsecureCallbacks = boolean(env, 'ALLOW_INSECURE_CALLBACKS', false);
+  if (allowInsecureCallbacks) {
+    if (production) throw new ConfigError('ALLOW_INSECURE_CALLBACKS', 'must not be true when NODE_ENV=production');
+    warnings.push('ALLOW_INSECURE_CALLBACKS=true: http:// and private or loopback callback URLs are allowed (development and tests only)');
+  }
+
+  const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const config: AppConfig = {
+    nodeEnv,
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    workerPort: integer(env, 'WORKER_PORT', 3001, 0, 65535),
+    databaseUrl: url(env, 'DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    queuePrefix: queuePrefix(env),
+    adminApiKey,
+    secretsEncryptionKey,
+    retryScheduleMs,
+    deliveryTimeoutMs: integer(env, 'DELIVERY_TIMEOUT_MS', 15_000, 100, MAX_DELIVERY_TIMEOUT_MS),
+    workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 50, 1, 1000),
+    allowInsecureCallbacks,
+    reconcileIntervalMs: integer(env, 'RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
+    logLevel,
+  };
+  return { config, warnings };
+}

@@ -1,0 +1,24 @@
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Parses "250ms", "5s", "30m" or "2h" into milliseconds; anything else is null. */
+export function parseDuration(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (!match) return null;
+  const ms = Number(match[1]) * UNIT_MS[match[2]];
+  return Number.isFinite(ms) ? Math.round(ms) : null;
+}
+
+/** "5s,5m,30m" -> [5000, 300000, 1800000]; null when any step is not a duration. */
+export function parseDurationList(text: string): number[] | null {
+  const steps = text.split(',').map((step) => step.trim());
+  if (steps.length === 1 && steps[0] === '') return [];
+  const parsed = steps.map(parseDuration);
+  return parsed.every((ms): ms is number => ms !== null) ? parsed : null;
+}
+
+export function formatDuration(ms: number): string {
+  for (const unit of ['h', 'm', 's'] as const) {
+    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -1,0 +1,6 @@
+export * from './config';
+export * from './duration';
+export * from './dotenv';
+export * from './service-preflight';
+export * from './start-service';
+export * from './config.module';

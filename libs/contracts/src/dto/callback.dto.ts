@@ -1,0 +1,94 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
+import { ApiTimestamp, PARTNER_ID_EXAMPLE } from './api-property-helpers';
+import { IsCallbackHeaders } from './callback-headers';
+
+export class PutCallbackDto {
+  @ApiProperty({
+    description: 'Absolute https URL (at most 2048 characters) on a public host.',
+    example: 'https://partner.example.com/webhooks/partner-callbacks',
+  })
+  @IsString()
+  @IsNotEmpty()
+  callbackUrl: string;
+
+  @ApiPropertyOptional({
+    description: 'Extra headers sent with every delivery. Names the service sets itself (webhook-*, content-type, content-length, host, user-agent) are refused.',
+    example: { 'X-Partner-Token': 'abc123' },
+    type: 'object',
+    additionalProperties: { type: 'string' },
+  })
+  @IsOptional()
+  @IsCallbackHeaders()
+  headers?: Record<string, string>;
+
+  @ApiPropertyOptional({ description: 'Disabled callbacks receive nothing; defaults to true.', example: true })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+}
+
+export const CALLBACK_HEALTH = ['ok', 'degraded', 'open'] as const;
+export type CallbackHealth = (typeof CALLBACK_HEALTH)[number];
+
+export class CallbackDto {
+  @ApiProperty({ format: 'uuid', example: PARTNER_ID_EXAMPLE })
+  partnerUniqueId: string;
+
+  @ApiProperty({ example: 5 })
+  notificationTypeId: number;
+
+  @ApiProperty({ example: 'status.changed' })
+  notificationType: string;
+
+  @ApiProperty({ example: 'https://partner.example.com/webhooks/partner-callbacks' })
+  callbackUrl: string;
+
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, example: { 'X-Partner-Token': 'abc123' } })
+  headers: Record<string, string>;
+
+  @ApiProperty({ example: true })
+  enabled: boolean;
+
+  @ApiTimestamp('When the callback was registered.')
+  createdAt: string;
+
+  @ApiTimestamp('When the callback was last changed.')
+  updatedAt: string;
+}
+
+export class CallbackCreatedDto extends CallbackDto {
+  @ApiProperty({ description: 'Returned on creation; read it again through /secret.', example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })
+  signingSecret: string;
+}
+
+export class CallbackListDto {
+  @ApiProperty({ type: [CallbackDto] })
+  items: CallbackDto[];
+
+  @ApiProperty({ example: 2 })
+  total: number;
+}
+
+export class ListCallbacksQueryDto {
+  @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset = 0;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit = 50;
+}
+
+export class SigningSecretDto {
+  @ApiProperty({ example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })
+  signingSecret: string;
+}

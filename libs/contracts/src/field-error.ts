@@ -1,0 +1,5 @@
+/** One invalid field in a problem+json `errors` list. */
+export interface FieldError {
+  field: string;
+  message: string;
+}

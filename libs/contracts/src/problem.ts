@@ -1,0 +1,35 @@
+import type { FieldError } from './field-error';
+
+/** Stable, machine-readable error codes (the `code` of every problem+json response). */
+export const ERROR_CODES = [
+  'validation_failed',
+  'malformed_json',
+  'payload_too_large',
+  'unsupported_media_type',
+  'invalid_partner_id',
+  'unsupported_notification_type',
+  'unauthorized',
+  'forbidden',
+  'partner_not_found',
+  'api_key_not_found',
+  'callback_not_found',
+  'notification_not_found',
+  'route_not_found',
+  'method_not_allowed',
+  'rate_limited',
+  'service_unavailable',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** RFC 9457 problem details, as every error response carries them. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  errors?: FieldError[];
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

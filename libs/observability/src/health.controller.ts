@@ -1,0 +1,53 @@
+import { Controller, Get } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import type { Queue } from 'bullmq';
+import { DELIVERY_QUEUE } from '@callbacks/queue';
+
+const PING_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Liveness and readiness, the same on the API and on every worker. */
+@ApiTags('Operations')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly database: TypeOrmHealthIndicator,
+    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: 200 only when PostgreSQL and Redis answer' })
+  @ApiServiceUnavailableResponse({ description: 'PostgreSQL or Redis does not answer' })
+  ready() {
+    return this.health.check([() => this.database.pingCheck('postgres', { timeout: PING_TIMEOUT_MS }), () => this.redis()]);
+  }
+
+  private async redis() {
+    const indicator = this.indicators.check('redis');
+    try {
+      await withTimeout(this.queue.getJobCounts('waiting'), PING_TIMEOUT_MS);
+      return indicator.up();
+    } catch (error) {
+      return indicator.down({ message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}

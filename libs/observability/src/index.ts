@@ -1,0 +1,3 @@
+export * from './log-redaction';
+export * from './logging.module';
+export * from './ops.module';

@@ -1,0 +1,30 @@
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { ApiKeyEntity } from './entities/api-key.entity';
+import { CallbackEntity } from './entities/callback.entity';
+import { DeliveryAttemptEntity } from './entities/delivery-attempt.entity';
+import { NotificationEntity } from './entities/notification.entity';
+import { PartnerEntity } from './entities/partner.entity';
+import { InitialSchema1764180000000 } from './migrations/1764180000000-InitialSchema';
+import { DeliveryLog1764190000000 } from './migrations/1764190000000-DeliveryLog';
+
+export const ENTITIES = [PartnerEntity, ApiKeyEntity, CallbackEntity, NotificationEntity, DeliveryAttemptEntity];
+export const MIGRATIONS = [InitialSchema1764180000000, DeliveryLog1764190000000];
+
+/** The one definition of our PostgreSQL connection, used by both apps, the tests and `npm run migrate`. */
+export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: databaseUrl,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    synchronize: false,
+    migrationsRun: false,
+    poolSize,
+    extra: { connectionTimeoutMillis: 5_000, application_name: 'partner-callbacks' },
+  };
+}
+
+export function createDataSource(databaseUrl: string, poolSize?: number): DataSource {
+  return new DataSource(dataSourceOptions(databaseUrl, poolSize));
+}

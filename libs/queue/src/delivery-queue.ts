@@ -1,0 +1,66 @@
+import type { JobsOptions, Queue } from 'bullmq';
+
+/*
+ * Queue and job names live here and nowhere else. Renaming one strands the jobs already queued
+ * under the old name: drain the queue (or let the reconciler re-enqueue from PostgreSQL) first.
+ */
+export const DELIVERY_QUEUE = 'deliveries';
+export const DELIVER_JOB = 'deliver';
+
+/**
+ * A delivery job carries ids only: the worker loads the payload, the callback and its secret from
+ * PostgreSQL when it sends, so Redis never holds a secret and an updated URL is used at once.
+ * The type name and partner make the job recognisable in Bull Board.
+ */
+export interface DeliveryJobData {
+  notificationId: string;
+  partnerUniqueId: string;
+  notificationTypeId: number;
+  notificationType: string;
+  /** Which delivery round the job belongs to: each redelivery starts a new one, older jobs are stale. */
+  round: number;
+  test: boolean;
+}
+
+/**
+ * The job lock. It must outlast one HTTP attempt (DELIVERY_TIMEOUT_MS is capped at 50 s) or a
+ * second worker could take the same delivery while the first is still sending it.
+ */
+export const DELIVERY_LOCK_DURATION_MS = 60_000;
+
+/**
+ * Job ids are the notification id (dedupe: adding the same delivery twice is a no-op while the job
+ * exists), suffixed for redelivery rounds. UUIDs contain no ":" and are never digits only.
+ */
+export function deliveryJobId(notificationId: string, round: number): string {
+  return round === 0 ? notificationId : `${notificationId}-r${round}`;
+}
+
+/**
+ * Attempts and backoff here cover infrastructure failures only (PostgreSQL unreachable while the
+ * job runs): a failed HTTP attempt is rescheduled by the processor with moveToDelayed, which does
+ * not count as a job attempt. Completed jobs are kept an hour for Bull Board, failed ones a week.
+ */
+export const DELIVERY_JOB_OPTIONS: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 3_600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3_600 },
+};
+
+export interface DeliveryToEnqueue extends DeliveryJobData {
+  /** When the attempt is due; now or in the past means at once. */
+  dueAt?: Date | null;
+}
+
+/** Adds delivery jobs (one pipeline for many). Adding a job that exists already changes nothing. */
+export async function enqueueDeliveries(queue: Queue, deliveries: DeliveryToEnqueue[], now = Date.now()): Promise<void> {
+  if (deliveries.length === 0) return;
+  await queue.addBulk(
+    deliveries.map(({ dueAt, ...data }) => ({
+      name: DELIVER_JOB,
+      data,
+      opts: { ...DELIVERY_JOB_OPTIONS, jobId: deliveryJobId(data.notificationId, data.round), delay: dueAt ? Math.max(0, dueAt.getTime() - now) : 0 },
+    })),
+  );
+}

@@ -1,0 +1,3 @@
+export * from './delivery-queue';
+export * from './redis-connection';
+export * from './queue.module';

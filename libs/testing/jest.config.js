@@ -1,0 +1,1 @@
+module.exports = { ...require('../../jest.preset.js').base, displayName: 'testing', rootDir: __dirname };

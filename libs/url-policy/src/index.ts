@@ -1,0 +1,3 @@
+export * from './address-policy';
+export * from './callback-url-policy';
+export * from './guarded-lookup';
