@@ -25,6 +25,7 @@ const base = {
 const services = {
   globalSetup: path.join(__dirname, 'libs/testing/src/global-setup.ts'),
   globalTeardown: path.join(__dirname, 'libs/testing/src/global-teardown.ts'),
+  testTimeout: 30_000,
 };
 
 module.exports = { base, services };

@@ -7,6 +7,7 @@ import { ApiKeyEntity, DatabaseModule } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
 import { AuthGuard } from './auth/auth.guard';
 import { CallbacksModule } from './callbacks/callbacks.module';
+import { NotificationsModule } from './notifications/notifications.module';
 import { PartnersModule } from './partners/partners.module';
 
 @Module({})
@@ -22,6 +23,7 @@ export class AppModule {
         TypeOrmModule.forFeature([ApiKeyEntity]),
         PartnersModule,
         CallbacksModule,
+        NotificationsModule,
         OpsModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],

@@ -3,17 +3,9 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { Queue } from 'bullmq';
-import { DELIVERY_QUEUE } from '@callbacks/queue';
+import { DELIVERY_QUEUE, withTimeout } from '@callbacks/queue';
 
 const PING_TIMEOUT_MS = 2_000;
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Liveness and readiness, the same on the API and on every worker. */
 @ApiTags('Operations')
@@ -44,7 +36,7 @@ export class HealthController {
   private async redis() {
     const indicator = this.indicators.check('redis');
     try {
-      await withTimeout(this.queue.getJobCounts('waiting'), PING_TIMEOUT_MS);
+      await withTimeout(this.queue.getJobCounts('waiting'), PING_TIMEOUT_MS, 'Redis');
       return indicator.up();
     } catch (error) {
       return indicator.down({ message: error instanceof Error ? error.message : String(error) });

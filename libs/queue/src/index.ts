@@ -1,3 +1,4 @@
 export * from './delivery-queue';
 export * from './redis-connection';
 export * from './queue.module';
+export * from './with-timeout';

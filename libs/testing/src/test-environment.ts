@@ -31,7 +31,7 @@ export async function createTestEnvironment(overrides: Environment = {}): Promis
     QUEUE_PREFIX: queuePrefix,
     ADMIN_API_KEY: TEST_ADMIN_API_KEY,
     SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PORT: '0',
     WORKER_PORT: '0',
     ...overrides,

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import {
@@ -18,6 +18,7 @@ import { GetCallback } from './use-cases/get-callback.use-case';
 import { GetSigningSecret } from './use-cases/get-signing-secret.use-case';
 import { ListCallbacks } from './use-cases/list-callbacks.use-case';
 import { RegisterCallback } from './use-cases/register-callback.use-case';
+import { RotateSigningSecret } from './use-cases/rotate-signing-secret.use-case';
 
 const TYPE_PARAM = { name: 'notificationType', enum: [...SUPPORTED_NOTIFICATION_TYPE_IDS], description: 'Notification type id' };
 
@@ -33,6 +34,7 @@ export class CallbacksController {
     private readonly getCallback: GetCallback,
     private readonly deleteCallback: DeleteCallback,
     private readonly getSigningSecret: GetSigningSecret,
+    private readonly rotateSigningSecret: RotateSigningSecret,
   ) {}
 
   @Put(':notificationType')
@@ -86,5 +88,15 @@ export class CallbacksController {
   @ApiProblems(400, 401, 403, 404)
   secret(@PartnerIdParam() partnerId: string, @NotificationTypeParam('notificationType') notificationTypeId: number): Promise<SigningSecretDto> {
     return this.getSigningSecret.execute(partnerId, notificationTypeId);
+  }
+
+  @Post(':notificationType/secret/rotate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Rotate the signing secret; for 24 hours deliveries are signed with both the new and the old one' })
+  @ApiParam(TYPE_PARAM)
+  @ApiOkResponse({ type: SigningSecretDto })
+  @ApiProblems(400, 401, 403, 404)
+  rotateSecret(@PartnerIdParam() partnerId: string, @NotificationTypeParam('notificationType') notificationTypeId: number): Promise<SigningSecretDto> {
+    return this.rotateSigningSecret.execute(partnerId, notificationTypeId);
   }
 }

@@ -10,11 +10,12 @@ import { GetCallback } from './use-cases/get-callback.use-case';
 import { GetSigningSecret } from './use-cases/get-signing-secret.use-case';
 import { ListCallbacks } from './use-cases/list-callbacks.use-case';
 import { RegisterCallback } from './use-cases/register-callback.use-case';
+import { RotateSigningSecret } from './use-cases/rotate-signing-secret.use-case';
 
 @Module({
   imports: [TypeOrmModule.forFeature([CallbackEntity]), PartnersModule],
   controllers: [CallbacksController],
-  providers: [SecretVault, CallbackLookup, RegisterCallback, ListCallbacks, GetCallback, DeleteCallback, GetSigningSecret],
+  providers: [SecretVault, CallbackLookup, RegisterCallback, ListCallbacks, GetCallback, DeleteCallback, GetSigningSecret, RotateSigningSecret],
   exports: [CallbackLookup, SecretVault],
 })
 export class CallbacksModule {}

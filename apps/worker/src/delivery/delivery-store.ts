@@ -108,14 +108,15 @@ export class DeliveryStore {
 
   /** Records an attempt and moves the notification on, unless another run already did (returns false). */
   async recordAttempt(attempt: AttemptRecord, update: NotificationUpdate): Promise<boolean> {
-    const rows = (await this.dataSource.query(
+    // TypeORM answers an UPDATE with [rows, affected count].
+    const [, updated] = (await this.dataSource.query(
       `WITH attempt AS (
          INSERT INTO delivery_attempts (notification_id, attempt, at, callback_url, status_code, duration_ms, error, response_body)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        )
        UPDATE notifications
-          SET attempt_count = $2, round_attempts = round_attempts + 1, last_attempt_at = $3, status = $9, status_reason = $10,
-              next_attempt_at = $11, delivered_at = CASE WHEN $9 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
+          SET attempt_count = $2, round_attempts = round_attempts + 1, last_attempt_at = $3, status = $9::varchar, status_reason = $10,
+              next_attempt_at = $11, delivered_at = CASE WHEN $9::varchar = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
         WHERE id = $1 AND status = 'pending'
         RETURNING id`,
       [
@@ -131,8 +132,8 @@ export class DeliveryStore {
         update.statusReason,
         update.nextAttemptAt,
       ],
-    )) as unknown[];
-    return rows.length > 0;
+    )) as [unknown[], number];
+    return updated > 0;
   }
 
   /** Ends a pending notification without an attempt (callback deleted or disabled). */

@@ -1,6 +1,7 @@
 import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { DELIVERY_LOCK_DURATION_MS, DELIVERY_QUEUE, type DeliveryJobData } from '@callbacks/queue';
 import { DeliverNotification, type DeliveryResult } from './deliver-notification.use-case';
@@ -16,8 +17,10 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly deliverNotification: DeliverNotification,
+    private readonly logger: PinoLogger,
   ) {
     super();
+    this.logger.setContext('DeliveryProcessor');
   }
 
   onApplicationBootstrap(): void {
@@ -37,5 +40,12 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
       throw new UnrecoverableError(result.reason);
     }
     return result;
+  }
+
+  /** Infrastructure errors (BullMQ retries them with backoff) are logged here, not swallowed. */
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<DeliveryJobData> | undefined, error: Error): void {
+    if (error instanceof UnrecoverableError) return;
+    this.logger.error({ notificationId: job?.data.notificationId, jobAttempt: job?.attemptsMade, err: error }, 'delivery job errored; BullMQ will retry it');
   }
 }

@@ -1,0 +1,105 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { NotificationAcceptedDto, NotificationStatus } from '@callbacks/contracts';
+import { DomainError } from '../common/domain-error';
+import { PartnerLookup } from '../partners/partner-lookup';
+import { DeliveryScheduler } from './delivery-scheduler';
+
+/** How long an Idempotency-Key replays the first response. */
+export const IDEMPOTENCY_WINDOW_HOURS = 24;
+
+export interface IncomingNotification {
+  partnerId: string;
+  notificationTypeId: number;
+  payload: Record<string, unknown>;
+  test: boolean;
+  /** Echo requests need a callback (404 otherwise); platform events are recorded as skipped. */
+  requireCallback: boolean;
+  idempotency?: { caller: string; key: string };
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Durable intake: the notification row is committed in PostgreSQL before the 202 is sent, and only
+ * then handed to the queue. With an Idempotency-Key the key row is written in the same
+ * transaction, so two concurrent requests with one key yield one notification.
+ */
+@Injectable()
+export class NotificationIntake {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly partners: PartnerLookup,
+    private readonly scheduler: DeliveryScheduler,
+  ) {}
+
+  async accept(incoming: IncomingNotification): Promise<NotificationAcceptedDto> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await this.acceptOnce(incoming);
+      } catch (error) {
+        // Another request with the same key committed first: replay its response.
+        if ((error as { code?: string }).code !== UNIQUE_VIOLATION || !incoming.idempotency || tries > 0) throw error;
+      }
+    }
+  }
+
+  private async acceptOnce(incoming: IncomingNotification): Promise<NotificationAcceptedDto> {
+    const accepted = await this.dataSource.transaction(async (manager) => {
+      if (incoming.idempotency) {
+        const replay = await this.replay(manager, incoming.idempotency);
+        if (replay) return { replayed: true as const, response: replay };
+      }
+      const status = await this.initialStatus(manager, incoming);
+      const notificationId = randomUUID();
+      await manager.query(
+        `INSERT INTO notifications (id, partner_id, notification_type_id, payload, test, status, status_reason, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [notificationId, incoming.partnerId, incoming.notificationTypeId, JSON.stringify(incoming.payload), incoming.test, status.status, status.reason, status.status === 'pending' ? new Date() : null],
+      );
+      if (incoming.idempotency) {
+        await manager.query(`INSERT INTO idempotency_keys (caller, key, notification_id, response_status) VALUES ($1, $2, $3, $4)`, [
+          incoming.idempotency.caller,
+          incoming.idempotency.key,
+          notificationId,
+          status.status,
+        ]);
+      }
+      return { replayed: false as const, response: { notificationId, status: status.status } };
+    });
+    if (!accepted.replayed && accepted.response.status === 'pending') {
+      await this.scheduler.schedule({ notificationId: accepted.response.notificationId, partnerId: incoming.partnerId, notificationTypeId: incoming.notificationTypeId, round: 0, test: incoming.test });
+    }
+    return accepted.response;
+  }
+
+  private async replay(manager: EntityManager, { caller, key }: { caller: string; key: string }): Promise<NotificationAcceptedDto | null> {
+    const rows = (await manager.query(
+      `SELECT notification_id, response_status, created_at > now() - make_interval(hours => $3) AS fresh FROM idempotency_keys WHERE caller = $1 AND key = $2`,
+      [caller, key, IDEMPOTENCY_WINDOW_HOURS],
+    )) as Array<{ notification_id: string; response_status: NotificationStatus; fresh: boolean }>;
+    const [row] = rows;
+    if (!row) return null;
+    if (row.fresh) return { notificationId: row.notification_id, status: row.response_status };
+    await manager.query('DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2', [caller, key]);
+    return null;
+  }
+
+  private async initialStatus(manager: EntityManager, incoming: IncomingNotification): Promise<{ status: NotificationStatus; reason: string | null }> {
+    const rows = (await manager.query('SELECT enabled FROM callbacks WHERE partner_id = $1 AND notification_type_id = $2', [
+      incoming.partnerId,
+      incoming.notificationTypeId,
+    ])) as Array<{ enabled: boolean }>;
+    const [callback] = rows;
+    if (!callback) {
+      await this.partners.require(incoming.partnerId);
+      if (incoming.requireCallback) {
+        throw DomainError.notFound('callback_not_found', `partner ${incoming.partnerId} has no callback for notification type ${incoming.notificationTypeId}`);
+      }
+      return { status: 'skipped', reason: 'no_callback' };
+    }
+    return callback.enabled ? { status: 'pending', reason: null } : { status: 'skipped', reason: 'callback_disabled' };
+  }
+}

@@ -1,0 +1,110 @@
+import { Body, Controller, Get, Headers, HttpCode, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ListNotificationsQueryDto,
+  NOTIFICATION_TYPES,
+  NotificationAcceptedDto,
+  NotificationDetailDto,
+  NotificationPageDto,
+  PublishNotificationDto,
+  SUPPORTED_NOTIFICATION_TYPE_IDS,
+} from '@callbacks/contracts';
+import { Audience, callerId, CurrentPrincipal, type Principal } from '../auth/principal';
+import { ApiProblems } from '../common/api-problems';
+import { DomainError } from '../common/domain-error';
+import { NotificationTypeParam, PartnerIdParam, UuidParam } from '../common/params';
+import { GetNotification } from './use-cases/get-notification.use-case';
+import { ListNotifications } from './use-cases/list-notifications.use-case';
+import { PublishNotification } from './use-cases/publish-notification.use-case';
+import { RedeliverNotification } from './use-cases/redeliver-notification.use-case';
+import { SendTestNotification } from './use-cases/send-test-notification.use-case';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function idempotencyKey(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(header)) {
+    throw DomainError.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' }]);
+  }
+  return header;
+}
+
+@ApiTags('Notifications')
+@ApiBearerAuth()
+@Controller()
+export class NotificationsController {
+  constructor(
+    private readonly sendTestNotification: SendTestNotification,
+    private readonly publishNotification: PublishNotification,
+    private readonly listNotifications: ListNotifications,
+    private readonly getNotification: GetNotification,
+    private readonly redeliverNotification: RedeliverNotification,
+  ) {}
+
+  @Post('v1/callbacks/echo/:partnerUniqueID/:notificationTypeID')
+  @Audience('partner')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Send a test notification to your own callback',
+    description: 'The body is the payload (rawBody): exactly one of processUniqueId or simulationUniqueId. The delivery carries "test": true.',
+  })
+  @ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
+  @ApiParam({ name: 'notificationTypeID', enum: [...SUPPORTED_NOTIFICATION_TYPE_IDS] })
+  @ApiBody({ schema: { type: 'object', additionalProperties: true }, examples: Object.fromEntries(NOTIFICATION_TYPES.map((type) => [type.name, { value: type.example }])) })
+  @ApiAcceptedResponse({ type: NotificationAcceptedDto })
+  @ApiProblems(400, 401, 403, 404, 413, 415, 429)
+  echo(
+    @PartnerIdParam() partnerId: string,
+    @NotificationTypeParam('notificationTypeID') notificationTypeId: number,
+    @Body() payload: unknown,
+  ): Promise<NotificationAcceptedDto> {
+    return this.sendTestNotification.execute(partnerId, notificationTypeId, payload);
+  }
+
+  @Post('v1/notifications')
+  @Audience('admin')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Publish a platform event (operator key)', description: 'A partner without a callback for the type gets status "skipped".' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'The same key within 24 hours replays the first response and sends nothing new.' })
+  @ApiAcceptedResponse({ type: NotificationAcceptedDto })
+  @ApiProblems(400, 401, 403, 404, 413, 415)
+  publish(
+    @Body() event: PublishNotificationDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<NotificationAcceptedDto> {
+    const validKey = idempotencyKey(key);
+    return this.publishNotification.execute(event, validKey === undefined ? undefined : { caller: callerId(principal), key: validKey });
+  }
+
+  @Get(':partnerUniqueID/notifications')
+  @Audience('partner')
+  @ApiOperation({ summary: 'The delivery log, newest first (cursor pagination)' })
+  @ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
+  @ApiOkResponse({ type: NotificationPageDto })
+  @ApiProblems(400, 401, 403, 404)
+  list(@PartnerIdParam() partnerId: string, @Query() query: ListNotificationsQueryDto): Promise<NotificationPageDto> {
+    return this.listNotifications.execute(partnerId, query);
+  }
+
+  @Get(':partnerUniqueID/notifications/:notificationId')
+  @Audience('partner')
+  @ApiOperation({ summary: 'One notification with its payload and every delivery attempt' })
+  @ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
+  @ApiOkResponse({ type: NotificationDetailDto })
+  @ApiProblems(400, 401, 403, 404)
+  get(@PartnerIdParam() partnerId: string, @UuidParam('notificationId') notificationId: string): Promise<NotificationDetailDto> {
+    return this.getNotification.execute(partnerId, notificationId);
+  }
+
+  @Post(':partnerUniqueID/notifications/:notificationId/redeliver')
+  @Audience('partner')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Deliver again now (same webhook-id); on failure the retry schedule runs again' })
+  @ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
+  @ApiAcceptedResponse({ type: NotificationAcceptedDto })
+  @ApiProblems(400, 401, 403, 404)
+  redeliver(@PartnerIdParam() partnerId: string, @UuidParam('notificationId') notificationId: string): Promise<NotificationAcceptedDto> {
+    return this.redeliverNotification.execute(partnerId, notificationId);
+  }
+}
