@@ -1,3 +1,1 @@
-const preset = require('../../jest.preset.js');
-
-module.exports = { ...preset.base, ...preset.services, displayName: 'persistence', rootDir: __dirname };
+module.exports = { ...require('../../jest.preset.js').base, displayName: 'persistence', rootDir: __dirname };

@@ -37,7 +37,6 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   app.useBodyParser('json', { limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'] });
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(new DtoValidationPipe());
-  app.enableShutdownHooks();
   setUpOpenApi(app);
   return app;
 }

@@ -8,6 +8,7 @@ import { DeliveryQueueModule } from '@callbacks/queue';
 import { AuthGuard } from './auth/auth.guard';
 import { CallbacksModule } from './callbacks/callbacks.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { QueueBoardModule } from './ops/bull-board.module';
 import { PartnersModule } from './partners/partners.module';
 
 @Module({})
@@ -25,6 +26,7 @@ export class AppModule {
         CallbacksModule,
         NotificationsModule,
         OpsModule,
+        QueueBoardModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
     };

@@ -9,4 +9,5 @@ void startService('api', async ({ config, warnings }) => {
   for (const warning of warnings) logger.warn(warning);
   await app.listen(config.port);
   logger.log(`API listening on port ${config.port}; OpenAPI at /docs`);
+  return app;
 });

@@ -9,4 +9,5 @@ void startService('worker', async ({ config, warnings }) => {
   for (const warning of warnings) logger.warn(warning);
   await startWorkerApp(app, config);
   logger.log(`worker running with concurrency ${config.workerConcurrency}${config.workerPort > 0 ? `; health and metrics on port ${config.workerPort}` : ''}`);
+  return app;
 });

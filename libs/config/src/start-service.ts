@@ -7,11 +7,37 @@ function fail(line: string): never {
   process.exit(1);
 }
 
+/** What a started process hands back so that a signal can stop it. */
+export interface RunningService {
+  close(): Promise<void>;
+}
+
+/**
+ * On SIGTERM or SIGINT: close (a worker finishes its deliveries, the API its requests), then exit 0.
+ * A second signal exits at once.
+ */
+function closeOnSignals(name: string, service: RunningService): void {
+  let closing = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (closing) {
+      console.error(`${name}: ${signal} again, exiting without waiting`);
+      process.exit(1);
+    }
+    closing = true;
+    service.close().then(
+      () => process.exit(0),
+      (error: unknown) => fail(`${name}: error while shutting down: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
 /**
  * The entry point of every process: reads `.env` and the environment once, stops with one clear
  * line when the configuration is invalid or PostgreSQL or Redis cannot be reached, then starts.
  */
-export async function startService(name: string, start: (loaded: LoadedConfig) => Promise<void>): Promise<void> {
+export async function startService(name: string, start: (loaded: LoadedConfig) => Promise<RunningService | void>): Promise<void> {
   loadDotenv();
   let loaded: LoadedConfig;
   try {
@@ -22,9 +48,11 @@ export async function startService(name: string, start: (loaded: LoadedConfig) =
   }
   const unreachable = await checkServices(loaded.config);
   if (unreachable.length > 0) fail(unreachable.map((line) => `${name}: ${line}`).join('\n'));
+  let service: RunningService | void;
   try {
-    await start(loaded);
+    service = await start(loaded);
   } catch (error) {
     fail(`${name}: failed to start: ${error instanceof Error ? error.message : String(error)}`);
   }
+  if (service) closeOnSignals(name, service);
 }

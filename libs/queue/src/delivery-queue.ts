@@ -5,6 +5,7 @@ import type { JobsOptions, Queue } from 'bullmq';
  * under the old name: drain the queue (or let the reconciler re-enqueue from PostgreSQL) first.
  */
 export const DELIVERY_QUEUE = 'deliveries';
+/** Job names are "deliver <type name>", e.g. "deliver status.changed", to read well in Bull Board. */
 export const DELIVER_JOB = 'deliver';
 
 /**
@@ -58,7 +59,7 @@ export async function enqueueDeliveries(queue: Queue, deliveries: DeliveryToEnqu
   if (deliveries.length === 0) return;
   await queue.addBulk(
     deliveries.map(({ dueAt, ...data }) => ({
-      name: DELIVER_JOB,
+      name: `${DELIVER_JOB} ${data.notificationType}`,
       data,
       opts: { ...DELIVERY_JOB_OPTIONS, jobId: deliveryJobId(data.notificationId, data.round), delay: dueAt ? Math.max(0, dueAt.getTime() - now) : 0 },
     })),

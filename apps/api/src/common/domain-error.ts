@@ -12,6 +12,8 @@ export class DomainError extends Error {
     readonly errors?: FieldError[],
     /** Extra response headers, e.g. Retry-After or WWW-Authenticate. */
     readonly headers: Record<string, string> = {},
+    /** RFC 9457 extension members, e.g. the failed checks of a readiness probe. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail);
     this.name = 'DomainError';

@@ -34,6 +34,11 @@ function toDomainError(exception: unknown, request: Request): DomainError | null
     const status = exception.getStatus();
     if (status === 404) return new DomainError(404, 'route_not_found', `no route for ${request.method} ${request.path}`);
     const code = CODE_BY_STATUS[status];
+    if (status === 503) {
+      // Terminus's readiness report: keep which dependency is down.
+      const report = exception.getResponse();
+      return new DomainError(503, 'service_unavailable', 'not ready: a dependency does not answer', undefined, {}, typeof report === 'object' && report !== null ? { checks: report } : {});
+    }
     if (code && status < 500) return new DomainError(status, code, exception.message);
   }
   return null;
@@ -48,6 +53,7 @@ export function sendProblem(response: Response, error: DomainError): void {
     detail: error.detail,
     code: error.code,
     ...(error.errors ? { errors: error.errors } : {}),
+    ...error.extensions,
   };
   response.status(error.status).set(error.headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
 }

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { NotificationAcceptedDto, NotificationStatus } from '@callbacks/contracts';
+import { type NotificationAcceptedDto, type NotificationStatus, notificationTypeName } from '@callbacks/contracts';
+import { Metrics } from '@callbacks/observability';
 import { DomainError } from '../common/domain-error';
 import { PartnerLookup } from '../partners/partner-lookup';
 import { DeliveryScheduler } from './delivery-scheduler';
@@ -33,6 +34,7 @@ export class NotificationIntake {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly partners: PartnerLookup,
     private readonly scheduler: DeliveryScheduler,
+    private readonly metrics: Metrics,
   ) {}
 
   async accept(incoming: IncomingNotification): Promise<NotificationAcceptedDto> {
@@ -69,7 +71,13 @@ export class NotificationIntake {
       }
       return { replayed: false as const, response: { notificationId, status: status.status } };
     });
-    if (!accepted.replayed && accepted.response.status === 'pending') {
+    if (accepted.replayed) return accepted.response;
+    this.metrics.notificationsAccepted.inc({
+      type: notificationTypeName(incoming.notificationTypeId),
+      status: accepted.response.status,
+      source: incoming.test ? 'echo' : 'event',
+    });
+    if (accepted.response.status === 'pending') {
       await this.scheduler.schedule({ notificationId: accepted.response.notificationId, partnerId: incoming.partnerId, notificationTypeId: incoming.notificationTypeId, round: 0, test: incoming.test });
     }
     return accepted.response;

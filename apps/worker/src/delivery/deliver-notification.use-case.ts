@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { DELIVERY_USER_AGENT, notificationTypeName, type WebhookEnvelope } from '@callbacks/contracts';
+import { Metrics } from '@callbacks/observability';
 import type { DeliveryJobData } from '@callbacks/queue';
 import { SecretCipher, signWebhook } from '@callbacks/signing';
 import { type DeliveryContext, DeliveryStore, type NotificationUpdate } from './delivery-store';
@@ -36,6 +37,7 @@ export class DeliverNotification {
     private readonly store: DeliveryStore,
     private readonly sender: HttpSender,
     private readonly logger: PinoLogger,
+    private readonly metrics: Metrics,
   ) {
     this.cipher = new SecretCipher(config.secretsEncryptionKey);
     this.retryPolicy = new RetryPolicy(config.retryScheduleMs);
@@ -57,6 +59,7 @@ export class DeliverNotification {
     if (!callback || !callback.enabled) {
       const reason = callback ? 'callback_disabled' : 'callback_deleted';
       await this.store.skip(context.notificationId, reason);
+      this.metrics.deliveries.inc({ type: notificationTypeName(context.notificationTypeId), outcome: 'skipped' });
       this.logger.info({ notificationId: context.notificationId, reason }, 'delivery skipped');
       return { kind: 'nothing_to_do', reason };
     }
@@ -81,9 +84,20 @@ export class DeliverNotification {
     );
     const log = { notificationId: context.notificationId, attempt, statusCode: outcome.statusCode, error: outcome.error, durationMs: outcome.durationMs };
     if (!recorded) return { kind: 'nothing_to_do', reason: 'finished_elsewhere' };
+    this.observe(context, outcome, update.result);
     if (update.result.kind === 'delivered') this.logger.info(log, 'delivered');
     else this.logger.warn({ ...log, next: update.result.kind }, 'delivery attempt failed');
     return update.result;
+  }
+
+  private observe(context: DeliveryContext, outcome: AttemptOutcome, result: DeliveryResult): void {
+    const type = notificationTypeName(context.notificationTypeId);
+    const httpClass = outcome.statusCode === null ? null : `${Math.floor(outcome.statusCode / 100)}xx`;
+    this.metrics.attemptDuration.observe({ type, result: httpClass ?? outcome.error ?? 'unknown' }, outcome.durationMs / 1000);
+    const outcomeLabel = result.kind === 'retry' ? 'retry_scheduled' : result.kind;
+    this.metrics.deliveries.inc({ type, outcome: outcomeLabel });
+    if (result.kind === 'retry') this.metrics.retriesScheduled.inc({ type });
+    if (result.kind === 'delivered') this.metrics.deliveryLatency.observe({ type }, (Date.now() - context.createdAt.getTime()) / 1000);
   }
 
   private envelope(context: DeliveryContext): WebhookEnvelope {

@@ -1,10 +1,14 @@
-import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, type OnApplicationBootstrap } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
+import { RedisErrorReporter } from '@callbacks/observability';
 import { DELIVERY_LOCK_DURATION_MS, DELIVERY_QUEUE, type DeliveryJobData } from '@callbacks/queue';
 import { DeliverNotification, type DeliveryResult } from './deliver-notification.use-case';
+
+/** Time beyond one attempt's deadline for recording it before shutdown gives up waiting. */
+const SHUTDOWN_MARGIN_MS = 10_000;
 
 /**
  * Turns a delivery's result into BullMQ's terms: a retry moves the job to delayed (not counted as
@@ -13,11 +17,12 @@ import { DeliverNotification, type DeliveryResult } from './deliver-notification
  * retries the job with its backoff.
  */
 @Processor(DELIVERY_QUEUE, { autorun: false, lockDuration: DELIVERY_LOCK_DURATION_MS })
-export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly deliverNotification: DeliverNotification,
     private readonly logger: PinoLogger,
+    private readonly redisErrors: RedisErrorReporter,
   ) {
     super();
     this.logger.setContext('DeliveryProcessor');
@@ -28,10 +33,28 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     void this.worker.run();
   }
 
+  /**
+   * SIGTERM: stop taking jobs and let the ones in flight finish (each ends within
+   * DELIVERY_TIMEOUT_MS). worker.close() has no deadline of its own, so past this one the worker
+   * closes by force: unfinished jobs keep their lock until it expires, then another worker takes them.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    const graceMs = this.config.deliveryTimeoutMs + SHUTDOWN_MARGIN_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.worker.close().then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+    ]).finally(() => clearTimeout(timer));
+    if (timedOut) {
+      this.logger.warn({ graceMs }, 'deliveries still in flight at the shutdown deadline; closing by force');
+      await this.worker.close(true);
+    }
+  }
+
   async process(job: Job<DeliveryJobData>, token?: string): Promise<DeliveryResult> {
     const result = await this.deliverNotification.execute(job.data);
     if (result.kind === 'retry') {
-      await job.log(`${result.summary}; retry in ${Math.round(result.delayMs / 1000)} s`);
+      await job.log(`${result.summary}; retry in ${(result.delayMs / 1000).toFixed(1)} s`);
       await job.moveToDelayed(Date.now() + result.delayMs, token);
       throw new DelayedError();
     }
@@ -47,5 +70,10 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   onFailed(job: Job<DeliveryJobData> | undefined, error: Error): void {
     if (error instanceof UnrecoverableError) return;
     this.logger.error({ notificationId: job?.data.notificationId, jobAttempt: job?.attemptsMade, err: error }, 'delivery job errored; BullMQ will retry it');
+  }
+
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.redisErrors.report(error);
   }
 }

@@ -101,7 +101,8 @@ export class HttpSender {
     return finish({ statusCode: response.statusCode, error: null, responseBody, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter });
   }
 
-  close(): Promise<void> {
+  /** Nest calls this at shutdown, after the worker has finished its jobs. */
+  onApplicationShutdown(): Promise<void> {
     return this.agent.close();
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
@@ -6,6 +6,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { notificationTypeName } from '@callbacks/contracts';
+import { Metrics } from '@callbacks/observability';
 import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries } from '@callbacks/queue';
 
 /** Any constant works; it names the reconciler's lock among PostgreSQL advisory locks. */
@@ -36,7 +37,7 @@ interface PendingRow {
  * without delivering. Adding a job is idempotent, so a race with a live job changes nothing.
  */
 @Injectable()
-export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | null = null;
 
@@ -45,6 +46,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
     private readonly logger: PinoLogger,
+    private readonly metrics: Metrics,
   ) {
     this.logger.setContext('Reconciler');
   }
@@ -54,7 +56,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
   }
@@ -63,9 +65,15 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     if (this.running) return;
     this.running = this.reconcile()
       .then((report) => {
-        if (report && (report.reenqueued > 0 || report.retried > 0)) this.logger.warn(report, 'reconciler re-enqueued deliveries');
+        this.metrics.reconcilerRuns.inc({ result: report ? 'ran' : 'skipped_locked' });
+        if (!report) return;
+        this.metrics.reconcilerReenqueued.inc(report.reenqueued + report.retried);
+        if (report.reenqueued > 0 || report.retried > 0) this.logger.warn(report, 'reconciler re-enqueued deliveries');
       })
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'reconciler run failed; the next run tries again'))
+      .catch((error: unknown) => {
+        this.metrics.reconcilerRuns.inc({ result: 'error' });
+        this.logger.warn({ err: error }, 'reconciler run failed; the next run tries again');
+      })
       .finally(() => (this.running = null));
     await this.running;
   }

@@ -1,0 +1,25 @@
+# One image for every process: the API (default), the worker and the migration step.
+#   docker build -t partner-callbacks .
+#   docker run partner-callbacks                       # API
+#   docker run partner-callbacks node dist/apps/worker/apps/worker/src/main.js
+# Node 20.19+ is required: NestJS 12 ships ES modules that CommonJS code loads with require().
+
+FROM node:20.20-bookworm-slim AS build
+WORKDIR /app
+ENV NX_DAEMON=false NX_NO_CLOUD=true
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npx nx run-many -t build -p api worker --skip-nx-cache && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20.20-bookworm-slim AS runtime
+ENV NODE_ENV=production PORT=3000 WORKER_PORT=3001
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./package.json
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+COPY --from=build --chown=node:node /app/scripts ./scripts
+USER node
+EXPOSE 3000 3001
+# Health checks are per service in docker-compose.yml (the API on PORT, workers on WORKER_PORT).
+CMD ["node", "dist/apps/api/apps/api/src/main.js"]

@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DELIVERY_QUEUE, withTimeout } from '@callbacks/queue';
+
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
+
+/**
+ * Every Prometheus metric of both apps, defined once. Labels stay bounded: notification type
+ * names, outcomes and error kinds only, never partner ids or URLs.
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly notificationsAccepted = new Counter({
+    name: 'webhook_notifications_accepted_total',
+    help: 'Notifications accepted with 202, by type, initial status (pending or skipped) and source (event or echo)',
+    labelNames: ['type', 'status', 'source'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Delivery attempts by type and outcome: delivered, retry_scheduled, failed (for good) or skipped',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly attemptDuration = new Histogram({
+    name: 'webhook_attempt_duration_seconds',
+    help: 'Duration of one HTTP attempt, by type and result (2xx, 3xx, 4xx, 5xx or the error kind)',
+    labelNames: ['type', 'result'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+    registers: [this.registry],
+  });
+
+  readonly deliveryLatency = new Histogram({
+    name: 'webhook_delivery_latency_seconds',
+    help: 'From acceptance (the 202) to the attempt that delivered it, by type',
+    labelNames: ['type'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 1800, 7200, 36000],
+    registers: [this.registry],
+  });
+
+  readonly retriesScheduled = new Counter({
+    name: 'webhook_retries_scheduled_total',
+    help: 'Failed attempts that were rescheduled by the retry policy, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reconcilerRuns = new Counter({
+    name: 'webhook_reconciler_runs_total',
+    help: 'Reconciler passes, by result (ran, skipped_locked, error)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reconcilerReenqueued = new Counter({
+    name: 'webhook_reconciler_reenqueued_total',
+    help: 'Pending notifications whose job was missing or failed and was given a job again',
+    registers: [this.registry],
+  });
+
+  constructor(@InjectQueue(DELIVERY_QUEUE) queue: Queue) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'webhook_queue_jobs',
+      help: 'Delivery jobs in the queue by state (read from Redis at scrape time)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      async collect() {
+        const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), 2_000, 'reading queue depth').catch(() => null);
+        if (counts) for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
+      },
+    });
+  }
+}
