@@ -1,7 +1,7 @@
 # One image for every process: the API (default), the worker and the migration step.
 #   docker build -t partner-callbacks .
 #   docker run partner-callbacks                       # API
-#   docker run partner-callbacks node dist/apps/worker/apps/worker/src/main.js
+#   docker run partner-callbacks node --max-old-space-size=128 dist/apps/worker/apps/worker/src/main.js
 # Node 20.19+ is required: NestJS 12 ships ES modules that CommonJS code loads with require().
 
 FROM node:20.20-bookworm-slim AS build

@@ -1,5 +1,7 @@
 // `npm test` runs every project's specs (unit and e2e) in one jest invocation.
 module.exports = {
+  // A global option: jest ignores it inside project configs when it runs several projects.
+  testTimeout: 30_000,
   projects: [
     '<rootDir>/libs/config',
     '<rootDir>/libs/contracts',

@@ -2,12 +2,13 @@
 // terminal. Ctrl-C (or SIGTERM) stops both cleanly; if one exits on its own, the other is stopped too.
 import { spawn } from 'node:child_process';
 
+// The worker's heap is bounded as in `npm run start:worker` (its working set is small; see README).
 const processes = {
-  api: 'dist/apps/api/apps/api/src/main.js',
-  worker: 'dist/apps/worker/apps/worker/src/main.js',
+  api: ['dist/apps/api/apps/api/src/main.js'],
+  worker: ['--max-old-space-size=128', 'dist/apps/worker/apps/worker/src/main.js'],
 };
 
-const children = Object.entries(processes).map(([name, entry]) => ({ name, child: spawn(process.execPath, [entry], { stdio: 'inherit' }) }));
+const children = Object.entries(processes).map(([name, args]) => ({ name, child: spawn(process.execPath, args, { stdio: 'inherit' }) }));
 let stopping = false;
 let exitCode = 0;
 

@@ -26,6 +26,7 @@ describe('partner callbacks API', () => {
       callbackUrl: URL_A,
       headers: { 'X-Custom': 'v' },
       enabled: true,
+      health: 'ok',
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
       signingSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),

@@ -7,6 +7,7 @@ import { DeliverNotification } from './delivery/deliver-notification.use-case';
 import { DeliveryProcessor } from './delivery/delivery.processor';
 import { DeliveryStore } from './delivery/delivery-store';
 import { HttpSender } from './delivery/http-sender';
+import { CallbackGuard } from './isolation/callback-guard';
 import { Reconciler } from './reconciler/reconciler';
 
 @Module({})
@@ -23,6 +24,7 @@ export class WorkerModule {
             new HttpSender({ timeoutMs: appConfig.deliveryTimeoutMs, allowInsecure: appConfig.allowInsecureCallbacks, connectionsPerOrigin: appConfig.workerConcurrency }),
         },
         DeliveryStore,
+        CallbackGuard,
         DeliverNotification,
         DeliveryProcessor,
         Reconciler,

@@ -47,6 +47,9 @@ describe('loadConfig', () => {
       deliveryTimeoutMs: 15_000,
       workerConcurrency: 50,
       allowInsecureCallbacks: false,
+      callbackMaxInFlight: 10,
+      circuitFailureThreshold: 5,
+      circuitOpenMs: 30_000,
     });
     expect(config.secretsEncryptionKey).toHaveLength(32);
     expect(warnings.join('\n')).toMatch(/SECRETS_ENCRYPTION_KEY is not set/);
@@ -101,6 +104,8 @@ describe('loadConfig', () => {
     [{ NODE_ENV: 'production' }, 'SECRETS_ENCRYPTION_KEY'],
     [{ NODE_ENV: 'production', SECRETS_ENCRYPTION_KEY: 'ab'.repeat(32), ALLOW_INSECURE_CALLBACKS: 'true' }, 'ALLOW_INSECURE_CALLBACKS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ CALLBACK_MAX_IN_FLIGHT: '0' }, 'CALLBACK_MAX_IN_FLIGHT'],
+    [{ CIRCUIT_OPEN_MS: 'soon' }, 'CIRCUIT_OPEN_MS'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);

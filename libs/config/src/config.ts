@@ -18,6 +18,12 @@ export interface AppConfig {
   allowInsecureCallbacks: boolean;
   reconcileIntervalMs: number;
   logLevel: string;
+  /** Deliveries in flight to one callback across all workers; more wait in the queue. */
+  callbackMaxInFlight: number;
+  /** Consecutive failures that open a callback's circuit. */
+  circuitFailureThreshold: number;
+  /** How long an open circuit holds deliveries back before one probe is let through. */
+  circuitOpenMs: number;
 }
 
 /** Warnings that are not fatal but must be shown once at start. */
@@ -148,6 +154,9 @@ export function loadConfig(env: Environment): LoadedConfig {
     allowInsecureCallbacks,
     reconcileIntervalMs: integer(env, 'RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
     logLevel,
+    callbackMaxInFlight: integer(env, 'CALLBACK_MAX_IN_FLIGHT', 10, 1, 10_000),
+    circuitFailureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1_000),
+    circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
   };
   return { config, warnings };
 }

@@ -51,6 +51,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly deliveriesDeferred = new Counter({
+    name: 'webhook_deliveries_deferred_total',
+    help: 'Deliveries held back (not attempted) to isolate a callback: in_flight_cap, circuit_open or circuit_probing',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly circuitTransitions = new Counter({
+    name: 'webhook_circuit_transitions_total',
+    help: 'Callback circuits that opened (consecutive failures reached the threshold) or closed (a probe succeeded)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
   readonly reconcilerRuns = new Counter({
     name: 'webhook_reconciler_runs_total',
     help: 'Reconciler passes, by result (ran, skipped_locked, error)',

@@ -8,7 +8,7 @@ import { dataSourceOptions } from './data-source';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config.databaseUrl, 20), retryAttempts: 2, retryDelay: 1_000 }),
+      useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config.databaseUrl, 10), retryAttempts: 2, retryDelay: 1_000 }),
     }),
   ],
 })

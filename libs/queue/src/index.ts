@@ -2,3 +2,4 @@ export * from './delivery-queue';
 export * from './redis-connection';
 export * from './queue.module';
 export * from './with-timeout';
+export * from './callback-health';

@@ -25,6 +25,9 @@ export class TestReceiver {
   private script: Reply[] = [];
   private fallback: Reply = 200;
   private readonly hanging = new Set<ServerResponse>();
+  /** The most requests this receiver has held open at once. */
+  maxConcurrent = 0;
+  private open = 0;
   private readonly waiters: Array<() => void> = [];
   private readonly server = createServer((request, response) => this.handle(request, response));
 
@@ -80,6 +83,9 @@ export class TestReceiver {
   }
 
   private handle(request: IncomingMessage, response: ServerResponse): void {
+    this.open++;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.open);
+    response.once('close', () => this.open--);
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {

@@ -1,7 +1,7 @@
-import { type CallbackDto, notificationTypeName } from '@callbacks/contracts';
+import { type CallbackDto, type CallbackHealth, notificationTypeName } from '@callbacks/contracts';
 import type { CallbackEntity } from '@callbacks/persistence';
 
-export function toCallbackDto(callback: CallbackEntity): CallbackDto {
+export function toCallbackDto(callback: CallbackEntity, health: CallbackHealth): CallbackDto {
   return {
     partnerUniqueId: callback.partnerId,
     notificationTypeId: callback.notificationTypeId,
@@ -9,6 +9,7 @@ export function toCallbackDto(callback: CallbackEntity): CallbackDto {
     callbackUrl: callback.callbackUrl,
     headers: callback.headers,
     enabled: callback.enabled,
+    health,
     createdAt: callback.createdAt.toISOString(),
     updatedAt: callback.updatedAt.toISOString(),
   };

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { CallbackEntity } from '@callbacks/persistence';
 import { SecretVault } from '../common/secret-vault';
 import { PartnersModule } from '../partners/partners.module';
+import { CallbackHealthStore } from './callback-health.store';
 import { CallbackLookup } from './callback-lookup';
 import { CallbacksController } from './callbacks.controller';
 import { DeleteCallback } from './use-cases/delete-callback.use-case';
@@ -15,7 +16,7 @@ import { RotateSigningSecret } from './use-cases/rotate-signing-secret.use-case'
 @Module({
   imports: [TypeOrmModule.forFeature([CallbackEntity]), PartnersModule],
   controllers: [CallbacksController],
-  providers: [SecretVault, CallbackLookup, RegisterCallback, ListCallbacks, GetCallback, DeleteCallback, GetSigningSecret, RotateSigningSecret],
+  providers: [SecretVault, CallbackHealthStore, CallbackLookup, RegisterCallback, ListCallbacks, GetCallback, DeleteCallback, GetSigningSecret, RotateSigningSecret],
   exports: [CallbackLookup, SecretVault],
 })
 export class CallbacksModule {}

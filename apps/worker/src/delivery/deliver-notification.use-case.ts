@@ -5,6 +5,7 @@ import { DELIVERY_USER_AGENT, notificationTypeName, type WebhookEnvelope } from 
 import { Metrics } from '@callbacks/observability';
 import type { DeliveryJobData } from '@callbacks/queue';
 import { SecretCipher, signWebhook } from '@callbacks/signing';
+import { type Admission, type CallbackRef, CallbackGuard } from '../isolation/callback-guard';
 import { type DeliveryContext, DeliveryStore, type NotificationUpdate } from './delivery-store';
 import { type AttemptOutcome, HttpSender } from './http-sender';
 import { parseRetryAfter, RetryPolicy } from './retry-policy';
@@ -14,6 +15,7 @@ export type DeliveryResult =
   | { kind: 'delivered'; attempt: number }
   | { kind: 'retry'; attempt: number; delayMs: number; summary: string }
   | { kind: 'failed'; attempt: number; reason: string; summary: string }
+  | { kind: 'deferred'; delayMs: number; reason: string }
   | { kind: 'nothing_to_do'; reason: string };
 
 const SLOW_DOWN_STATUSES = new Set([429, 503]);
@@ -38,6 +40,7 @@ export class DeliverNotification {
     private readonly sender: HttpSender,
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
+    private readonly guard: CallbackGuard,
   ) {
     this.cipher = new SecretCipher(config.secretsEncryptionKey);
     this.retryPolicy = new RetryPolicy(config.retryScheduleMs);
@@ -45,7 +48,15 @@ export class DeliverNotification {
   }
 
   async execute(job: DeliveryJobData): Promise<DeliveryResult> {
-    const context = await this.store.load(job.notificationId);
+    const callbackRef = { partnerId: job.partnerUniqueId, notificationTypeId: job.notificationTypeId };
+    // Ask for a slot while the notification loads: the two round trips overlap.
+    const [context, admission] = await Promise.all([this.store.load(job.notificationId), this.guard.admit(callbackRef, job.notificationId)]);
+    const result = await this.deliver(job, context, admission, callbackRef);
+    if (admission.admitted && result.kind === 'nothing_to_do') await this.guard.release(callbackRef, job.notificationId, null);
+    return result;
+  }
+
+  private async deliver(job: DeliveryJobData, context: DeliveryContext | null, admission: Admission, callbackRef: CallbackRef): Promise<DeliveryResult> {
     if (!context) return { kind: 'nothing_to_do', reason: 'notification_deleted' };
     if (job.round !== context.deliveryRound) return { kind: 'nothing_to_do', reason: 'superseded_by_redelivery' };
     if (context.status === 'failed') {
@@ -67,21 +78,34 @@ export class DeliverNotification {
     const attempt = context.attemptCount + 1;
     const at = new Date();
     const body = JSON.stringify(this.envelope(context));
-    const outcome = await this.sender.send({ url: callback.url, headers: this.headers(context, at, body), body });
+    const headers = this.headers(context, at, body);
+    if (!admission.admitted) {
+      this.metrics.deliveriesDeferred.inc({ reason: admission.reason });
+      return { kind: 'deferred', delayMs: admission.retryInMs, reason: admission.reason };
+    }
+    const outcome = await this.sender.send({ url: callback.url, headers, body });
     const update = this.decide(context, outcome);
-    const recorded = await this.store.recordAttempt(
-      {
-        notificationId: context.notificationId,
-        attempt,
-        at,
-        callbackUrl: callback.url,
-        statusCode: outcome.statusCode,
-        durationMs: outcome.durationMs,
-        error: outcome.error,
-        responseBody: outcome.responseBody,
-      },
-      update.next,
-    );
+    // The lease release and the attempt record are independent: one round trip of waiting, not two.
+    const [transition, recorded] = await Promise.all([
+      this.guard.release(callbackRef, context.notificationId, outcome.ok),
+      this.store.recordAttempt(
+        {
+          notificationId: context.notificationId,
+          attempt,
+          at,
+          callbackUrl: callback.url,
+          statusCode: outcome.statusCode,
+          durationMs: outcome.durationMs,
+          error: outcome.error,
+          responseBody: outcome.responseBody,
+        },
+        update.next,
+      ),
+    ]);
+    if (transition === 'opened' || transition === 'closed') {
+      this.metrics.circuitTransitions.inc({ state: transition });
+      this.logger.warn({ notificationId: context.notificationId, partnerId: context.partnerId, notificationTypeId: context.notificationTypeId, circuit: transition }, `circuit ${transition}`);
+    }
     const log = { notificationId: context.notificationId, attempt, statusCode: outcome.statusCode, error: outcome.error, durationMs: outcome.durationMs };
     if (!recorded) return { kind: 'nothing_to_do', reason: 'finished_elsewhere' };
     this.observe(context, outcome, update.result);

@@ -58,6 +58,10 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
       await job.moveToDelayed(Date.now() + result.delayMs, token);
       throw new DelayedError();
     }
+    if (result.kind === 'deferred') {
+      await job.moveToDelayed(Date.now() + result.delayMs, token);
+      throw new DelayedError();
+    }
     if (result.kind === 'failed') {
       await job.log(`${result.summary}; failed: ${result.reason}`);
       throw new UnrecoverableError(result.reason);

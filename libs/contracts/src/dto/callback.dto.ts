@@ -4,6 +4,9 @@ import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'cl
 import { ApiTimestamp, PARTNER_ID_EXAMPLE } from './api-property-helpers';
 import { IsCallbackHeaders } from './callback-headers';
 
+export const CALLBACK_HEALTH = ['ok', 'degraded', 'open'] as const;
+export type CallbackHealth = (typeof CALLBACK_HEALTH)[number];
+
 export class PutCallbackDto {
   @ApiProperty({
     description: 'Absolute https URL (at most 2048 characters) on a public host.',
@@ -29,9 +32,6 @@ export class PutCallbackDto {
   enabled?: boolean;
 }
 
-export const CALLBACK_HEALTH = ['ok', 'degraded', 'open'] as const;
-export type CallbackHealth = (typeof CALLBACK_HEALTH)[number];
-
 export class CallbackDto {
   @ApiProperty({ format: 'uuid', example: PARTNER_ID_EXAMPLE })
   partnerUniqueId: string;
@@ -50,6 +50,13 @@ export class CallbackDto {
 
   @ApiProperty({ example: true })
   enabled: boolean;
+
+  @ApiProperty({
+    enum: CALLBACK_HEALTH,
+    example: 'ok',
+    description: 'ok: delivering; degraded: recent consecutive failures; open: deliveries held back after repeated failures, probed again later',
+  })
+  health: CallbackHealth;
 
   @ApiTimestamp('When the callback was registered.')
   createdAt: string;

@@ -1,15 +1,12 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /** One HTTP attempt to deliver a notification, as the partner's endpoint answered it. */
 @Entity({ name: 'delivery_attempts' })
 export class DeliveryAttemptEntity {
-  @PrimaryGeneratedColumn({ type: 'bigint' })
-  id: string;
-
-  @Column({ name: 'notification_id', type: 'uuid' })
+  @PrimaryColumn({ name: 'notification_id', type: 'uuid' })
   notificationId: string;
 
-  @Column({ type: 'integer' })
+  @PrimaryColumn({ type: 'integer' })
   attempt: number;
 
   @Column({ type: 'timestamptz' })

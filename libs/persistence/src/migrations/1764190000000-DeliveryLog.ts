@@ -24,16 +24,14 @@ export class DeliveryLog1764190000000 implements MigrationInterface {
         next_attempt_at timestamptz,
         delivered_at timestamptz
       )`);
-    // The delivery log: a partner's notifications newest first, optionally by status or type.
-    await queryRunner.query(`CREATE UNIQUE INDEX ix_notifications_seq ON notifications (seq)`);
+    // The delivery log: a partner's notifications newest first (status and type filters walk the same
+    // index). No index on status itself: every delivery changes it, and each index costs a write.
     await queryRunner.query(`CREATE INDEX ix_notifications_partner_seq ON notifications (partner_id, seq DESC)`);
-    await queryRunner.query(`CREATE INDEX ix_notifications_partner_status_seq ON notifications (partner_id, status, seq DESC)`);
     // The reconciler's scan: pending notifications only, oldest change first.
     await queryRunner.query(`CREATE INDEX ix_notifications_pending ON notifications (updated_at) WHERE status = 'pending'`);
 
     await queryRunner.query(`
       CREATE TABLE delivery_attempts (
-        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         notification_id uuid NOT NULL REFERENCES notifications(id) ON DELETE CASCADE,
         attempt integer NOT NULL,
         at timestamptz NOT NULL,
@@ -42,7 +40,7 @@ export class DeliveryLog1764190000000 implements MigrationInterface {
         duration_ms integer NOT NULL,
         error varchar(32),
         response_body text,
-        CONSTRAINT uq_delivery_attempts_attempt UNIQUE (notification_id, attempt)
+        PRIMARY KEY (notification_id, attempt)
       )`);
 
     await queryRunner.query(`

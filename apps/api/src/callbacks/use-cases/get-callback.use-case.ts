@@ -1,13 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import type { CallbackDto } from '@callbacks/contracts';
+import { CallbackHealthStore } from '../callback-health.store';
 import { CallbackLookup } from '../callback-lookup';
 import { toCallbackDto } from '../callback.mapper';
 
 @Injectable()
 export class GetCallback {
-  constructor(private readonly lookup: CallbackLookup) {}
+  constructor(
+    private readonly lookup: CallbackLookup,
+    private readonly health: CallbackHealthStore,
+  ) {}
 
   async execute(partnerId: string, notificationTypeId: number): Promise<CallbackDto> {
-    return toCallbackDto(await this.lookup.require(partnerId, notificationTypeId));
+    const callback = await this.lookup.require(partnerId, notificationTypeId);
+    const [health] = await this.health.read([callback]);
+    return toCallbackDto(callback, health);
   }
 }

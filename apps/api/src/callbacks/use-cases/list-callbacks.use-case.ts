@@ -4,6 +4,7 @@ import { Repository } from 'typeorm';
 import type { CallbackListDto } from '@callbacks/contracts';
 import { CallbackEntity } from '@callbacks/persistence';
 import { PartnerLookup } from '../../partners/partner-lookup';
+import { CallbackHealthStore } from '../callback-health.store';
 import { toCallbackDto } from '../callback.mapper';
 
 @Injectable()
@@ -11,6 +12,7 @@ export class ListCallbacks {
   constructor(
     private readonly partners: PartnerLookup,
     @InjectRepository(CallbackEntity) private readonly callbacks: Repository<CallbackEntity>,
+    private readonly health: CallbackHealthStore,
   ) {}
 
   async execute(partnerId: string, offset: number, limit: number): Promise<CallbackListDto> {
@@ -21,6 +23,7 @@ export class ListCallbacks {
       skip: offset,
       take: limit,
     });
-    return { items: callbacks.map(toCallbackDto), total };
+    const health = await this.health.read(callbacks);
+    return { items: callbacks.map((callback, index) => toCallbackDto(callback, health[index])), total };
   }
 }

@@ -10,13 +10,15 @@ import { checkCallbackUrl } from '@callbacks/url-policy';
 import { DomainError } from '../../common/domain-error';
 import { SecretVault } from '../../common/secret-vault';
 import { PartnerLookup } from '../../partners/partner-lookup';
+import { CallbackHealthStore } from '../callback-health.store';
 import { toCallbackDto } from '../callback.mapper';
 
 export type RegisterCallbackResult = { created: true; callback: CallbackCreatedDto } | { created: false; callback: CallbackDto };
 
 /**
  * PUT semantics: the body replaces the callback's URL, headers (default none) and enabled flag
- * (default true). The signing secret is made on creation and kept on every update.
+ * (default true). The signing secret is made on creation and kept on every update. Re-registering
+ * closes the callback's circuit, so a fixed endpoint gets its deliveries at once.
  */
 @Injectable()
 export class RegisterCallback {
@@ -25,6 +27,7 @@ export class RegisterCallback {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly partners: PartnerLookup,
     private readonly vault: SecretVault,
+    private readonly health: CallbackHealthStore,
   ) {}
 
   async execute(partnerId: string, notificationTypeId: number, body: PutCallbackDto): Promise<RegisterCallbackResult> {
@@ -42,7 +45,8 @@ export class RegisterCallback {
        RETURNING id, (xmax = 0) AS created`,
       [randomUUID(), partnerId, notificationTypeId, body.callbackUrl, JSON.stringify(body.headers ?? {}), body.enabled ?? true, this.vault.seal(signingSecret)],
     )) as Array<{ id: string; created: boolean }>;
-    const callback = toCallbackDto(await this.dataSource.manager.findOneByOrFail(CallbackEntity, { id: row.id }));
+    if (!row.created) await this.health.reset(partnerId, notificationTypeId);
+    const callback = toCallbackDto(await this.dataSource.manager.findOneByOrFail(CallbackEntity, { id: row.id }), 'ok');
     return row.created ? { created: true, callback: { ...callback, signingSecret } } : { created: false, callback };
   }
 }

@@ -1,0 +1,52 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+import { PinoLogger } from 'nestjs-pino';
+import { APP_CONFIG, type AppConfig } from '@callbacks/config';
+import type { CallbackHealth } from '@callbacks/contracts';
+import { callbackHealth, callbackKeys, redisConnectionOptions, withTimeout } from '@callbacks/queue';
+
+const READ_TIMEOUT_MS = 500;
+
+/**
+ * Reads each callback's circuit state that the workers keep in Redis (see the worker's
+ * CallbackGuard). When Redis cannot answer quickly, a callback reads as "ok" rather than failing
+ * the request: the health field is advice, the callback itself lives in PostgreSQL.
+ */
+@Injectable()
+export class CallbackHealthStore implements OnApplicationShutdown {
+  private readonly redis: Redis;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly logger: PinoLogger,
+  ) {
+    this.redis = new Redis(redisConnectionOptions(config.redisUrl, 'producer'));
+    this.redis.on('error', () => undefined); // the queue's connection reports Redis trouble
+    this.logger.setContext('CallbackHealthStore');
+  }
+
+  async read(callbacks: Array<{ partnerId: string; notificationTypeId: number }>): Promise<CallbackHealth[]> {
+    if (callbacks.length === 0) return [];
+    try {
+      const pipeline = this.redis.pipeline();
+      for (const { partnerId, notificationTypeId } of callbacks) pipeline.hget(callbackKeys(this.config.queuePrefix, partnerId, notificationTypeId).circuit, 'failures');
+      const results = (await withTimeout(pipeline.exec(), READ_TIMEOUT_MS, 'reading callback health')) ?? [];
+      return results.map(([, failures]) => callbackHealth(Number(failures ?? 0), this.config.circuitFailureThreshold));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'callback health unavailable; reporting ok');
+      return callbacks.map(() => 'ok');
+    }
+  }
+
+  /** A partner who re-registers the URL gets a closed circuit: deliveries resume at once. */
+  async reset(partnerId: string, notificationTypeId: number): Promise<void> {
+    const keys = callbackKeys(this.config.queuePrefix, partnerId, notificationTypeId);
+    await withTimeout(this.redis.del(keys.circuit, keys.probe), READ_TIMEOUT_MS, 'resetting the circuit').catch((error: unknown) =>
+      this.logger.warn({ err: error, partnerId, notificationTypeId }, 'could not reset the circuit; it closes on the next successful probe'),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.redis.disconnect();
+  }
+}

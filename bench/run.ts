@@ -1,0 +1,388 @@
+/**
+ * `npm run bench`: starts everything on this machine (the API and workers as built processes, a
+ * receiver in its own process), measures, prints a table and writes bench/results/<date>.json.
+ *
+ * Phases: the ceiling (bare BullMQ + HTTP, no database); intake (POST /v1/notifications at 64
+ * concurrent clients, workers stopped, so the notifications pile up); drain with 1 and then 2
+ * workers (deliveries per second once they start, against the ceiling); latency from 202 to receipt
+ * at a steady 100/s and 1,000/s; memory; and isolation (a hanging partner with 500 pending
+ * deliveries next to a healthy one). Notifications go round-robin to 20 partners whose callbacks
+ * all point at the one receiver, as on a platform with many partners.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Pool } from 'undici';
+import { checkServices, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@callbacks/config';
+import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const DIST = join(ROOT, 'dist');
+const ADMIN_KEY = 'bench-operator-key-0123456789';
+const NOTIFICATIONS = Number(process.env.BENCH_NOTIFICATIONS ?? 20_000);
+const CONCURRENCY = 50;
+const CLIENTS = 64;
+const DELIVERY_TIMEOUT_MS = 5_000;
+const PROFILE = process.env.BENCH_PROFILE === '1';
+/** The flags `npm run start:worker` uses (see package.json): a bounded heap for the worker. */
+const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128').split(' ').filter(Boolean);
+/** Load is spread over this many partners, as on a platform (one callback is capped at CALLBACK_MAX_IN_FLIGHT). */
+const PARTNERS = 20;
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function summarize(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return { count: values.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function rssMb(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+class Proc {
+  output = '';
+  constructor(readonly name: string, readonly child: ChildProcess) {
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => { this.output += chunk.toString(); if (process.env.BENCH_ECHO) process.stderr.write(chunk); });
+  }
+
+  static start(name: string, script: string, env: Record<string, string>, profile = false, nodeFlags: string[] = []): Proc {
+    const args = [...nodeFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles')}`] : []), script];
+    return new Proc(name, spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  }
+
+  async waitFor(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = typeof text === 'string' ? (this.output.includes(text) ? text : null) : text.exec(this.output)?.[0];
+      if (match) return match;
+      if (this.child.exitCode !== null) throw new Error(`${this.name} exited:\n${this.output.slice(-2_000)}`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: no "${text}" within ${timeoutMs} ms:\n${this.output.slice(-2_000)}`);
+      await sleep(50);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    await Promise.race([exited, sleep(DELIVERY_TIMEOUT_MS + 15_000)]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+interface Accepted {
+  id: string;
+  at: number;
+}
+
+class Bench {
+  private readonly api: Pool;
+  readonly receiverUrl: string;
+
+  constructor(apiUrl: string, receiverPort: number) {
+    this.api = new Pool(apiUrl, { connections: CLIENTS, pipelining: 1 });
+    this.receiverUrl = `http://127.0.0.1:${receiverPort}`;
+  }
+
+  async call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, auth = ADMIN_KEY): Promise<{ status: number; json: any }> {
+    const response = await this.api.request({
+      method,
+      path,
+      headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.body.text();
+    return { status: response.statusCode, json: text ? JSON.parse(text) : null };
+  }
+
+  async partnerWithCallback(name: string, path: string): Promise<string> {
+    const partner = await this.call('POST', '/admin/partners', { name });
+    const id = partner.json.partnerUniqueId as string;
+    const callback = await this.call('PUT', `/${id}/callbacks/5`, { callbackUrl: `${this.receiverUrl}${path}` });
+    if (callback.status !== 201) throw new Error(`callback registration failed: ${JSON.stringify(callback.json)}`);
+    return id;
+  }
+
+  async publish(partnerIds: string[], n: number): Promise<Accepted> {
+    const partnerUniqueId = partnerIds[n % partnerIds.length];
+    const response = await this.call('POST', '/v1/notifications', { partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId: `PRC-${n}`, status: 'approved' } });
+    if (response.status !== 202) throw new Error(`publish answered ${response.status}: ${JSON.stringify(response.json)}`);
+    return { id: response.json.notificationId, at: now() };
+  }
+
+  /** `count` publishes from CLIENTS concurrent clients, as fast as the API answers. */
+  async publishClosedLoop(partnerIds: string[], count: number): Promise<{ accepted: Accepted[]; seconds: number }> {
+    const accepted: Accepted[] = [];
+    let next = 0;
+    const started = now();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (next < count) accepted.push(await this.publish(partnerIds, next++));
+      }),
+    );
+    return { accepted, seconds: (now() - started) / 1000 };
+  }
+
+  /** Publishes at a steady `perSecond` for `seconds`, each request on its own schedule (open loop). */
+  async publishAtRate(partnerIds: string[], perSecond: number, seconds: number): Promise<Accepted[]> {
+    const total = perSecond * seconds;
+    const started = now();
+    const pending: Array<Promise<Accepted>> = [];
+    for (let i = 0; i < total; i++) {
+      const due = started + (i * 1000) / perSecond;
+      const wait = due - now();
+      if (wait > 1) await sleep(wait);
+      pending.push(this.publish(partnerIds, i));
+    }
+    return Promise.all(pending);
+  }
+
+  async receiverStats(): Promise<{ received: number; unique: number }> {
+    const response = await fetch(`${this.receiverUrl}/stats`);
+    return (await response.json()) as { received: number; unique: number };
+  }
+
+  async receipts(): Promise<Record<string, number>> {
+    return (await (await fetch(`${this.receiverUrl}/receipts`)).json()) as Record<string, number>;
+  }
+
+  async resetReceiver(): Promise<void> {
+    await fetch(`${this.receiverUrl}/reset`, { method: 'POST' });
+  }
+
+  async waitForUnique(count: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { unique } = await this.receiverStats();
+      if (unique >= count) return;
+      if (Date.now() > deadline) throw new Error(`receiver has ${unique} of ${count} after ${timeoutMs} ms`);
+      await sleep(100);
+    }
+  }
+
+  latencies(accepted: Accepted[], receipts: Record<string, number>): number[] {
+    return accepted.filter(({ id }) => receipts[id] !== undefined).map(({ id, at }) => Math.max(0, receipts[id] - at));
+  }
+
+  close(): Promise<void> {
+    return this.api.close();
+  }
+}
+
+async function redisUsedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+}
+
+async function main(): Promise<void> {
+  const databaseBase = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+  const unreachable = await checkServices({ databaseUrl: databaseBase, redisUrl });
+  if (unreachable.length > 0) {
+    console.error(unreachable.join('\n'));
+    process.exit(1);
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const databaseUrlObject = new URL(databaseBase);
+  databaseUrlObject.pathname = `/webhooks_bench_${Date.now()}`;
+  const databaseUrl = databaseUrlObject.toString();
+  const queuePrefix = `bench${Date.now().toString(36)}`;
+  await migrateDatabase(databaseUrl);
+  const redis = new Redis(redisUrl);
+  const processes: Proc[] = [];
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    settings: { notifications: NOTIFICATIONS, partners: PARTNERS, workerConcurrency: CONCURRENCY, clients: CLIENTS, deliveryTimeoutMs: DELIVERY_TIMEOUT_MS },
+  };
+  const log = (line: string) => console.log(`bench: ${line}`);
+
+  try {
+    const receiver = Proc.start('receiver', join(DIST, 'bench/bench/receiver.js'), {});
+    processes.push(receiver);
+    const receiverPort = Number(JSON.parse(await receiver.waitFor(/\{"port":\d+\}/)).port);
+
+    log(`ceiling: bare BullMQ worker, ${NOTIFICATIONS} jobs, concurrency ${CONCURRENCY}`);
+    const ceilingProc = Proc.start('ceiling', join(DIST, 'bench/bench/ceiling.js'), {
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: queuePrefix,
+      CEILING_JOBS: String(NOTIFICATIONS),
+      CEILING_URL: `http://127.0.0.1:${receiverPort}/ok/ceiling`,
+      WORKER_CONCURRENCY: String(CONCURRENCY),
+    });
+    const ceiling = JSON.parse(await ceilingProc.waitFor(/\{"deliveries".*\}/, 300_000)) as { perSecond: number; seconds: number };
+    results.ceiling = ceiling;
+    log(`ceiling: ${ceiling.perSecond.toFixed(0)}/s`);
+
+    const apiPort = await freePort();
+    const env = {
+      NODE_ENV: 'development',
+      PORT: String(apiPort),
+      WORKER_PORT: '0',
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: queuePrefix,
+      ADMIN_API_KEY: ADMIN_KEY,
+      ALLOW_INSECURE_CALLBACKS: 'true',
+      LOG_LEVEL: 'warn',
+      WORKER_CONCURRENCY: String(CONCURRENCY),
+      DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
+      RETRY_SCHEDULE: '1s,5s,30s',
+      RECONCILE_INTERVAL_MS: '60000',
+    };
+    const api = Proc.start('api', join(DIST, 'apps/api/apps/api/src/main.js'), env);
+    processes.push(api);
+    await api.waitFor('"level":', 30_000).catch(() => undefined);
+    const bench = new Bench(`http://127.0.0.1:${apiPort}`, receiverPort);
+    for (let tries = 0; ; tries++) {
+      const ready = await fetch(`http://127.0.0.1:${apiPort}/health/ready`).catch(() => null);
+      if (ready?.ok) break;
+      if (tries > 100) throw new Error(`API not ready:\n${api.output.slice(-2_000)}`);
+      await sleep(100);
+    }
+    const partners: string[] = [];
+    for (let i = 0; i < PARTNERS; i++) partners.push(await bench.partnerWithCallback(`Bench Partner ${i + 1}`, `/ok/partner-${i + 1}`));
+
+    const startWorkers = async (count: number): Promise<Proc[]> => {
+      const workers = Array.from({ length: count }, (_, i) => Proc.start(`worker${i + 1}`, join(DIST, 'apps/worker/apps/worker/src/main.js'), env, PROFILE, WORKER_NODE_FLAGS));
+      processes.push(...workers);
+      return workers;
+    };
+
+    const drains: Record<string, unknown> = {};
+    for (const workerCount of [1, 2]) {
+      await bench.resetReceiver();
+      const redisBefore = await redisUsedMemory(redis);
+      log(`intake: ${NOTIFICATIONS} notifications from ${CLIENTS} clients (workers stopped)`);
+      const intake = await bench.publishClosedLoop(partners, NOTIFICATIONS);
+      const redisAfter = await redisUsedMemory(redis);
+      if (workerCount === 1) {
+        results.intake = { requests: NOTIFICATIONS, seconds: intake.seconds, perSecond: NOTIFICATIONS / intake.seconds };
+        results.redisBytesPerPendingNotification = Math.round((redisAfter - redisBefore) / NOTIFICATIONS);
+        log(`intake: ${(NOTIFICATIONS / intake.seconds).toFixed(0)}/s; Redis ${((redisAfter - redisBefore) / NOTIFICATIONS).toFixed(0)} bytes per pending notification`);
+      }
+      log(`drain: ${workerCount} worker(s)`);
+      const workers = await startWorkers(workerCount);
+      let peakRss = 0;
+      const sampler = setInterval(() => workers.forEach((worker) => (peakRss = Math.max(peakRss, rssMb(worker.child.pid)))), 200);
+      await bench.waitForUnique(NOTIFICATIONS, 300_000);
+      clearInterval(sampler);
+      const receiptTimes = Object.values(await bench.receipts()).sort((a, b) => a - b);
+      const seconds = (receiptTimes.at(-1)! - receiptTimes[0]) / 1000;
+      const perSecond = (NOTIFICATIONS - 1) / seconds;
+      const { received } = await bench.receiverStats();
+      drains[`workers${workerCount}`] = {
+        deliveries: NOTIFICATIONS,
+        seconds,
+        perSecond,
+        ratioToCeiling: perSecond / ceiling.perSecond,
+        duplicates: received - NOTIFICATIONS,
+        peakWorkerRssMb: Math.round(peakRss),
+      };
+      log(`drain: ${perSecond.toFixed(0)}/s with ${workerCount} worker(s) (${((perSecond / ceiling.perSecond) * 100).toFixed(0)} % of the ceiling), peak worker RSS ${peakRss.toFixed(0)} MB`);
+      if (workerCount === 1) await Promise.all(workers.map((worker) => worker.stop()));
+    }
+    results.drain = drains;
+
+    const latency: Record<string, unknown> = {};
+    for (const [perSecond, seconds] of [
+      [100, 10],
+      [1000, 5],
+    ] as const) {
+      await bench.resetReceiver();
+      log(`latency: ${perSecond}/s for ${seconds} s`);
+      const accepted = await bench.publishAtRate(partners, perSecond, seconds);
+      await bench.waitForUnique(accepted.length, 120_000);
+      latency[`at${perSecond}PerSecond`] = summarize(bench.latencies(accepted, await bench.receipts()));
+      log(`latency at ${perSecond}/s: ${JSON.stringify(latency[`at${perSecond}PerSecond`])} ms`);
+    }
+    results.latencyMs = latency;
+
+    log('isolation: a partner whose endpoint hangs, with 500 pending, next to a healthy one at 50/s');
+    await bench.resetReceiver();
+    const stuck = await bench.partnerWithCallback('Bench Stuck', '/hang/stuck');
+    await Promise.all(Array.from({ length: 500 }, (_, i) => bench.publish([stuck], i)));
+    await sleep(500);
+    const healthy = await bench.publishAtRate([partners[0]], 50, 10);
+    await bench.waitForUnique(healthy.length, 120_000);
+    const stuckCallback = await bench.call('GET', `/${stuck}/callbacks/5`);
+    results.isolation = {
+      stuckPending: 500,
+      healthyLatencyMs: summarize(bench.latencies(healthy, await bench.receipts())),
+      stuckCallbackHealth: stuckCallback.json.health ?? null,
+    };
+    log(`isolation: healthy partner latency ${JSON.stringify((results.isolation as { healthyLatencyMs: unknown }).healthyLatencyMs)} ms`);
+
+    const workers = processes.filter((proc) => proc.name.startsWith('worker') && proc.child.exitCode === null);
+    results.memoryMb = { api: Math.round(rssMb(api.child.pid)), workers: workers.map((worker) => Math.round(rssMb(worker.child.pid))) };
+    await bench.close();
+  } finally {
+    await Promise.all(processes.map((proc) => proc.stop()));
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${queuePrefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    redis.disconnect();
+    await dropDatabase(databaseUrl);
+  }
+
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', `${stamp}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  printTable(results);
+  console.log(`\nbench: results written to ${file}`);
+}
+
+function printTable(results: Record<string, any>): void {
+  const rows: Array<[string, string, string]> = [];
+  const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+  rows.push(['ceiling (bare BullMQ + HTTP, no DB)', `${fmt(results.ceiling.perSecond)}/s`, '']);
+  rows.push(['intake POST /v1/notifications, 64 clients', `${fmt(results.intake.perSecond)}/s`, '']);
+  for (const [key, drain] of Object.entries<any>(results.drain)) {
+    rows.push([`end-to-end drain, ${key.replace('workers', '')} worker(s)`, `${fmt(drain.perSecond)}/s`, `${fmt(drain.ratioToCeiling * 100)} % of ceiling (goal ≥ 50 %); ${drain.duplicates} duplicates`]);
+  }
+  for (const [key, summary] of Object.entries<any>(results.latencyMs)) {
+    rows.push([`latency 202 → receipt ${key.replace('at', 'at ').replace('PerSecond', '/s')}`, `p50 ${fmt(summary.p50)} / p95 ${fmt(summary.p95)} / p99 ${fmt(summary.p99)} ms`, key === 'at100PerSecond' ? 'goal p99 < 100 ms' : '']);
+  }
+  rows.push(['peak worker RSS while 20,000 pending', `${results.drain.workers1.peakWorkerRssMb} MB`, 'goal < 200 MB']);
+  rows.push(['RSS at the end', `api ${results.memoryMb.api} MB, workers ${results.memoryMb.workers.join(' / ')} MB`, '']);
+  rows.push(['Redis per pending notification', `${results.redisBytesPerPendingNotification} bytes`, '']);
+  rows.push(['isolation: healthy p99 beside a hanging partner', `${fmt(results.isolation.healthyLatencyMs.p99)} ms`, `goal < 500 ms; stuck callback health: ${results.isolation.stuckCallbackHealth}`]);
+  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column].length)));
+  console.log('');
+  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column])).join('  │  '));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

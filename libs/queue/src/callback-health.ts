@@ -1,0 +1,20 @@
+import type { CallbackHealth } from '@callbacks/contracts';
+
+/**
+ * Redis keys of one callback's isolation state, named by partner and notification type (what a job
+ * carries, so the worker can ask before it has read the callback), under the queue's hash-tag
+ * prefix so that a Redis Cluster keeps them in the queue's slot:
+ * - inFlight: sorted set of deliveries being sent now (score = lease expiry), for the in-flight cap
+ * - circuit: hash {failures, openUntil} of consecutive failures and the circuit's open deadline
+ * - probe: the one delivery let through while the circuit is half-open
+ */
+export function callbackKeys(prefix: string, partnerId: string, notificationTypeId: number): { inFlight: string; circuit: string; probe: string } {
+  const base = `${prefix}:callback:${partnerId}:${notificationTypeId}`;
+  return { inFlight: `${base}:inflight`, circuit: `${base}:circuit`, probe: `${base}:probe` };
+}
+
+/** ok: no recent failure; degraded: failing but below the threshold; open: deliveries held back. */
+export function callbackHealth(consecutiveFailures: number, threshold: number): CallbackHealth {
+  if (consecutiveFailures >= threshold) return 'open';
+  return consecutiveFailures > 0 ? 'degraded' : 'ok';
+}
