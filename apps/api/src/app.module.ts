@@ -6,6 +6,8 @@ import { LoggingModule, OpsModule } from '@callbacks/observability';
 import { ApiKeyEntity, DatabaseModule } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
 import { AuthGuard } from './auth/auth.guard';
+import { ApiRedisModule } from './common/api-redis';
+import { RateLimitGuard } from './common/rate-limit.guard';
 import { CallbacksModule } from './callbacks/callbacks.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { QueueBoardModule } from './ops/bull-board.module';
@@ -21,6 +23,7 @@ export class AppModule {
         LoggingModule.register(config),
         DatabaseModule,
         DeliveryQueueModule.register('producer'),
+        ApiRedisModule,
         TypeOrmModule.forFeature([ApiKeyEntity]),
         PartnersModule,
         CallbacksModule,
@@ -28,7 +31,11 @@ export class AppModule {
         OpsModule,
         QueueBoardModule,
       ],
-      providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
+      providers: [
+        // Guards run in this order: who is calling, then whether they are over their budget.
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+      ],
     };
   }
 }

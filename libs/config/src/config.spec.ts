@@ -47,6 +47,8 @@ describe('loadConfig', () => {
       deliveryTimeoutMs: 15_000,
       workerConcurrency: 50,
       allowInsecureCallbacks: false,
+      partnerRateLimitPerMinute: 600,
+      echoRateLimitPerMinute: 30,
       callbackMaxInFlight: 10,
       circuitFailureThreshold: 5,
       circuitOpenMs: 30_000,
@@ -82,6 +84,13 @@ describe('loadConfig', () => {
     });
     expect(config.secretsEncryptionKey.equals(key)).toBe(true);
     expect(warnings.join('\n')).toMatch(/ALLOW_INSECURE_CALLBACKS=true/);
+  });
+
+  it('reads previous encryption keys for a key rotation', () => {
+    const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
+    const { config } = loadConfig({ SECRETS_ENCRYPTION_KEY_PREVIOUS: `${a.toString('base64')}, ${b.toString('hex')}` });
+    expect(config.previousSecretsEncryptionKeys.map((key) => key.toString('hex'))).toEqual([a.toString('hex'), b.toString('hex')]);
+    expect(configError({ SECRETS_ENCRYPTION_KEY_PREVIOUS: 'short' }).variable).toBe('SECRETS_ENCRYPTION_KEY_PREVIOUS');
   });
 
   it('accepts a hex encryption key and keeps a braced prefix as is', () => {

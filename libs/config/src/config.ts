@@ -12,12 +12,18 @@ export interface AppConfig {
   queuePrefix: string;
   adminApiKey: string | null;
   secretsEncryptionKey: Buffer;
+  /** Older keys, accepted for reading while `npm run secrets:reencrypt` moves rows to the current one. */
+  previousSecretsEncryptionKeys: Buffer[];
   retryScheduleMs: number[];
   deliveryTimeoutMs: number;
   workerConcurrency: number;
   allowInsecureCallbacks: boolean;
   reconcileIntervalMs: number;
   logLevel: string;
+  /** Requests per minute per partner API key on partner routes (the operator key is not limited). */
+  partnerRateLimitPerMinute: number;
+  /** Test echoes per minute per partner API key. */
+  echoRateLimitPerMinute: number;
   /** Deliveries in flight to one callback across all workers; more wait in the queue. */
   callbackMaxInFlight: number;
   /** Consecutive failures that open a callback's circuit. */
@@ -126,6 +132,12 @@ export function loadConfig(env: Environment): LoadedConfig {
     warnings.push('SECRETS_ENCRYPTION_KEY is not set: signing secrets are encrypted with a public development key');
   }
 
+  const previousSecretsEncryptionKeys = (read(env, 'SECRETS_ENCRYPTION_KEY_PREVIOUS') ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter(Boolean)
+    .map((key) => parseEncryptionKey('SECRETS_ENCRYPTION_KEY_PREVIOUS', key));
+
   const adminApiKey = read(env, 'ADMIN_API_KEY') ?? null;
   if (adminApiKey === null) warnings.push('ADMIN_API_KEY is not set: admin routes, platform events and Bull Board answer 401');
   else if (adminApiKey.length < 16) warnings.push('ADMIN_API_KEY is shorter than 16 characters');
@@ -148,12 +160,15 @@ export function loadConfig(env: Environment): LoadedConfig {
     queuePrefix: queuePrefix(env),
     adminApiKey,
     secretsEncryptionKey,
+    previousSecretsEncryptionKeys,
     retryScheduleMs,
     deliveryTimeoutMs: integer(env, 'DELIVERY_TIMEOUT_MS', 15_000, 100, MAX_DELIVERY_TIMEOUT_MS),
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 50, 1, 1000),
     allowInsecureCallbacks,
     reconcileIntervalMs: integer(env, 'RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
     logLevel,
+    partnerRateLimitPerMinute: integer(env, 'PARTNER_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    echoRateLimitPerMinute: integer(env, 'ECHO_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
     callbackMaxInFlight: integer(env, 'CALLBACK_MAX_IN_FLIGHT', 10, 1, 10_000),
     circuitFailureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1_000),
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),

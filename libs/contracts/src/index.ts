@@ -1,4 +1,5 @@
 export * from './field-error';
+export * from './json-inspection';
 export * from './notification-types';
 export * from './payload-validation';
 export * from './problem';

@@ -2,8 +2,8 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FieldError } from './field-error';
 import { NOTIFICATION_TYPES } from './notification-types';
 
-/** Keys that could reach an object's prototype if a consumer merged the payload into an object. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+import { inspectJson } from './json-inspection';
+
 export const MAX_PAYLOAD_DEPTH = 16;
 
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
@@ -15,23 +15,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function joinPath(prefix: string, key: string): string {
   return prefix ? `${prefix}.${key}` : key;
-}
-
-/** Walks the payload once for shape problems JSON Schema cannot express. */
-function structuralErrors(value: unknown, path: string, depth: number, errors: FieldError[]): void {
-  if (errors.length > 0) return;
-  if (depth > MAX_PAYLOAD_DEPTH) {
-    errors.push({ field: path, message: `is nested deeper than ${MAX_PAYLOAD_DEPTH} levels` });
-    return;
-  }
-  const entries = Array.isArray(value) ? value.map((item, index) => [String(index), item] as const) : isPlainObject(value) ? Object.entries(value) : [];
-  for (const [key, child] of entries) {
-    if (!Array.isArray(value) && FORBIDDEN_KEYS.has(key)) {
-      errors.push({ field: joinPath(path, key), message: 'is a reserved key' });
-      return;
-    }
-    structuralErrors(child, joinPath(path, key), depth + 1, errors);
-  }
 }
 
 function schemaError(error: ErrorObject, payload: Record<string, unknown>, prefix: string): FieldError {
@@ -56,9 +39,8 @@ export function validateNotificationPayload(notificationTypeId: number, payload:
   const validate = validators.get(notificationTypeId);
   if (!validate) throw new Error(`notification type ${notificationTypeId} is not in the catalog`);
   if (!isPlainObject(payload)) return [{ field: prefix || 'body', message: 'must be a JSON object' }];
-  const errors: FieldError[] = [];
-  structuralErrors(payload, prefix, 0, errors);
-  if (errors.length > 0) return errors;
+  const structural = inspectJson(payload, prefix, MAX_PAYLOAD_DEPTH + 1);
+  if (structural) return [structural];
   if (validate(payload)) return [];
   const seen = new Set<string>();
   return (validate.errors ?? [])

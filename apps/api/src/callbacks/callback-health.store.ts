@@ -1,9 +1,9 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import type { CallbackHealth } from '@callbacks/contracts';
-import { callbackHealth, callbackKeys, redisConnectionOptions, withTimeout } from '@callbacks/queue';
+import { callbackHealth, callbackKeys, withTimeout } from '@callbacks/queue';
+import { ApiRedis } from '../common/api-redis';
 
 const READ_TIMEOUT_MS = 500;
 
@@ -13,15 +13,12 @@ const READ_TIMEOUT_MS = 500;
  * the request: the health field is advice, the callback itself lives in PostgreSQL.
  */
 @Injectable()
-export class CallbackHealthStore implements OnApplicationShutdown {
-  private readonly redis: Redis;
-
+export class CallbackHealthStore {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly redis: ApiRedis,
     private readonly logger: PinoLogger,
   ) {
-    this.redis = new Redis(redisConnectionOptions(config.redisUrl, 'producer'));
-    this.redis.on('error', () => undefined); // the queue's connection reports Redis trouble
     this.logger.setContext('CallbackHealthStore');
   }
 
@@ -44,9 +41,5 @@ export class CallbackHealthStore implements OnApplicationShutdown {
     await withTimeout(this.redis.del(keys.circuit, keys.probe), READ_TIMEOUT_MS, 'resetting the circuit').catch((error: unknown) =>
       this.logger.warn({ err: error, partnerId, notificationTypeId }, 'could not reset the circuit; it closes on the next successful probe'),
     );
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.redis.disconnect();
   }
 }

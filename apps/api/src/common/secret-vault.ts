@@ -8,7 +8,7 @@ export class SecretVault {
   private readonly cipher: SecretCipher;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.cipher = new SecretCipher(config.secretsEncryptionKey);
+    this.cipher = new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys);
   }
 
   seal(secret: string): string {

@@ -1,7 +1,7 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
-import type { FieldError } from '@callbacks/contracts';
+import { type FieldError, inspectJson } from '@callbacks/contracts';
 import { DomainError } from './domain-error';
 
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
@@ -22,12 +22,17 @@ function unknownFieldErrors(errors: FieldError[]): FieldError[] {
 }
 
 /**
- * Validates bodies and queries against their DTO classes. Bodies must be JSON objects; fields are
- * never coerced (a "true" string is not a boolean); query strings are converted where the DTO says.
+ * Validates bodies and queries against their DTO classes. Every body is first inspected for depth,
+ * prototype keys and NUL characters; DTO bodies must be JSON objects; fields are never coerced
+ * (a "true" string is not a boolean); query strings are converted where the DTO says.
  */
 @Injectable()
 export class DtoValidationPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type === 'body') {
+      const problem = inspectJson(value);
+      if (problem) throw DomainError.validation([problem]);
+    }
     const dto = metadata.metatype;
     if ((metadata.type !== 'body' && metadata.type !== 'query') || !dto || [Object, String, Number, Boolean, Array].includes(dto as never)) {
       return value;

@@ -12,6 +12,7 @@ import {
 import { Audience, callerId, CurrentPrincipal, type Principal } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { DomainError } from '../common/domain-error';
+import { RateLimit } from '../common/rate-limit.guard';
 import { NotificationTypeParam, PartnerIdParam, UuidParam } from '../common/params';
 import { GetNotification } from './use-cases/get-notification.use-case';
 import { ListNotifications } from './use-cases/list-notifications.use-case';
@@ -43,6 +44,7 @@ export class NotificationsController {
 
   @Post('v1/callbacks/echo/:partnerUniqueID/:notificationTypeID')
   @Audience('partner')
+  @RateLimit('echo')
   @HttpCode(202)
   @ApiOperation({
     summary: 'Send a test notification to your own callback',

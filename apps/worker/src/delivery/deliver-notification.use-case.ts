@@ -42,7 +42,7 @@ export class DeliverNotification {
     private readonly metrics: Metrics,
     private readonly guard: CallbackGuard,
   ) {
-    this.cipher = new SecretCipher(config.secretsEncryptionKey);
+    this.cipher = new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys);
     this.retryPolicy = new RetryPolicy(config.retryScheduleMs);
     this.logger.setContext('DeliverNotification');
   }

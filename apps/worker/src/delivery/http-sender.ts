@@ -1,3 +1,4 @@
+import type { lookup as dnsLookup } from 'node:dns';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import type { AttemptErrorKind } from '@callbacks/contracts';
@@ -14,6 +15,8 @@ export interface HttpSenderOptions {
   allowInsecure: boolean;
   /** Connections kept per origin; deliveries to one partner beyond this wait for a free one. */
   connectionsPerOrigin: number;
+  /** The DNS resolver behind the public-address check (tests give a fake one). */
+  resolve?: typeof dnsLookup;
 }
 
 export interface OutgoingDelivery {
@@ -73,7 +76,7 @@ export class HttpSender {
       keepAliveTimeout: 30_000,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
-      connect: { timeout: options.timeoutMs, ...(options.allowInsecure ? {} : { lookup: createGuardedLookup() }) },
+      connect: { timeout: options.timeoutMs, ...(options.allowInsecure ? {} : { lookup: createGuardedLookup(options.resolve) }) },
     });
   }
 

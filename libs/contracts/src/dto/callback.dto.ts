@@ -79,11 +79,12 @@ export class CallbackListDto {
 }
 
 export class ListCallbacksQueryDto {
-  @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @ApiPropertyOptional({ minimum: 0, maximum: 1_000_000, default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(1_000_000)
   offset = 0;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
