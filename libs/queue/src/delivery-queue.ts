@@ -30,6 +30,13 @@ export interface DeliveryJobData {
 export const DELIVERY_LOCK_DURATION_MS = 60_000;
 
 /**
+ * How often workers look for jobs whose worker died (lock expired). A killed worker's deliveries
+ * are back in the queue within lock duration + this interval. Stalls do not count as attempts;
+ * a job that stalls twice fails, and the reconciler then retries it (its notification is pending).
+ */
+export const DELIVERY_STALLED_INTERVAL_MS = 15_000;
+
+/**
  * Job ids are the notification id (dedupe: adding the same delivery twice is a no-op while the job
  * exists), suffixed for redelivery rounds. UUIDs contain no ":" and are never digits only.
  */

@@ -6,6 +6,8 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   body: string;
   receivedAt: number;
+  /** The status this receiver answered with, once the answer is complete (undefined if it never was). */
+  answeredStatus?: number;
 }
 
 /** How the receiver answers one request. */
@@ -91,6 +93,7 @@ export class TestReceiver {
     request.on('end', () => {
       const received: ReceivedRequest = { path: request.url ?? '/', headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), receivedAt: Date.now() };
       this.requests.push(received);
+      response.once('finish', () => (received.answeredStatus = response.statusCode));
       this.waiters.splice(0).forEach((wake) => wake());
       this.reply(this.script.shift() ?? this.fallback, received, response);
     });

@@ -21,8 +21,23 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: 'service_unavailable',
 };
 
+/** Connection-level failures (refused, reset, terminated, pool timeout) and PostgreSQL's admin shutdown codes. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i;
+
+function isDependencyDown(exception: unknown): boolean {
+  const error = exception as { code?: unknown; message?: unknown; driverError?: { code?: unknown; message?: unknown } } | null;
+  const candidates = [error, error?.driverError];
+  return candidates.some(
+    (candidate) => (typeof candidate?.code === 'string' && UNAVAILABLE_CODES.has(candidate.code)) || (typeof candidate?.message === 'string' && UNAVAILABLE_MESSAGE.test(candidate.message)),
+  );
+}
+
 function toDomainError(exception: unknown, request: Request): DomainError | null {
   if (exception instanceof DomainError) return exception;
+  if (isDependencyDown(exception)) {
+    return new DomainError(503, 'service_unavailable', 'the database is unavailable; nothing was stored, retry shortly', undefined, { 'Retry-After': '5' });
+  }
   // Nest wraps body-parser's errors in an HttpException whose cause is the original error.
   const bodyError = (exception instanceof HttpException ? exception.cause : exception) as BodyParserError | undefined;
   if (bodyError?.type === 'entity.parse.failed') return new DomainError(400, 'malformed_json', 'the request body is not valid JSON');

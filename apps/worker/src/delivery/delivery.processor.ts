@@ -4,7 +4,7 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { RedisErrorReporter } from '@callbacks/observability';
-import { DELIVERY_LOCK_DURATION_MS, DELIVERY_QUEUE, type DeliveryJobData } from '@callbacks/queue';
+import { DELIVERY_LOCK_DURATION_MS, DELIVERY_QUEUE, DELIVERY_STALLED_INTERVAL_MS, type DeliveryJobData } from '@callbacks/queue';
 import { DeliverNotification, type DeliveryResult } from './deliver-notification.use-case';
 
 /** Time beyond one attempt's deadline for recording it before shutdown gives up waiting. */
@@ -16,7 +16,7 @@ const SHUTDOWN_MARGIN_MS = 10_000;
  * once (it stays visible, and retryable, in Bull Board). Errors other than those throw, so BullMQ
  * retries the job with its backoff.
  */
-@Processor(DELIVERY_QUEUE, { autorun: false, lockDuration: DELIVERY_LOCK_DURATION_MS })
+@Processor(DELIVERY_QUEUE, { autorun: false, lockDuration: DELIVERY_LOCK_DURATION_MS, stalledInterval: DELIVERY_STALLED_INTERVAL_MS })
 export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,

@@ -1,0 +1,381 @@
+/**
+ * `npm run test:faults`: the built API and two workers as real processes, a Redis of its own (so it
+ * can be killed and restarted empty), PostgreSQL behind a TCP proxy (so it can be cut), and local
+ * receivers. Each fault prints "delivered N of N, duplicates D, lost L"; the run ends with
+ * "N passed, N failed" and a non-zero exit when anything was lost or misbehaved.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { checkServices, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@callbacks/config';
+import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
+import { TestReceiver } from '@callbacks/testing';
+
+// Compiled to dist/faults/test/faults/run.js.
+const ROOT = join(__dirname, '..', '..', '..', '..');
+const ADMIN_KEY = `faults-operator-${randomBytes(8).toString('hex')}`;
+const DELIVERY_TIMEOUT_MS = 3_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+class Proc {
+  output = '';
+  readonly child: ChildProcess;
+
+  constructor(readonly name: string, command: string, args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!this.running) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill(signal);
+    await Promise.race([exited, sleep(20_000)]);
+    if (this.running) this.child.kill('SIGKILL');
+  }
+}
+
+/** A TCP proxy in front of PostgreSQL: `cut()` drops every connection and refuses new ones. */
+class CuttableProxy {
+  private readonly sockets = new Set<Socket>();
+  private open = true;
+  private server!: Server;
+  port = 0;
+
+  constructor(private readonly targetPort: number) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((client) => {
+      if (!this.open) return client.destroy();
+      const upstream = connect(this.targetPort, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  cut(): void {
+    this.open = false;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  restore(): void {
+    this.open = true;
+  }
+
+  close(): Promise<void> {
+    this.cut();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+interface FaultResult {
+  name: string;
+  ok: boolean;
+  line: string;
+}
+
+async function main(): Promise<void> {
+  const baseDatabaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const unreachable = await checkServices({ databaseUrl: baseDatabaseUrl, redisUrl: process.env.REDIS_URL ?? DEFAULT_REDIS_URL });
+  if (unreachable.length > 0) {
+    console.error(unreachable.join('\n'));
+    process.exit(1);
+  }
+  const dbName = `webhooks_faults_${Date.now()}`;
+  const direct = new URL(baseDatabaseUrl);
+  direct.pathname = `/${dbName}`;
+  await migrateDatabase(direct.toString());
+  const proxy = new CuttableProxy(Number(direct.port || 5432));
+  await proxy.start();
+  const viaProxy = new URL(direct.toString());
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.port);
+
+  const redisPort = await freePort();
+  let redis = new Proc('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  const startRedis = async () => {
+    redis = new Proc('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+    await waitFor('Redis to accept connections', async () => (await checkServices({ databaseUrl: direct.toString(), redisUrl: `redis://127.0.0.1:${redisPort}` })).length === 0, 10_000);
+  };
+  await waitFor('Redis to accept connections', async () => (await checkServices({ databaseUrl: direct.toString(), redisUrl: `redis://127.0.0.1:${redisPort}` })).length === 0, 10_000);
+
+  const apiPort = await freePort();
+  const env = {
+    NODE_ENV: 'development',
+    PORT: String(apiPort),
+    WORKER_PORT: '0',
+    DATABASE_URL: viaProxy.toString(),
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    QUEUE_PREFIX: 'faults',
+    ADMIN_API_KEY: ADMIN_KEY,
+    SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ALLOW_INSECURE_CALLBACKS: 'true',
+    LOG_LEVEL: 'info',
+    DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
+    RETRY_SCHEDULE: Array.from({ length: 12 }, () => '1s').join(','),
+    RECONCILE_INTERVAL_MS: '2000',
+    WORKER_CONCURRENCY: '50',
+    CALLBACK_MAX_IN_FLIGHT: '100',
+    // These faults are about Redis, PostgreSQL and workers; the circuit breaker has its own tests.
+    CIRCUIT_FAILURE_THRESHOLD: '1000',
+    PARTNER_RATE_LIMIT_PER_MINUTE: '100000',
+  };
+  const node = process.execPath;
+  const workerEntry = join(ROOT, 'dist/apps/worker/apps/worker/src/main.js');
+  const workerArgs = ['--max-old-space-size=128', workerEntry];
+  const api = new Proc('api', node, [join(ROOT, 'dist/apps/api/apps/api/src/main.js')], env);
+  const workers = [new Proc('worker-1', node, workerArgs, env), new Proc('worker-2', node, workerArgs, env)];
+  const everyProcess = () => [api, ...workers];
+  const receiver = await TestReceiver.start();
+  const secrets: string[] = [ADMIN_KEY];
+  const results: FaultResult[] = [];
+  const base = `http://127.0.0.1:${apiPort}`;
+
+  const call = async (method: string, path: string, body?: unknown, key = ADMIN_KEY) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, type: response.headers.get('content-type') ?? '', json: text ? JSON.parse(text) : null };
+  };
+  const db = new Client({ connectionString: direct.toString() });
+  await db.connect();
+  const statusCounts = async (partnerId: string): Promise<Record<string, number>> => {
+    const { rows } = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM notifications WHERE partner_id = $1 GROUP BY status', [partnerId]);
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  };
+  const newPartner = async (name: string, path: string) => {
+    const partner = await call('POST', '/admin/partners', { name });
+    const partnerId = partner.json.partnerUniqueId as string;
+    secrets.push(partner.json.apiKey);
+    const callback = await call('PUT', `/${partnerId}/callbacks/5`, { callbackUrl: `${receiver.url}${path}` }, partner.json.apiKey);
+    secrets.push(callback.json.signingSecret);
+    return partnerId;
+  };
+  const publish = (partnerId: string, n: number) => call('POST', '/v1/notifications', { partnerUniqueId: partnerId, notificationTypeId: 5, payload: { processUniqueId: `F-${n}` } });
+  const publishMany = async (partnerId: string, count: number): Promise<string[]> => {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 50) {
+      const batch = await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => publish(partnerId, i + j)));
+      for (const response of batch) {
+        if (response.status !== 202) throw new Error(`publish answered ${response.status}: ${JSON.stringify(response.json)}`);
+        ids.push(response.json.notificationId);
+      }
+    }
+    return ids;
+  };
+  /**
+   * Delivered, duplicates and lost for a set of notifications, from the receiver's point of view
+   * (requests it answered 2xx) and the delivery log's.
+   */
+  const tally = async (name: string, partnerId: string, ids: string[], timeoutMs: number, extraCheck = true): Promise<void> => {
+    let counts: Record<string, number> = {};
+    try {
+      counts = await waitFor(`${name}: every notification delivered`, async () => {
+        const current = await statusCounts(partnerId);
+        return (current.delivered ?? 0) === ids.length ? current : undefined;
+      }, timeoutMs);
+    } catch {
+      counts = await statusCounts(partnerId);
+    }
+    const received = new Map<string, number>();
+    for (const request of receiver.requests) {
+      const id = request.headers['webhook-id'] as string;
+      const accepted = request.answeredStatus !== undefined && request.answeredStatus >= 200 && request.answeredStatus < 300;
+      if (accepted && ids.includes(id)) received.set(id, (received.get(id) ?? 0) + 1);
+    }
+    const delivered = ids.filter((id) => received.has(id)).length;
+    const duplicates = [...received.values()].reduce((sum, n) => sum + n - 1, 0);
+    const lost = ids.length - delivered;
+    const ok = lost === 0 && (counts.delivered ?? 0) === ids.length && extraCheck;
+    results.push({ name, ok, line: `delivered ${delivered} of ${ids.length}, duplicates ${duplicates}, lost ${lost} (log: ${JSON.stringify(counts)})` });
+    console.log(`fault: ${name}: ${results.at(-1)!.line}${ok ? '' : '  <-- FAILED'}`);
+  };
+
+  try {
+    await waitFor('the API to be ready', async () => (await fetch(`${base}/health/ready`).catch(() => null))?.ok, 30_000);
+    await waitFor('both workers to start', async () => workers.every((worker) => worker.output.includes('worker running')), 30_000);
+
+    // 1. A worker SIGKILLed mid-delivery: its jobs stall, the other worker takes them.
+    {
+      receiver.replyAlways((_request, response) => void setTimeout(() => response.writeHead(200).end(), 1_000));
+      const partner = await newPartner('Kill', '/ok/kill');
+      const ids = await publishMany(partner, 200);
+      await waitFor('deliveries in flight', async () => receiver.requests.length >= 20, 20_000);
+      workers[0].child.kill('SIGKILL');
+      console.log('fault: SIGKILLed worker-1 with deliveries in flight; waiting for stalled-job recovery (up to ~75 s)');
+      await tally('worker killed with SIGKILL mid-delivery', partner, ids, 120_000);
+      receiver.replyAlways(200);
+      workers[0] = new Proc('worker-1', node, workerArgs, env);
+      await waitFor('worker-1 to restart', async () => workers[0].output.includes('worker running'), 30_000);
+    }
+
+    // 2. Redis restarted without persistence while 1,000 notifications are pending or delayed.
+    {
+      receiver.replyAlways(503);
+      const partner = await newPartner('Redis restart', '/ok/redis');
+      const ids = await publishMany(partner, 1_000);
+      await waitFor('first attempts (now delayed retries)', async () => receiver.requests.filter((r) => r.path === '/ok/redis').length >= 300, 60_000);
+      await redis.stop('SIGKILL');
+      await startRedis();
+      receiver.replyAlways(200);
+      console.log('fault: Redis killed and restarted empty with 1,000 notifications pending or delayed');
+      await tally('Redis restarted without persistence (1,000 pending/delayed)', partner, ids, 120_000);
+    }
+
+    // 3. Redis down while events arrive: accepted from PostgreSQL, delivered once Redis is back.
+    {
+      const partner = await newPartner('Redis down', '/ok/redis-down');
+      await redis.stop('SIGKILL');
+      const responses = await Promise.all(Array.from({ length: 50 }, (_, n) => publish(partner, n)));
+      const accepted = responses.every((response) => response.status === 202);
+      const ids = responses.filter((response) => response.status === 202).map((response) => response.json.notificationId as string);
+      await startRedis();
+      console.log(`fault: Redis down at intake: ${ids.length} of 50 accepted with 202`);
+      await tally('Redis down when events are published', partner, ids, 90_000, accepted && ids.length === 50);
+    }
+
+    // 4. PostgreSQL down: 503 problem+json, nothing half-written, and recovery on its own.
+    {
+      receiver.replyAlways(503);
+      const partner = await newPartner('Postgres down', '/ok/pg');
+      const ids = await publishMany(partner, 100);
+      await waitFor('first attempts', async () => receiver.requests.filter((r) => r.path === '/ok/pg').length >= 50, 30_000);
+      const rowsBefore = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications')).rows[0].n;
+      proxy.cut();
+      const during = await Promise.all(Array.from({ length: 10 }, (_, n) => publish(partner, 1_000 + n)));
+      const all503 = during.every((response) => response.status === 503 && response.type.startsWith('application/problem+json') && response.json.code === 'service_unavailable');
+      const rowsAfter = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications')).rows[0].n;
+      await sleep(4_000);
+      proxy.restore();
+      receiver.replyAlways(200);
+      const recovered = await waitFor('the API to accept events again', async () => (await publish(partner, 2_000)).status === 202 || undefined, 30_000).catch(() => false);
+      console.log(`fault: PostgreSQL cut for 4 s: ${during.filter((r) => r.status === 503).length} of 10 answered 503 problem+json; rows written meanwhile: ${rowsAfter - rowsBefore}; API recovered: ${recovered}`);
+      const extra = (await db.query<{ id: string }>(`SELECT id FROM notifications WHERE partner_id = $1 AND NOT (id = ANY($2::uuid[]))`, [partner, ids])).rows.map((row) => row.id);
+      await tally('PostgreSQL down (503 during, recovers after)', partner, [...ids, ...extra], 90_000, all503 && rowsAfter === rowsBefore && recovered === true);
+    }
+
+    // 5. Hostile receivers: each attempt ends within DELIVERY_TIMEOUT_MS and the error is named.
+    {
+      const hostile: Record<string, Parameters<TestReceiver['replyAlways']>[0]> = {
+        reset: 'reset',
+        silent: 'hang',
+        drip: (_request, response) => {
+          response.writeHead(500);
+          const drip = setInterval(() => response.write('x'), 100);
+          response.on('close', () => clearInterval(drip));
+        },
+        huge: (_request, response) => {
+          response.writeHead(500);
+          const chunk = Buffer.alloc(64 * 1024, 'z');
+          let sent = 0;
+          const pump = () => {
+            while (sent < 50 * 1024 * 1024 && response.write(chunk)) sent += chunk.length;
+            if (sent < 50 * 1024 * 1024) response.once('drain', pump);
+            else response.end();
+          };
+          pump();
+        },
+      };
+      receiver.replyAlways((request, response) => {
+        const kind = Object.keys(hostile).find((name) => request.path.startsWith(`/${name}`));
+        const reply = kind ? hostile[kind] : undefined;
+        if (reply === 'reset') return void response.socket?.destroy();
+        if (reply === 'hang' || reply === undefined) return;
+        if (typeof reply === 'function') reply(request, response);
+      });
+      const partners: Record<string, string> = {};
+      for (const kind of Object.keys(hostile)) partners[kind] = await newPartner(`Hostile ${kind}`, `/${kind}`);
+      for (const kind of Object.keys(hostile)) await publishMany(partners[kind], 5);
+      await sleep(DELIVERY_TIMEOUT_MS * 2 + 3_000);
+      const expectations: Record<string, (row: { status_code: number | null; error: string | null }) => boolean> = {
+        reset: (row) => row.error === 'connection_reset',
+        silent: (row) => row.error === 'timeout',
+        drip: (row) => row.status_code === 500,
+        huge: (row) => row.status_code === 500,
+      };
+      let allGood = true;
+      for (const kind of Object.keys(hostile)) {
+        const { rows } = await db.query<{ status_code: number | null; error: string | null; duration_ms: number }>(
+          `SELECT a.status_code, a.error, a.duration_ms FROM delivery_attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.partner_id = $1`,
+          [partners[kind]],
+        );
+        const slowest = Math.max(...rows.map((row) => row.duration_ms));
+        const good = rows.length >= 5 && rows.every(expectations[kind]) && slowest <= DELIVERY_TIMEOUT_MS + 500;
+        allGood &&= good;
+        console.log(`fault: hostile receiver "${kind}": ${rows.length} attempts, errors ${JSON.stringify([...new Set(rows.map((row) => row.error ?? `HTTP ${row.status_code}`))])}, slowest ${slowest} ms${good ? '' : '  <-- FAILED'}`);
+      }
+      const rssMb = workers.map((worker) => {
+        const status = readFileSync(`/proc/${worker.child.pid}/status`, 'utf8');
+        return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+      });
+      const bounded = rssMb.every((mb) => mb < 300);
+      console.log(`fault: worker RSS after hostile receivers (50 MiB bodies among them): ${rssMb.join(' / ')} MB`);
+      results.push({ name: 'hostile receivers end within the deadline with the error named, memory bounded', ok: allGood && bounded, line: `worker RSS ${rssMb.join(' / ')} MB` });
+    }
+
+    // 6. No API key, signing secret or the operator key in any process's logs.
+    {
+      const logs = everyProcess().map((proc) => proc.output).join('\n');
+      const leaked = secrets.filter((secret) => secret && logs.includes(secret));
+      results.push({ name: 'no secret or API key in the logs', ok: leaked.length === 0 && logs.length > 0, line: `${secrets.length} secrets checked against ${logs.length} bytes of logs, ${leaked.length} found` });
+      console.log(`fault: logs: ${results.at(-1)!.line}`);
+    }
+  } catch (error) {
+    results.push({ name: 'fault run', ok: false, line: error instanceof Error ? error.message : String(error) });
+    console.error(error);
+    for (const proc of everyProcess()) console.error(`--- ${proc.name} (last lines)\n${proc.output.split('\n').slice(-15).join('\n')}`);
+  } finally {
+    await Promise.all(everyProcess().map((proc) => proc.stop()));
+    await redis.stop();
+    await receiver.close();
+    await db.end();
+    await proxy.close();
+    await dropDatabase(direct.toString());
+  }
+
+  console.log('');
+  for (const result of results) console.log(`${result.ok ? 'PASS' : 'FAIL'}  ${result.name}: ${result.line}`);
+  const failed = results.filter((result) => !result.ok).length;
+  console.log(`faults: ${results.length - failed} passed, ${failed} failed`);
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+void main();
