@@ -47,7 +47,7 @@ export default tseslint.config(
   ...boundaries,
   {
     // Process entry points and test set-up talk to the terminal before any logger exists.
-    files: ['**/main.ts', '**/migrate.ts', '**/reencrypt.ts', 'libs/config/src/start-service.ts', 'libs/testing/src/global-*.ts', 'scripts/**', 'bench/**'],
+    files: ['**/main.ts', '**/migrate.ts', '**/reencrypt.ts', 'libs/config/src/start-service.ts', 'libs/testing/src/global-*.ts', 'scripts/**', 'bench/**', 'test/faults/**'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -1,5 +1,5 @@
 import type { LookupAddress } from 'node:dns';
-import { TestReceiver } from '@callbacks/testing';
+import { streamLargeBody, TestReceiver } from '@callbacks/testing';
 import { HttpSender, MAX_RESPONSE_BYTES } from '../src/delivery/http-sender';
 
 /** A resolver that answers every name with `address`, as a DNS rebinding attacker would. */
@@ -58,17 +58,7 @@ describe('HttpSender against real sockets', () => {
       expect(slow).toMatchObject({ statusCode: 500, ok: false });
       expect(slow.durationMs).toBeLessThan(600 + 250);
 
-      receiver.replyWith((_request, response) => {
-        response.writeHead(200);
-        const chunk = Buffer.alloc(64 * 1024, 'a');
-        let sent = 0;
-        const pump = () => {
-          while (sent < 20 * 1024 * 1024 && response.write(chunk)) sent += chunk.length;
-          if (sent < 20 * 1024 * 1024) response.once('drain', pump);
-          else response.end();
-        };
-        pump();
-      });
+      receiver.replyWith((_request, response) => streamLargeBody(response, 200, 20 * 1024 * 1024));
       const huge = await sender.send(delivery(receiver.url));
       expect(huge).toMatchObject({ statusCode: 200, ok: true });
       expect(huge.responseBody).toHaveLength(1024);

@@ -113,3 +113,16 @@ export class TestReceiver {
     response.writeHead(status, headers).end(body);
   }
 }
+
+/** Answers with `status` and a body of `totalBytes`, written as fast as the client reads it. */
+export function streamLargeBody(response: ServerResponse, status: number, totalBytes: number): void {
+  response.writeHead(status);
+  const chunk = Buffer.alloc(64 * 1024, 'z');
+  let sent = 0;
+  const pump = () => {
+    while (sent < totalBytes && response.write(chunk)) sent += chunk.length;
+    if (sent < totalBytes) response.once('drain', pump);
+    else response.end();
+  };
+  pump();
+}

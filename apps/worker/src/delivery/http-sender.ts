@@ -131,6 +131,5 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(error?: Error)
   }
   if (received === 0) return null;
   // PostgreSQL text cannot hold NUL characters; a hostile body must not make the attempt unrecordable.
-  // eslint-disable-next-line no-control-regex
   return Buffer.concat(chunks).subarray(0, STORED_RESPONSE_BYTES).toString('utf8').replace(/\u0000/g, '');
 }

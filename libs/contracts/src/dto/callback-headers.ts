@@ -20,7 +20,6 @@ export function callbackHeadersProblem(value: unknown): string | null {
     seen.add(lower);
     if (typeof headerValue !== 'string') return `the value of "${name}" must be a string`;
     if (headerValue.length > MAX_CALLBACK_HEADER_VALUE_LENGTH) return `the value of "${name}" is longer than ${MAX_CALLBACK_HEADER_VALUE_LENGTH} characters`;
-    // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(headerValue)) return `the value of "${name}" contains control characters`;
   }
   return null;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
-import { ApiTimestamp, PARTNER_ID_EXAMPLE } from './api-property-helpers';
+import { ApiTimestamp, PageLimit, PARTNER_ID_EXAMPLE } from './api-property-helpers';
 import { IsCallbackHeaders } from './callback-headers';
 
 export const CALLBACK_HEALTH = ['ok', 'degraded', 'open'] as const;
@@ -87,12 +87,7 @@ export class ListCallbacksQueryDto {
   @Max(1_000_000)
   offset = 0;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @PageLimit()
   limit = 50;
 }
 
