@@ -15,10 +15,3 @@ export function parseDurationList(text: string): number[] | null {
   const parsed = steps.map(parseDuration);
   return parsed.every((ms): ms is number => ms !== null) ? parsed : null;
 }
-
-export function formatDuration(ms: number): string {
-  for (const unit of ['h', 'm', 's'] as const) {
-    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
-  }
-  return `${ms}ms`;
-}

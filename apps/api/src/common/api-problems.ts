@@ -1,6 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { ProblemDto } from '@callbacks/contracts';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input; `errors` names each field',
@@ -22,5 +21,3 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
     ),
   );
 }
-
-export const PROBLEM_SCHEMA_MODELS = [ProblemDto];

@@ -51,12 +51,22 @@ export class DeliverNotification {
     const callbackRef = { partnerId: job.partnerUniqueId, notificationTypeId: job.notificationTypeId };
     // Ask for a slot while the notification loads: the two round trips overlap.
     const [context, admission] = await Promise.all([this.store.load(job.notificationId), this.guard.admit(callbackRef, job.notificationId)]);
-    const result = await this.deliver(job, context, admission, callbackRef);
-    if (admission.admitted && result.kind === 'nothing_to_do') await this.guard.release(callbackRef, job.notificationId, null);
-    return result;
+    const lease = { held: admission.admitted };
+    try {
+      return await this.deliver(job, context, admission, callbackRef, lease);
+    } finally {
+      // Nothing was sent (nothing to do, or an error before sending): give the slot back at once.
+      if (lease.held) await this.guard.release(callbackRef, job.notificationId, null).catch(() => undefined);
+    }
   }
 
-  private async deliver(job: DeliveryJobData, context: DeliveryContext | null, admission: Admission, callbackRef: CallbackRef): Promise<DeliveryResult> {
+  private async deliver(
+    job: DeliveryJobData,
+    context: DeliveryContext | null,
+    admission: Admission,
+    callbackRef: CallbackRef,
+    lease: { held: boolean },
+  ): Promise<DeliveryResult> {
     if (!context) return { kind: 'nothing_to_do', reason: 'notification_deleted' };
     if (job.round !== context.deliveryRound) return { kind: 'nothing_to_do', reason: 'superseded_by_redelivery' };
     if (context.status === 'failed') {
@@ -75,15 +85,16 @@ export class DeliverNotification {
       return { kind: 'nothing_to_do', reason };
     }
 
-    const attempt = context.attemptCount + 1;
-    const at = new Date();
-    const body = JSON.stringify(this.envelope(context));
-    const headers = this.headers(context, at, body);
     if (!admission.admitted) {
       this.metrics.deliveriesDeferred.inc({ reason: admission.reason });
       return { kind: 'deferred', delayMs: admission.retryInMs, reason: admission.reason };
     }
+    const attempt = context.attemptCount + 1;
+    const at = new Date();
+    const body = JSON.stringify(this.envelope(context));
+    const headers = this.headers(context, at, body);
     const outcome = await this.sender.send({ url: callback.url, headers, body });
+    lease.held = false;
     const update = this.decide(context, outcome);
     // The lease release and the attempt record are independent: one round trip of waiting, not two.
     const [transition, recorded] = await Promise.all([
