@@ -7,12 +7,14 @@ import { DataSource, type QueryRunner } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { notificationTypeName } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
-import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries } from '@callbacks/queue';
+import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
 
 /** Any constant works; it names the reconciler's lock among PostgreSQL advisory locks. */
 const RECONCILER_LOCK_ID = 7_243_001;
 const BATCH_SIZE = 500;
 const STATE_LOOKUPS_IN_PARALLEL = 50;
+/** A batch that Redis cannot answer in this time ends the pass, so the lock's transaction does not stay open. */
+const BATCH_TIMEOUT_MS = 30_000;
 
 export interface ReconcileReport {
   scanned: number;
@@ -106,7 +108,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
       )) as PendingRow[];
       if (rows.length === 0) return report;
       report.scanned += rows.length;
-      await this.repair(rows, report);
+      await withTimeout(this.repair(rows, report), BATCH_TIMEOUT_MS, 'reconciling a batch with Redis');
       after = rows[rows.length - 1].id;
     }
   }
