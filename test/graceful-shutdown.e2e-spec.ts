@@ -1,6 +1,9 @@
 import { TestReceiver } from '@callbacks/testing';
-import { AppProcess, BUILT_WORKER } from './support/processes';
-import { TestSystem } from './support/system';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { Client } from 'pg';
+import { AppProcess, BUILT_API, BUILT_WORKER } from './support/processes';
+import { ADMIN, TestSystem } from './support/system';
 
 describe('graceful shutdown of a worker process', () => {
   it('on SIGTERM mid-delivery, finishes the delivery once, records it and exits 0', async () => {
@@ -32,6 +35,45 @@ describe('graceful shutdown of a worker process', () => {
     } finally {
       worker.kill('SIGKILL');
       await receiver.close();
+      await system.close();
+    }
+  });
+
+  it('on SIGTERM, the API finishes the request in flight before it exits 0', async () => {
+    const system = await TestSystem.start({}, 0);
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    const api = AppProcess.start(BUILT_API, { ...system.environment.env, PORT: String(port), LOG_LEVEL: 'info' });
+    const blocker = new Client({ connectionString: system.environment.databaseUrl });
+    try {
+      await api.waitForOutput('API listening');
+      const partner = await system.createPartner();
+      await system.registerCallback(partner, 5, 'https://partner.example.com/a');
+      // Hold the callback's row so the next PUT has to wait inside the API.
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM callbacks WHERE partner_id = $1 FOR UPDATE', [partner.partnerUniqueId]);
+      const inFlight = fetch(`http://127.0.0.1:${port}/${partner.partnerUniqueId}/callbacks/5`, {
+        method: 'PUT',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: JSON.stringify({ callbackUrl: 'https://partner.example.com/b' }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      api.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(api.child.exitCode).toBeNull();
+      await blocker.query('COMMIT');
+      const response = await inFlight;
+      expect(response.status).toBe(200);
+      expect((await response.json()).callbackUrl).toBe('https://partner.example.com/b');
+      expect(await api.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      api.kill('SIGKILL');
+      await blocker.end().catch(() => undefined);
       await system.close();
     }
   });
