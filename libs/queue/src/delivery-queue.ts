@@ -1,4 +1,5 @@
 import type { JobsOptions, Queue } from 'bullmq';
+import { notificationTypeName } from '@callbacks/contracts';
 
 /*
  * Queue and job names live here and nowhere else. Renaming one strands the jobs already queued
@@ -56,7 +57,8 @@ export const DELIVERY_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3_600 },
 };
 
-export interface DeliveryToEnqueue extends DeliveryJobData {
+/** A delivery to hand to the queue; the type's name is looked up here, from the catalog. */
+export interface DeliveryToEnqueue extends Omit<DeliveryJobData, 'notificationType'> {
   /** When the attempt is due; now or in the past means at once. */
   dueAt?: Date | null;
 }
@@ -65,10 +67,13 @@ export interface DeliveryToEnqueue extends DeliveryJobData {
 export async function enqueueDeliveries(queue: Queue, deliveries: DeliveryToEnqueue[], now = Date.now()): Promise<void> {
   if (deliveries.length === 0) return;
   await queue.addBulk(
-    deliveries.map(({ dueAt, ...data }) => ({
-      name: `${DELIVER_JOB} ${data.notificationType}`,
-      data,
-      opts: { ...DELIVERY_JOB_OPTIONS, jobId: deliveryJobId(data.notificationId, data.round), delay: dueAt ? Math.max(0, dueAt.getTime() - now) : 0 },
-    })),
+    deliveries.map(({ dueAt, ...ids }) => {
+      const data: DeliveryJobData = { ...ids, notificationType: notificationTypeName(ids.notificationTypeId) };
+      return {
+        name: `${DELIVER_JOB} ${data.notificationType}`,
+        data,
+        opts: { ...DELIVERY_JOB_OPTIONS, jobId: deliveryJobId(data.notificationId, data.round), delay: dueAt ? Math.max(0, dueAt.getTime() - now) : 0 },
+      };
+    }),
   );
 }

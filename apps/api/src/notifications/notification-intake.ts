@@ -78,7 +78,7 @@ export class NotificationIntake {
       source: incoming.test ? 'echo' : 'event',
     });
     if (accepted.response.status === 'pending') {
-      await this.scheduler.schedule({ notificationId: accepted.response.notificationId, partnerId: incoming.partnerId, notificationTypeId: incoming.notificationTypeId, round: 0, test: incoming.test });
+      await this.scheduler.schedule({ notificationId: accepted.response.notificationId, partnerUniqueId: incoming.partnerId, notificationTypeId: incoming.notificationTypeId, round: 0, test: incoming.test });
     }
     return accepted.response;
   }

@@ -5,7 +5,6 @@ import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { notificationTypeName } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
 import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
 
@@ -129,7 +128,6 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
               notificationId: row.id,
               partnerUniqueId: row.partner_id,
               notificationTypeId: row.notification_type_id,
-              notificationType: notificationTypeName(row.notification_type_id),
               round: row.delivery_round,
               test: row.test,
               dueAt: row.next_attempt_at,
