@@ -9,15 +9,14 @@
  * deliveries next to a healthy one). Notifications go round-robin to 20 partners whose callbacks
  * all point at the one receiver, as on a platform with many partners.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Pool } from 'undici';
 import { checkServices, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@callbacks/config';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
+import { ChildApp, freePort } from '@callbacks/testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -46,55 +45,10 @@ function summarize(values: number[]) {
   return { count: values.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function rssMb(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-  } catch {
-    return NaN;
-  }
-}
-
-class Proc {
-  output = '';
-  constructor(readonly name: string, readonly child: ChildProcess) {
-    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => { this.output += chunk.toString(); if (process.env.BENCH_ECHO) process.stderr.write(chunk); });
-  }
-
-  static start(name: string, script: string, env: Record<string, string>, profile = false, nodeFlags: string[] = []): Proc {
-    const args = [...nodeFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles')}`] : []), script];
-    return new Proc(name, spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
-  }
-
-  async waitFor(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const match = typeof text === 'string' ? (this.output.includes(text) ? text : null) : text.exec(this.output)?.[0];
-      if (match) return match;
-      if (this.child.exitCode !== null) throw new Error(`${this.name} exited:\n${this.output.slice(-2_000)}`);
-      if (Date.now() > deadline) throw new Error(`${this.name}: no "${text}" within ${timeoutMs} ms:\n${this.output.slice(-2_000)}`);
-      await sleep(50);
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGTERM');
-    await Promise.race([exited, sleep(DELIVERY_TIMEOUT_MS + 15_000)]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
+/** A built script under node, inheriting this environment; the worker gets its production flags. */
+function startNode(name: string, script: string, env: Record<string, string>, nodeFlags: string[] = []): ChildApp {
+  const profile = PROFILE && name.startsWith('worker') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles')}`] : [];
+  return ChildApp.start(name, process.execPath, [...nodeFlags, ...profile, script], { ...process.env, ...env });
 }
 
 interface Accepted {
@@ -217,7 +171,7 @@ async function main(): Promise<void> {
   const queuePrefix = `bench${Date.now().toString(36)}`;
   await migrateDatabase(databaseUrl);
   const redis = new Redis(redisUrl);
-  const processes: Proc[] = [];
+  const processes: ChildApp[] = [];
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
@@ -226,19 +180,19 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(`bench: ${line}`);
 
   try {
-    const receiver = Proc.start('receiver', join(DIST, 'bench/bench/receiver.js'), {});
+    const receiver = startNode('receiver', join(DIST, 'bench/bench/receiver.js'), {});
     processes.push(receiver);
-    const receiverPort = Number(JSON.parse(await receiver.waitFor(/\{"port":\d+\}/)).port);
+    const receiverPort = Number(JSON.parse(await receiver.waitForOutput(/\{"port":\d+\}/)).port);
 
     log(`ceiling: bare BullMQ worker, ${NOTIFICATIONS} jobs, concurrency ${CONCURRENCY}`);
-    const ceilingProc = Proc.start('ceiling', join(DIST, 'bench/bench/ceiling.js'), {
+    const ceilingProc = startNode('ceiling', join(DIST, 'bench/bench/ceiling.js'), {
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: queuePrefix,
       CEILING_JOBS: String(NOTIFICATIONS),
       CEILING_URL: `http://127.0.0.1:${receiverPort}/ok/ceiling`,
       WORKER_CONCURRENCY: String(CONCURRENCY),
     });
-    const ceiling = JSON.parse(await ceilingProc.waitFor(/\{"deliveries".*\}/, 300_000)) as { perSecond: number; seconds: number };
+    const ceiling = JSON.parse(await ceilingProc.waitForOutput(/\{"deliveries".*\}/, 300_000)) as { perSecond: number; seconds: number };
     results.ceiling = ceiling;
     log(`ceiling: ${ceiling.perSecond.toFixed(0)}/s`);
 
@@ -258,9 +212,8 @@ async function main(): Promise<void> {
       RETRY_SCHEDULE: '1s,5s,30s',
       RECONCILE_INTERVAL_MS: '60000',
     };
-    const api = Proc.start('api', join(DIST, 'apps/api/apps/api/src/main.js'), env);
+    const api = startNode('api', join(DIST, 'apps/api/apps/api/src/main.js'), env);
     processes.push(api);
-    await api.waitFor('"level":', 30_000).catch(() => undefined);
     const bench = new Bench(`http://127.0.0.1:${apiPort}`, receiverPort);
     for (let tries = 0; ; tries++) {
       const ready = await fetch(`http://127.0.0.1:${apiPort}/health/ready`).catch(() => null);
@@ -271,8 +224,8 @@ async function main(): Promise<void> {
     const partners: string[] = [];
     for (let i = 0; i < PARTNERS; i++) partners.push(await bench.partnerWithCallback(`Bench Partner ${i + 1}`, `/ok/partner-${i + 1}`));
 
-    const startWorkers = async (count: number): Promise<Proc[]> => {
-      const workers = Array.from({ length: count }, (_, i) => Proc.start(`worker${i + 1}`, join(DIST, 'apps/worker/apps/worker/src/main.js'), env, PROFILE, WORKER_NODE_FLAGS));
+    const startWorkers = async (count: number): Promise<ChildApp[]> => {
+      const workers = Array.from({ length: count }, (_, i) => startNode(`worker${i + 1}`, join(DIST, 'apps/worker/apps/worker/src/main.js'), env, WORKER_NODE_FLAGS));
       processes.push(...workers);
       return workers;
     };
@@ -292,7 +245,7 @@ async function main(): Promise<void> {
       log(`drain: ${workerCount} worker(s)`);
       const workers = await startWorkers(workerCount);
       let peakRss = 0;
-      const sampler = setInterval(() => workers.forEach((worker) => (peakRss = Math.max(peakRss, rssMb(worker.child.pid)))), 200);
+      const sampler = setInterval(() => workers.forEach((worker) => (peakRss = Math.max(peakRss, worker.rssMb()))), 200);
       await bench.waitForUnique(NOTIFICATIONS, 300_000);
       clearInterval(sampler);
       const receiptTimes = Object.values(await bench.receipts()).sort((a, b) => a - b);
@@ -308,7 +261,7 @@ async function main(): Promise<void> {
         peakWorkerRssMb: Math.round(peakRss),
       };
       log(`drain: ${perSecond.toFixed(0)}/s with ${workerCount} worker(s) (${((perSecond / ceiling.perSecond) * 100).toFixed(0)} % of the ceiling), peak worker RSS ${peakRss.toFixed(0)} MB`);
-      if (workerCount === 1) await Promise.all(workers.map((worker) => worker.stop()));
+      if (workerCount === 1) await Promise.all(workers.map((worker) => worker.stop('SIGTERM', DELIVERY_TIMEOUT_MS + 15_000)));
     }
     results.drain = drains;
 
@@ -349,11 +302,11 @@ async function main(): Promise<void> {
     };
     log(`isolation: healthy partner latency ${JSON.stringify((results.isolation as { healthyLatencyMs: unknown }).healthyLatencyMs)} ms`);
 
-    const workers = processes.filter((proc) => proc.name.startsWith('worker') && proc.child.exitCode === null);
-    results.memoryMb = { api: Math.round(rssMb(api.child.pid)), workers: workers.map((worker) => Math.round(rssMb(worker.child.pid))) };
+    const workers = processes.filter((proc) => proc.name.startsWith('worker') && proc.running);
+    results.memoryMb = { api: Math.round(api.rssMb()), workers: workers.map((worker) => Math.round(worker.rssMb())) };
     await bench.close();
   } finally {
-    await Promise.all(processes.map((proc) => proc.stop()));
+    await Promise.all(processes.map((proc) => proc.stop('SIGTERM', DELIVERY_TIMEOUT_MS + 15_000)));
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `{${queuePrefix}*`, 'COUNT', 1000);
@@ -383,7 +336,7 @@ function printTable(results: Record<string, any>): void {
   for (const [key, summary] of Object.entries<{ p50: number; p95: number; p99: number }>(results.latencyMs)) {
     rows.push([`latency 202 → receipt ${key === 'atRest' ? 'at rest (one at a time)' : key.replace('at', 'at ').replace('PerSecond', '/s')}`, `p50 ${fmt(summary.p50)} / p95 ${fmt(summary.p95)} / p99 ${fmt(summary.p99)} ms`, key === 'at100PerSecond' ? 'goal p99 < 100 ms' : '']);
   }
-  rows.push(['peak worker RSS while 20,000 pending', `${results.drain.workers1.peakWorkerRssMb} MB`, 'goal < 200 MB']);
+  rows.push([`peak worker RSS while ${NOTIFICATIONS.toLocaleString('en')} pending`, `${results.drain.workers1.peakWorkerRssMb} MB`, 'goal < 200 MB']);
   rows.push(['RSS at the end', `api ${results.memoryMb.api} MB, workers ${results.memoryMb.workers.join(' / ')} MB`, '']);
   rows.push(['Redis per pending notification', `${results.redisBytesPerPendingNotification} bytes`, '']);
   rows.push(['isolation: healthy p99 beside a hanging partner', `${fmt(results.isolation.healthyLatencyMs.p99)} ms`, `goal < 500 ms; stuck callback health: ${results.isolation.stuckCallbackHealth}`]);

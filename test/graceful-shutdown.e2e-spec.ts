@@ -1,15 +1,13 @@
-import { TestReceiver } from '@callbacks/testing';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import { freePort, TestReceiver } from '@callbacks/testing';
 import { Client } from 'pg';
-import { AppProcess, BUILT_API, BUILT_WORKER } from './support/processes';
+import { BUILT_API, BUILT_WORKER, startBuiltApp } from './support/processes';
 import { ADMIN, TestSystem } from './support/system';
 
 describe('graceful shutdown of a worker process', () => {
   it('on SIGTERM mid-delivery, finishes the delivery once, records it and exits 0', async () => {
     const system = await TestSystem.start({ DELIVERY_TIMEOUT_MS: '5000' }, 0);
     const receiver = await TestReceiver.start();
-    const worker = AppProcess.start(BUILT_WORKER, { ...system.environment.env, LOG_LEVEL: 'info' });
+    const worker = startBuiltApp(BUILT_WORKER, { ...system.environment.env, LOG_LEVEL: 'info' });
     try {
       await worker.waitForOutput('worker running');
       // The receiver takes 1.5 s to answer: the SIGTERM lands while the delivery is in flight.
@@ -41,13 +39,8 @@ describe('graceful shutdown of a worker process', () => {
 
   it('on SIGTERM, the API finishes the request in flight before it exits 0', async () => {
     const system = await TestSystem.start({}, 0);
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port: free } = probe.address() as AddressInfo;
-        probe.close(() => resolve(free));
-      });
-    });
-    const api = AppProcess.start(BUILT_API, { ...system.environment.env, PORT: String(port), LOG_LEVEL: 'info' });
+    const port = await freePort();
+    const api = startBuiltApp(BUILT_API, { ...system.environment.env, PORT: String(port), LOG_LEVEL: 'info' });
     const blocker = new Client({ connectionString: system.environment.databaseUrl });
     try {
       await api.waitForOutput('API listening');

@@ -4,63 +4,19 @@
  * receivers. Each fault prints "delivered N of N, duplicates D, lost L"; the run ends with
  * "N passed, N failed" and a non-zero exit when anything was lost or misbehaved.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { checkServices, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@callbacks/config';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
-import { streamLargeBody, TestReceiver } from '@callbacks/testing';
+import { ChildApp, freePort, streamLargeBody, TestReceiver, waitUntil } from '@callbacks/testing';
 
 // Compiled to dist/faults/test/faults/run.js.
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const ADMIN_KEY = `faults-operator-${randomBytes(8).toString('hex')}`;
 const DELIVERY_TIMEOUT_MS = 3_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
-    await sleep(200);
-  }
-}
-
-class Proc {
-  output = '';
-  readonly child: ChildProcess;
-
-  constructor(readonly name: string, command: string, args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (!this.running) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill(signal);
-    await Promise.race([exited, sleep(20_000)]);
-    if (this.running) this.child.kill('SIGKILL');
-  }
-}
 
 /** A TCP proxy in front of PostgreSQL: `cut()` drops every connection and refuses new ones. */
 class CuttableProxy {
@@ -127,12 +83,13 @@ async function main(): Promise<void> {
   viaProxy.port = String(proxy.port);
 
   const redisPort = await freePort();
-  let redis = new Proc('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
-  const startRedis = async () => {
-    redis = new Proc('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
-    await waitFor('Redis to accept connections', async () => (await checkServices({ databaseUrl: direct.toString(), redisUrl: `redis://127.0.0.1:${redisPort}` })).length === 0, 10_000);
+  /** A Redis of this run's own, without persistence: killing it loses everything, as the fault wants. */
+  const startRedis = async (): Promise<ChildApp> => {
+    const started = ChildApp.start('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env);
+    await waitUntil(async () => (await checkServices({ databaseUrl: direct.toString(), redisUrl: `redis://127.0.0.1:${redisPort}` })).length === 0, 10_000, 'Redis to accept connections');
+    return started;
   };
-  await waitFor('Redis to accept connections', async () => (await checkServices({ databaseUrl: direct.toString(), redisUrl: `redis://127.0.0.1:${redisPort}` })).length === 0, 10_000);
+  let redis = await startRedis();
 
   const apiPort = await freePort();
   const env = {
@@ -158,8 +115,9 @@ async function main(): Promise<void> {
   const node = process.execPath;
   const workerEntry = join(ROOT, 'dist/apps/worker/apps/worker/src/main.js');
   const workerArgs = ['--max-old-space-size=128', workerEntry];
-  const api = new Proc('api', node, [join(ROOT, 'dist/apps/api/apps/api/src/main.js')], env);
-  const workers = [new Proc('worker-1', node, workerArgs, env), new Proc('worker-2', node, workerArgs, env)];
+  const startNode = (name: string, args: string[]) => ChildApp.start(name, node, args, { ...process.env, ...env });
+  const api = startNode('api', [join(ROOT, 'dist/apps/api/apps/api/src/main.js')]);
+  const workers = [startNode('worker-1', workerArgs), startNode('worker-2', workerArgs)];
   const everyProcess = () => [api, ...workers];
   const receiver = await TestReceiver.start();
   const secrets: string[] = [ADMIN_KEY];
@@ -210,10 +168,10 @@ async function main(): Promise<void> {
   const tally = async (name: string, partnerId: string, ids: string[], timeoutMs: number, extraCheck = true): Promise<void> => {
     let counts: Record<string, number> = {};
     try {
-      counts = await waitFor(`${name}: every notification delivered`, async () => {
+      counts = await waitUntil(async () => {
         const current = await statusCounts(partnerId);
         return (current.delivered ?? 0) === ids.length ? current : undefined;
-      }, timeoutMs);
+      }, timeoutMs, `${name}: every notification delivered`);
     } catch {
       counts = await statusCounts(partnerId);
     }
@@ -232,21 +190,21 @@ async function main(): Promise<void> {
   };
 
   try {
-    await waitFor('the API to be ready', async () => (await fetch(`${base}/health/ready`).catch(() => null))?.ok, 30_000);
-    await waitFor('both workers to start', async () => workers.every((worker) => worker.output.includes('worker running')), 30_000);
+    await waitUntil(async () => (await fetch(`${base}/health/ready`).catch(() => null))?.ok, 30_000, 'the API to be ready');
+    await waitUntil(async () => workers.every((worker) => worker.output.includes('worker running')), 30_000, 'both workers to start');
 
     // 1. A worker SIGKILLed mid-delivery: its jobs stall, the other worker takes them.
     {
       receiver.replyAlways((_request, response) => void setTimeout(() => response.writeHead(200).end(), 1_000));
       const partner = await newPartner('Kill', '/ok/kill');
       const ids = await publishMany(partner, 200);
-      await waitFor('deliveries in flight', async () => receiver.requests.length >= 20, 20_000);
-      workers[0].child.kill('SIGKILL');
+      await waitUntil(async () => receiver.requests.length >= 20, 20_000, 'deliveries in flight');
+      workers[0].kill('SIGKILL');
       console.log('fault: SIGKILLed worker-1 with deliveries in flight; waiting for stalled-job recovery (up to ~75 s)');
       await tally('worker killed with SIGKILL mid-delivery', partner, ids, 120_000);
       receiver.replyAlways(200);
-      workers[0] = new Proc('worker-1', node, workerArgs, env);
-      await waitFor('worker-1 to restart', async () => workers[0].output.includes('worker running'), 30_000);
+      workers[0] = startNode('worker-1', workerArgs);
+      await waitUntil(async () => workers[0].output.includes('worker running'), 30_000, 'worker-1 to restart');
     }
 
     // 2. Redis restarted without persistence while 1,000 notifications are pending or delayed.
@@ -254,9 +212,9 @@ async function main(): Promise<void> {
       receiver.replyAlways(503);
       const partner = await newPartner('Redis restart', '/ok/redis');
       const ids = await publishMany(partner, 1_000);
-      await waitFor('first attempts (now delayed retries)', async () => receiver.requests.filter((r) => r.path === '/ok/redis').length >= 300, 60_000);
+      await waitUntil(async () => receiver.requests.filter((r) => r.path === '/ok/redis').length >= 300, 60_000, 'first attempts (now delayed retries)');
       await redis.stop('SIGKILL');
-      await startRedis();
+      redis = await startRedis();
       receiver.replyAlways(200);
       console.log('fault: Redis killed and restarted empty with 1,000 notifications pending or delayed');
       await tally('Redis restarted without persistence (1,000 pending/delayed)', partner, ids, 120_000);
@@ -269,7 +227,7 @@ async function main(): Promise<void> {
       const responses = await Promise.all(Array.from({ length: 50 }, (_, n) => publish(partner, n)));
       const accepted = responses.every((response) => response.status === 202);
       const ids = responses.filter((response) => response.status === 202).map((response) => response.json.notificationId as string);
-      await startRedis();
+      redis = await startRedis();
       console.log(`fault: Redis down at intake: ${ids.length} of 50 accepted with 202`);
       await tally('Redis down when events are published', partner, ids, 90_000, accepted && ids.length === 50);
     }
@@ -279,7 +237,7 @@ async function main(): Promise<void> {
       receiver.replyAlways(503);
       const partner = await newPartner('Postgres down', '/ok/pg');
       const ids = await publishMany(partner, 100);
-      await waitFor('first attempts', async () => receiver.requests.filter((r) => r.path === '/ok/pg').length >= 50, 30_000);
+      await waitUntil(async () => receiver.requests.filter((r) => r.path === '/ok/pg').length >= 50, 30_000, 'first attempts');
       const rowsBefore = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications')).rows[0].n;
       proxy.cut();
       const during = await Promise.all(Array.from({ length: 10 }, (_, n) => publish(partner, 1_000 + n)));
@@ -288,7 +246,7 @@ async function main(): Promise<void> {
       await sleep(4_000);
       proxy.restore();
       receiver.replyAlways(200);
-      const recovered = await waitFor('the API to accept events again', async () => (await publish(partner, 2_000)).status === 202 || undefined, 30_000).catch(() => false);
+      const recovered = await waitUntil(async () => (await publish(partner, 2_000)).status === 202 || undefined, 30_000, 'the API to accept events again').catch(() => false);
       console.log(`fault: PostgreSQL cut for 4 s: ${during.filter((r) => r.status === 503).length} of 10 answered 503 problem+json; rows written meanwhile: ${rowsAfter - rowsBefore}; API recovered: ${recovered}`);
       const extra = (await db.query<{ id: string }>(`SELECT id FROM notifications WHERE partner_id = $1 AND NOT (id = ANY($2::uuid[]))`, [partner, ids])).rows.map((row) => row.id);
       await tally('PostgreSQL down (503 during, recovers after)', partner, [...ids, ...extra], 90_000, all503 && rowsAfter === rowsBefore && recovered === true);
@@ -334,10 +292,7 @@ async function main(): Promise<void> {
         allGood &&= good;
         console.log(`fault: hostile receiver "${kind}": ${rows.length} attempts, errors ${JSON.stringify([...new Set(rows.map((row) => row.error ?? `HTTP ${row.status_code}`))])}, slowest ${slowest} ms${good ? '' : '  <-- FAILED'}`);
       }
-      const rssMb = workers.map((worker) => {
-        const status = readFileSync(`/proc/${worker.child.pid}/status`, 'utf8');
-        return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-      });
+      const rssMb = workers.map((worker) => Math.round(worker.rssMb()));
       const bounded = rssMb.every((mb) => mb < 300);
       console.log(`fault: worker RSS after hostile receivers (50 MiB bodies among them): ${rssMb.join(' / ')} MB`);
       results.push({ name: 'hostile receivers end within the deadline with the error named, memory bounded', ok: allGood && bounded, line: `worker RSS ${rssMb.join(' / ')} MB` });

@@ -2,3 +2,4 @@ export * from './test-environment';
 export * from './test-run';
 export * from './test-receiver';
 export * from './wait-until';
+export * from './child-app';
