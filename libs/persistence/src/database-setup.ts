@@ -7,14 +7,23 @@ function databaseName(databaseUrl: string): string {
   return name;
 }
 
-/** Creates the database named in `databaseUrl` when it does not exist yet. Returns true when created. */
-export async function ensureDatabase(databaseUrl: string, template?: string): Promise<boolean> {
-  const name = databaseName(databaseUrl);
+/** Runs `work` on the server's "postgres" database, where databases are created and dropped. */
+export async function withMaintenanceClient<T>(databaseUrl: string, work: (client: Client) => Promise<T>): Promise<T> {
   const maintenanceUrl = new URL(databaseUrl);
   maintenanceUrl.pathname = '/postgres';
   const client = new Client({ connectionString: maintenanceUrl.toString(), connectionTimeoutMillis: 5_000 });
   await client.connect();
   try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates the database named in `databaseUrl` when it does not exist yet. Returns true when created. */
+export async function ensureDatabase(databaseUrl: string, template?: string): Promise<boolean> {
+  const name = databaseName(databaseUrl);
+  return withMaintenanceClient(databaseUrl, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return false;
     const from = template ? ` TEMPLATE "${databaseName(`postgres://x/${template}`)}"` : '';
@@ -26,23 +35,13 @@ export async function ensureDatabase(databaseUrl: string, template?: string): Pr
       return false;
     }
     return true;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** Drops a database (tests only). */
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   const name = databaseName(databaseUrl);
-  const maintenanceUrl = new URL(databaseUrl);
-  maintenanceUrl.pathname = '/postgres';
-  const client = new Client({ connectionString: maintenanceUrl.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  await withMaintenanceClient(databaseUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 }
 
 /** `npm run migrate`: creates the database if needed and applies pending migrations. Returns their names. */

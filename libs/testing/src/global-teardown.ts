@@ -1,5 +1,5 @@
-import { Client } from 'pg';
 import Redis from 'ioredis';
+import { withMaintenanceClient } from '../../persistence/src/database-setup';
 import { currentRunId, runDatabasePrefix, serviceUrls } from './test-run';
 
 /** Drops every database and deletes every Redis key this run made. */
@@ -7,16 +7,10 @@ export default async function globalTeardown(): Promise<void> {
   const runId = process.env.CALLBACKS_TEST_RUN ? currentRunId() : null;
   if (!runId) return;
   const { databaseUrl, redisUrl } = serviceUrls();
-  const maintenance = new URL(databaseUrl);
-  maintenance.pathname = '/postgres';
-  const client = new Client({ connectionString: maintenance.toString() });
-  await client.connect();
-  try {
+  await withMaintenanceClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [runDatabasePrefix(runId)]);
     for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  });
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   try {
