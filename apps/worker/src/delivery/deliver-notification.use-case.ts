@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { DELIVERY_USER_AGENT, notificationTypeName, type WebhookEnvelope } from '@callbacks/contracts';
+import { DELIVERY_USER_AGENT, notificationTypeName, serializeEnvelope } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
 import type { DeliveryJobData } from '@callbacks/queue';
 import { SecretCipher, signWebhook } from '@callbacks/signing';
@@ -91,7 +91,7 @@ export class DeliverNotification {
     }
     const attempt = context.attemptCount + 1;
     const at = new Date();
-    const body = JSON.stringify(this.envelope(context));
+    const body = this.envelope(context);
     const headers = this.headers(context, at, body);
     const outcome = await this.sender.send({ url: callback.url, headers, body });
     lease.held = false;
@@ -135,15 +135,15 @@ export class DeliverNotification {
     if (result.kind === 'delivered') this.metrics.deliveryLatency.observe({ type }, (Date.now() - context.createdAt.getTime()) / 1000);
   }
 
-  private envelope(context: DeliveryContext): WebhookEnvelope {
-    return {
+  private envelope(context: DeliveryContext): string {
+    const head = {
       type: notificationTypeName(context.notificationTypeId),
       notificationTypeId: context.notificationTypeId,
       timestamp: context.createdAt.toISOString(),
       partnerUniqueId: context.partnerId,
       test: context.test,
-      data: context.payload,
     };
+    return serializeEnvelope(head, context.payloadText);
   }
 
   /** The callback's own headers first, so ours always win (they cannot be registered anyway). */

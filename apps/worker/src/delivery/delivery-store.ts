@@ -9,7 +9,8 @@ export interface DeliveryContext {
   notificationId: string;
   partnerId: string;
   notificationTypeId: number;
-  payload: Record<string, unknown>;
+  /** The payload's JSON text as received; never parsed here. */
+  payloadText: string;
   test: boolean;
   status: NotificationStatus;
   attemptCount: number;
@@ -47,7 +48,7 @@ interface ContextRow {
   id: string;
   partner_id: string;
   notification_type_id: number;
-  payload: Record<string, unknown>;
+  payload: string;
   test: boolean;
   status: NotificationStatus;
   attempt_count: number;
@@ -62,7 +63,7 @@ interface ContextRow {
   previous_secret_expires_at: Date | null;
 }
 
-const CONTEXT_COLUMNS = `n.id, n.partner_id, n.notification_type_id, n.payload, n.test, n.status, n.attempt_count, n.round_attempts,
+const CONTEXT_COLUMNS = `n.id, n.partner_id, n.notification_type_id, n.payload::text AS payload, n.test, n.status, n.attempt_count, n.round_attempts,
   n.delivery_round, n.created_at, c.callback_url, c.headers, c.enabled, c.signing_secret_encrypted,
   c.previous_signing_secret_encrypted, c.previous_secret_expires_at`;
 
@@ -71,7 +72,7 @@ function toContext(row: ContextRow): DeliveryContext {
     notificationId: row.id,
     partnerId: row.partner_id,
     notificationTypeId: row.notification_type_id,
-    payload: row.payload,
+    payloadText: row.payload,
     test: row.test,
     status: row.status,
     attemptCount: row.attempt_count,
