@@ -1,3 +1,5 @@
+import { callbackKeys } from '@callbacks/queue';
+import { ApiRedis } from '../src/common/api-redis';
 import { ADMIN, type ApiTestApp, expectProblem, startApiTestApp, type TestPartner } from './api-test-app';
 
 const URL_A = 'https://partner.example.com/hooks/status';
@@ -144,6 +146,36 @@ describe('partner callbacks API', () => {
         await insecure.close();
       }
     });
+  });
+
+  it('starts a callback deleted and created again with a closed circuit, leaving in-flight leases alone', async () => {
+    const redis = api.app.get(ApiRedis);
+    const keys = callbackKeys(api.environment.config.queuePrefix, partner.partnerUniqueId, 6);
+    // The state a worker leaves behind for a dead endpoint: failures over the threshold, a probe, a lease.
+    const openCircuit = () =>
+      redis
+        .multi()
+        .hset(keys.circuit, 'failures', '50', 'openUntil', String(Date.now() + 600_000))
+        .set(keys.probe, 'n-probe', 'PX', 600_000)
+        .zadd(keys.inFlight, Date.now() + 60_000, 'n-in-flight')
+        .exec();
+    const health = async () => (await api.http.get(`${base}/6`).set(partner.auth).expect(200)).body.health;
+
+    await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
+    await openCircuit();
+    expect(await health()).toBe('open');
+    await api.http.delete(`${base}/6`).set(partner.auth).expect(204);
+    expect(await redis.exists(keys.circuit, keys.probe)).toBe(0);
+    expect(await redis.zscore(keys.inFlight, 'n-in-flight')).not.toBeNull();
+    await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
+    expect(await health()).toBe('ok');
+
+    // A failure counted after the delete (an attempt still in flight) does not survive the create either.
+    await api.http.delete(`${base}/6`).set(partner.auth).expect(204);
+    await openCircuit();
+    await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
+    expect(await health()).toBe('ok');
+    expect(await redis.zscore(keys.inFlight, 'n-in-flight')).not.toBeNull();
   });
 
   it('keeps exactly one callback per partner and type under concurrent first PUTs', async () => {

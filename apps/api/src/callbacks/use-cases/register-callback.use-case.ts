@@ -17,8 +17,10 @@ export type RegisterCallbackResult = { created: true; callback: CallbackCreatedD
 
 /**
  * PUT semantics: the body replaces the callback's URL, headers (default none) and enabled flag
- * (default true). The signing secret is made on creation and kept on every update. Re-registering
- * closes the callback's circuit, so a fixed endpoint gets its deliveries at once.
+ * (default true). The signing secret is made on creation and kept on every update. Registering
+ * closes the callback's circuit: a fixed endpoint gets its deliveries at once, and a callback created
+ * again after a delete does not inherit the old one's failures (an attempt still in flight at the
+ * delete may have counted one after it).
  */
 @Injectable()
 export class RegisterCallback {
@@ -45,7 +47,7 @@ export class RegisterCallback {
        RETURNING id, (xmax = 0) AS created`,
       [randomUUID(), partnerId, notificationTypeId, body.callbackUrl, JSON.stringify(body.headers ?? {}), body.enabled ?? true, this.vault.seal(signingSecret)],
     )) as Array<{ id: string; created: boolean }>;
-    if (!row.created) await this.health.reset(partnerId, notificationTypeId);
+    await this.health.reset(partnerId, notificationTypeId);
     const callback = toCallbackDto(await this.dataSource.manager.findOneByOrFail(CallbackEntity, { id: row.id }), 'ok');
     return row.created ? { created: true, callback: { ...callback, signingSecret } } : { created: false, callback };
   }
