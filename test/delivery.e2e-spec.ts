@@ -190,6 +190,16 @@ describe('delivery pipeline (API + worker, real PostgreSQL and Redis)', () => {
     }
   });
 
+  it('delivers custom headers at the edge of what HTTP allows, exactly as registered', async () => {
+    const edge = { "X-!#$%&'*+.^_`|~": 'tab\tspace obs-text \u00ff\u0080 ~', 'X-Empty': '', 'X-Long': 'v'.repeat(1024) };
+    await system.registerCallback(partner, 5, receiver.url, edge);
+    const { body } = await echo(5, { processUniqueId: 'p' }).expect(202);
+    const [delivery] = await receiver.waitFor(1);
+    // Node's HTTP parser reads header bytes as Latin-1, so U+0080–U+00FF come back as sent.
+    expect(delivery.headers).toMatchObject(Object.fromEntries(Object.entries(edge).map(([name, value]) => [name.toLowerCase(), value])));
+    expect((await system.waitForStatus(partner, body.notificationId, 'delivered')).attempts).toHaveLength(1);
+  });
+
   it('loses no secret to concurrent rotations: the last two rotated secrets both sign', async () => {
     const original = await system.registerCallback(partner, 6, receiver.url);
     // Hold the row, so that every rotation has read the callback and waits to write it.
