@@ -76,6 +76,24 @@ describe('partner callbacks API', () => {
     expect(JSON.stringify(row)).not.toContain(Buffer.from(secretBase64, 'base64').toString('hex'));
   });
 
+  it('stores custom header values encrypted, shows them in plaintext, and still reads rows stored before', async () => {
+    const headers = { 'X-Partner-Token': 'tok_live_6f1d0c', Authorization: 'Basic cGFydG5lcjpodW50ZXIy' };
+    await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A, headers }).expect(201);
+    const [row] = (await api.dataSource.query('SELECT * FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<Record<string, unknown>>;
+    expect(row.headers_encrypted).toMatch(/^v1\./);
+    for (const value of Object.values(headers)) expect(JSON.stringify(row)).not.toContain(value);
+    expect((await api.http.get(`${base}/6`).set(partner.auth).expect(200)).body.headers).toEqual(headers);
+    expect((await api.http.get(base).set(partner.auth).expect(200)).body.items[0].headers).toEqual(headers);
+
+    // A row written before header values were encrypted keeps working as it is.
+    await api.dataSource.query(`UPDATE callbacks SET headers = '{"X-Legacy": "plain"}', headers_encrypted = NULL WHERE partner_id = $1`, [partner.partnerUniqueId]);
+    expect((await api.http.get(`${base}/6`).set(partner.auth).expect(200)).body.headers).toEqual({ 'X-Legacy': 'plain' });
+    // Replacing the headers with none stores no ciphertext.
+    await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(200);
+    const [replaced] = (await api.dataSource.query('SELECT headers, headers_encrypted FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<Record<string, unknown>>;
+    expect(replaced).toEqual({ headers: {}, headers_encrypted: null });
+  });
+
   it('answers 404 for an unknown partner (operator key) and 400 for a malformed partner id', async () => {
     const unknown = '00000000-0000-4000-8000-000000000000';
     const before = await api.tableCounts();
