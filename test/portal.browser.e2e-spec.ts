@@ -1,13 +1,14 @@
+/// <reference lib="dom" />
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { TestReceiver } from '@callbacks/testing';
+import { launchChromium, listenForBrowser } from './support/browser';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** `PORTAL_SCREENSHOTS_DIR=docs/portal` regenerates the README's screenshots. */
 const SCREENSHOTS = process.env.PORTAL_SCREENSHOTS_DIR ?? join(__dirname, '..', 'test-output', 'portal');
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -39,13 +40,9 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
   beforeAll(async () => {
     // One retry, an hour later: a failed attempt stays visible until the test redelivers.
     system = await TestSystem.start({ RETRY_SCHEDULE: '1h', ECHO_RATE_LIMIT_PER_MINUTE: '1000' });
-    await system.api.listen(0, '127.0.0.1');
-    baseUrl = `http://127.0.0.1:${(system.api.getHttpServer().address() as AddressInfo).port}`;
+    baseUrl = await listenForBrowser(system);
     receiver = await TestReceiver.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
   afterAll(async () => {
@@ -380,7 +377,8 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
       }
 
       // Same origin but no token, or a wrong one.
-      for (const form of [{}, { _csrf: 'x'.repeat(43) }]) {
+      const forms: Array<Record<string, string>> = [{}, { _csrf: 'x'.repeat(43) }];
+      for (const form of forms) {
         expect((await context.request.post(target, { form })).status()).toBe(403);
       }
       await system.http.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).expect(200);

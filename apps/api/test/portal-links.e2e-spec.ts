@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { csrfTokenFor } from '../src/auth/portal-session-cookie';
 import { ADMIN, type ApiTestApp, expectProblem, startApiTestApp } from './api-test-app';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -54,7 +55,17 @@ describe('portal links and sessions (API)', () => {
     await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', cookie).expect(200);
     // A change through the API with the cookie needs the session's CSRF token, like the portal's forms.
     expectProblem(await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set('Cookie', cookie), 403, 'forbidden');
+    const token = cookie.split('=')[1];
+    await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set('Cookie', cookie).set('X-CSRF-Token', csrfTokenFor(token)).expect(201);
     expect((await api.http.get(path)).status).toBe(410);
+  });
+
+  it('without a session, /portal says so; opened from another site it continues from our own origin once', async () => {
+    const signedOut = await api.http.get('/portal').expect(401).expect('content-type', /html/);
+    expect(signedOut.text).toContain('You are not signed in');
+    expect(signedOut.headers['www-authenticate']).toBeUndefined();
+    const fromMail = await api.http.get('/portal').set('Sec-Fetch-Site', 'cross-site').expect(200);
+    expect(fromMail.text).toContain('<a href="/portal" data-auto-follow="true">');
   });
 
   it('documents the link routes with problem+json errors, and keeps the HTML pages out of the OpenAPI document', async () => {
