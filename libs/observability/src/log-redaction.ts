@@ -13,4 +13,18 @@ export const LOG_REDACT_PATHS = [
   '*.secret',
   '*.password',
   '*.callbackHeaders',
+  'req.params.token',
 ];
+
+const PORTAL_SIGN_IN = /(\/portal\/sign-in\/)[^/?#]*/;
+
+/** A portal sign-in link carries its one-time token in the path: a credential until it is used. */
+export function redactRequestUrl(url: string): string {
+  return url.replace(PORTAL_SIGN_IN, '$1[redacted]');
+}
+
+/** pino-http's request serializer, after the standard one: the URL without sign-in tokens. */
+export function redactRequestSerializer<T extends { url?: string }>(request: T): T {
+  if (typeof request.url === 'string') request.url = redactRequestUrl(request.url);
+  return request;
+}
