@@ -13,7 +13,6 @@ export const LOG_REDACT_PATHS = [
   '*.secret',
   '*.password',
   '*.callbackHeaders',
-  'req.params.token',
 ];
 
 const PORTAL_SIGN_IN = /(\/portal\/sign-in\/)[^/?#]*/;
@@ -23,8 +22,11 @@ export function redactRequestUrl(url: string): string {
   return url.replace(PORTAL_SIGN_IN, '$1[redacted]');
 }
 
-/** pino-http's request serializer, after the standard one: the URL without sign-in tokens. */
-export function redactRequestSerializer<T extends { url?: string }>(request: T): T {
-  if (typeof request.url === 'string') request.url = redactRequestUrl(request.url);
+/** pino-http's request serializer, after the standard one: the URL (and its route parameters) without sign-in tokens. */
+export function redactRequestSerializer<T extends { url?: string; params?: unknown }>(request: T): T {
+  if (typeof request.url === 'string' && PORTAL_SIGN_IN.test(request.url)) {
+    request.url = redactRequestUrl(request.url);
+    request.params = '[redacted]';
+  }
   return request;
 }
