@@ -266,6 +266,32 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     await page.waitForURL(`${baseUrl}/portal/${partner.partnerUniqueId}/callbacks`);
   });
 
+  it("pages the delivery log with the API cursor, and shows a bad filter's message beside it", async () => {
+    const partner = await system.createPartner('Busy Partner');
+    for (let i = 1; i <= 25; i++) {
+      await system.http.post('/v1/notifications').set(ADMIN).send({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 7, payload: { processUniqueId: `PRC-PAGE-${i}` } }).expect(202);
+    }
+    const { page } = await signIn(partner);
+    await page.goto(`${baseUrl}/portal/${partner.partnerUniqueId}/deliveries?status=skipped`);
+    const rows = page.locator('table.stack tbody tr');
+    await hasCount(rows, 20);
+    await containsText(rows.first(), 'PRC-PAGE-25');
+    await page.getByRole('link', { name: 'Older' }).click();
+    await hasCount(rows, 5);
+    await containsText(rows.last(), 'PRC-PAGE-1');
+    expect(new URL(page.url()).searchParams.get('status')).toBe('skipped');
+    expect(await page.getByRole('link', { name: 'Older' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Newest' }).click();
+    await hasCount(rows, 20);
+
+    const bad = await page.goto(`${baseUrl}/portal/${partner.partnerUniqueId}/deliveries?status=lost`);
+    expect(bad?.status()).toBe(400);
+    const apiAnswer = await system.http.get(`/${partner.partnerUniqueId}/notifications?status=lost`).set(partner.auth).expect(400);
+    await hasText(page.locator('#filter-status-error'), apiAnswer.body.errors[0].message);
+    await page.goto(`${baseUrl}/portal/${partner.partnerUniqueId}/deliveries?cursor=forged`);
+    await containsText(page.locator('#filter-form-error'), 'cursor is not a cursor this API returned');
+  });
+
   describe('security', () => {
     it('a link works once; a used, expired or forged link shows a page saying so and how to get a new one', async () => {
       const partner = await system.createPartner('Link Holder');

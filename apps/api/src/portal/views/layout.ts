@@ -89,12 +89,16 @@ export function time(iso: string | null | undefined): SafeHtml {
   return html`<time datetime="${iso}" title="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</time>`;
 }
 
-/** Field errors grouped by the input they belong to. */
+/** Error messages per form input ('form' for the form as a whole). */
 export type FieldErrors = Record<string, string[]>;
 
+/** Field errors by the input they belong to; a message away from its own field names the field. */
 export function groupErrors(errors: FieldError[], inputOf: (field: string) => string): FieldErrors {
   const grouped: FieldErrors = {};
-  for (const error of errors) (grouped[inputOf(error.field)] ??= []).push(error.field.includes('.') ? `${error.field} ${error.message}` : error.message);
+  for (const { field, message } of errors) {
+    const input = inputOf(field);
+    (grouped[input] ??= []).push(input === field ? message : `${field} ${message}`);
+  }
   return grouped;
 }
 
