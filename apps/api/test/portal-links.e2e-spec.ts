@@ -58,9 +58,15 @@ describe('portal links and sessions (API)', () => {
     const token = cookie.split('=')[1];
     await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set('Cookie', cookie).set('X-CSRF-Token', csrfTokenFor(token)).expect(201);
     expect((await api.http.get(path)).status).toBe(410);
+    // A new sign-in in the same browser ends the session it had.
+    const { body: again } = await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set(partner.auth).expect(201);
+    const second = await api.http.get(new URL(again.url).pathname).set('Cookie', cookie).expect(303);
+    const secondCookie = (second.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
+    expectProblem(await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', cookie), 401, 'unauthorized');
+    await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', secondCookie).expect(200);
     // After 8 hours the session is over, whatever the cookie says.
     await api.dataSource.query(`UPDATE portal_sessions SET expires_at = now() - interval '1 second' WHERE partner_id = $1`, [partner.partnerUniqueId]);
-    expectProblem(await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', cookie), 401, 'unauthorized');
+    expectProblem(await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', secondCookie), 401, 'unauthorized');
   });
 
   it('without a session, /portal says so; opened from another site it continues from our own origin once', async () => {

@@ -1,8 +1,8 @@
-import { Controller, Get, Inject, Param, Post, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { clearSessionCookie, setSessionCookie } from '../auth/portal-session-cookie';
+import { clearSessionCookie, readSessionCookie, setSessionCookie } from '../auth/portal-session-cookie';
 import { Audience, CurrentPrincipal, type Principal } from '../auth/principal';
 import { DomainError } from '../common/domain-error';
 import { PortalErrorFilter } from './portal-error.filter';
@@ -30,8 +30,8 @@ export class PortalSessionController {
   }
 
   @Get('sign-in/:token')
-  async signIn(@Param('token') token: string, @Res() response: Response): Promise<void> {
-    const result = await this.openPortalLink.execute(token);
+  async signIn(@Param('token') token: string, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const result = await this.openPortalLink.execute(token, readSessionCookie(request));
     if (result.kind !== 'signed_in') {
       sendPage(response, linkProblemPage(result.kind), result.kind === 'unknown' ? 404 : 410);
       return;

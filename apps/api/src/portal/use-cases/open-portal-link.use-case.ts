@@ -11,13 +11,15 @@ export type OpenPortalLinkResult =
 
 /**
  * Trades a sign-in link for a session, once: marking the link used and creating the session is one
- * transaction, and only an unused, unexpired link is marked. Expired sessions are swept here too.
+ * transaction, and only an unused, unexpired link is marked. The browser's previous session and
+ * expired sessions are deleted here too.
  */
 @Injectable()
 export class OpenPortalLink {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async execute(token: string): Promise<OpenPortalLinkResult> {
+  /** `previousSessionToken`: the browser's current session, if any; a new sign-in ends it. */
+  async execute(token: string, previousSessionToken?: string): Promise<OpenPortalLinkResult> {
     if (!isPortalToken(token)) return { kind: 'unknown' };
     const tokenHash = hashPortalToken(token);
     return this.dataSource.transaction(async (manager) => {
@@ -32,7 +34,7 @@ export class OpenPortalLink {
         return { kind: known.used_at === null ? 'expired' : 'used' };
       }
       const sessionToken = generatePortalToken();
-      await manager.query(`DELETE FROM portal_sessions WHERE expires_at <= now()`);
+      await manager.query(`DELETE FROM portal_sessions WHERE expires_at <= now() OR token_hash = $1`, [hashPortalToken(previousSessionToken ?? '')]);
       await manager.query(`INSERT INTO portal_sessions (id, token_hash, partner_id, expires_at) VALUES ($1, $2, $3, $4)`, [
         randomUUID(),
         hashPortalToken(sessionToken),

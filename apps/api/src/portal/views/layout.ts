@@ -21,7 +21,7 @@ export function portalPath(context: PortalContext, path = ''): string {
   return `/portal/${context.partnerId}${path}`;
 }
 
-function document(title: string, body: SafeHtml, bodyAttributes: SafeHtml = html``): SafeHtml {
+function htmlDocument(title: string, body: SafeHtml, bodyAttributes: SafeHtml = html``): SafeHtml {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -71,12 +71,12 @@ ${postButton(context, '/portal/sign-out', 'Sign out', { style: 'secondary' })}
 ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : ''}
 ${content}
 </main>`;
-  return document(options.title, body, options.refreshSeconds ? html` data-refresh="${options.refreshSeconds}"` : html``);
+  return htmlDocument(options.title, body, options.refreshSeconds ? html` data-refresh="${options.refreshSeconds}"` : html``);
 }
 
 /** A page outside a session: sign-in problems, signed out, errors. */
 export function messagePage(title: string, content: HtmlValue): SafeHtml {
-  return document(title, html`<header class="top"><span class="brand">Partner Callbacks</span></header>
+  return htmlDocument(title, html`<header class="top"><span class="brand">Partner Callbacks</span></header>
 <main id="main" class="message">
 <h1>${title}</h1>
 ${content}
