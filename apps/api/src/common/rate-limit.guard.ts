@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { withTimeout } from '@callbacks/queue';
-import type { AuthenticatedRequest } from '../auth/principal';
+import { type AuthenticatedRequest, callerId } from '../auth/principal';
 import { ApiRedis } from './api-redis';
 import { DomainError } from './domain-error';
 
@@ -36,12 +36,12 @@ export class RateLimitGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
-    if (principal?.kind !== 'partner') return true;
+    if (principal === undefined || principal.kind === 'admin') return true;
     const limitClass = this.reflector.getAllAndOverride<RateLimitClass | undefined>(RATE_LIMIT_METADATA, [context.getHandler(), context.getClass()]) ?? 'partner';
     const limit = limitClass === 'echo' ? this.config.echoRateLimitPerMinute : this.config.partnerRateLimitPerMinute;
     const now = Date.now();
     const windowStart = now - (now % WINDOW_MS);
-    const key = `${this.config.queuePrefix}:ratelimit:${limitClass}:${principal.apiKeyId}:${windowStart}`;
+    const key = `${this.config.queuePrefix}:ratelimit:${limitClass}:${callerId(principal)}:${windowStart}`;
     let count: number;
     try {
       const results = await withTimeout(this.redis.multi().incr(key).pexpire(key, WINDOW_MS).exec(), 500, 'the rate-limit counter');
@@ -52,7 +52,7 @@ export class RateLimitGuard implements CanActivate {
     }
     if (count <= limit) return true;
     const retryAfterSeconds = Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000));
-    throw new DomainError(429, 'rate_limited', `this API key made more than ${limit} ${limitClass === 'echo' ? 'echo and redeliver ' : ''}requests this minute; retry after ${retryAfterSeconds} s`, undefined, {
+    throw new DomainError(429, 'rate_limited', `this API key (or portal session) made more than ${limit} ${limitClass === 'echo' ? 'echo and redeliver ' : ''}requests this minute; retry after ${retryAfterSeconds} s`, undefined, {
       'Retry-After': String(retryAfterSeconds),
     });
   }
