@@ -46,14 +46,18 @@ if failures >= tonumber(ARGV[5]) then
 end
 if redis.call('ZSCORE', KEYS[1], member) then
   redis.call('ZADD', KEYS[1], now + leaseMs, member)
+  redis.call('PEXPIRE', KEYS[1], leaseMs)
   return {1, 0, '', ''}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= cap then
+-- A newcomer does not overtake parked jobs: a slot freed by an expired lease goes to the first of them.
+local full = redis.call('ZCARD', KEYS[1]) >= cap
+if full or (redis.call('ZCARD', KEYS[4]) > 0 and not redis.call('ZSCORE', KEYS[4], member)) then
   if probing then redis.call('DEL', KEYS[3]) end
   redis.call('ZADD', KEYS[4], 'NX', now, member)
   redis.call('PEXPIRE', KEYS[4], ARGV[6])
-  return {0, 0, 'in_flight_cap', ''}
+  if full then return {0, 0, 'in_flight_cap', ''} end
+  return {0, 0, 'in_flight_cap', handOver(now, cap, leaseMs)}
 end
 redis.call('ZREM', KEYS[4], member)
 redis.call('ZADD', KEYS[1], now + leaseMs, member)

@@ -22,6 +22,8 @@ export interface ReconcileReport {
   retried: number;
   /** Jobs that crashed workers too often: their notifications ended failed (worker_crash). */
   quarantined: number;
+  /** Parked deliveries re-enqueued, due at once, because Redis had lost its data (waiting lists included). */
+  unparked: number;
 }
 
 interface PendingRow {
@@ -73,7 +75,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         this.metrics.reconcilerRuns.inc({ result: report ? 'ran' : 'skipped_locked' });
         if (!report) return;
         this.metrics.reconcilerReenqueued.inc(report.reenqueued + report.retried);
-        if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0) this.logger.warn(report, 'reconciler re-enqueued deliveries');
+        if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0 || report.unparked > 0) this.logger.warn(report, 'reconciler re-enqueued deliveries');
       })
       .catch((error: unknown) => {
         this.metrics.reconcilerRuns.inc({ result: 'error' });
@@ -90,7 +92,10 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     await runner.startTransaction();
     try {
       const [{ locked }] = (await runner.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RECONCILER_LOCK_ID])) as Array<{ locked: boolean }>;
-      return locked ? await this.scan(runner) : null;
+      if (!locked) return null;
+      // First: the scan would give a parked delivery that Redis lost a job due at its park timeout.
+      const unparked = await withTimeout(this.recoverParkedAfterRedisLoss(runner), BATCH_TIMEOUT_MS, 'recovering parked deliveries');
+      return { ...(await this.scan(runner)), unparked };
     } finally {
       await runner.commitTransaction();
       await runner.release();
@@ -98,7 +103,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private async scan(runner: QueryRunner): Promise<ReconcileReport> {
-    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0 };
+    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0, unparked: 0 };
     const quietMs = 2 * this.config.reconcileIntervalMs;
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
@@ -144,6 +149,38 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /**
+   * A parked delivery's next attempt is due at its park timeout, so the scan of overdue rows does
+   * not see it for minutes. Redis losing its data (a restart without persistence, a failover to an
+   * empty replica) loses the waiting lists that would have woken them: an epoch key, set once and
+   * gone with the data, tells this pass, which then gives every parked delivery a job due now.
+   */
+  private async recoverParkedAfterRedisLoss(runner: QueryRunner): Promise<number> {
+    const redis = await this.queue.backend.client;
+    const epochKey = `${this.config.queuePrefix}:reconciler-epoch`;
+    // Only the lock holder gets here, so looking and then setting cannot race another pass.
+    if ((await redis.get(epochKey)) !== null) return 0;
+    await redis.set(epochKey, new Date().toISOString());
+    let unparked = 0;
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const rows = (await runner.query(
+        `SELECT id, partner_id, notification_type_id, delivery_round, test, next_attempt_at
+           FROM notifications
+          WHERE parked_at IS NOT NULL AND status = 'pending' AND id > $1
+          ORDER BY id LIMIT $2`,
+        [after, BATCH_SIZE],
+      )) as PendingRow[];
+      if (rows.length === 0) return unparked;
+      await enqueueDeliveries(
+        this.queue,
+        rows.map((row) => ({ notificationId: row.id, partnerUniqueId: row.partner_id, notificationTypeId: row.notification_type_id, round: row.delivery_round, test: row.test })),
+      );
+      unparked += rows.length;
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  /**
    * A failed job whose notification is still pending failed for reasons of ours (infrastructure
    * errors), and is retried; unless it crashed its workers too often, which ends the notification
    * (worker_crash). The notification is read again after the job's state: the worker records a
@@ -153,7 +190,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     const job = await this.queue.getJob(jobId);
     if (!job) return;
     if (job.failedReason === STALLED_TOO_OFTEN) {
-      if (await this.store.quarantine(row.id, row.delivery_round)) report.quarantined++;
+      if (await this.store.quarantine(row.id, row.delivery_round, Math.max(0, job.attemptsMade - 1))) report.quarantined++;
       return;
     }
     if (!(await this.store.isPendingInRound(row.id, row.delivery_round))) return;
