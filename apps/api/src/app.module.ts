@@ -22,14 +22,14 @@ export class AppModule {
         ConfigModule.register(config),
         LoggingModule.register(config),
         DatabaseModule,
-        DeliveryQueueModule.register('producer'),
+        DeliveryQueueModule.register('producer', config),
         ApiRedisModule,
         TypeOrmModule.forFeature([ApiKeyEntity]),
         PartnersModule,
         CallbacksModule,
         NotificationsModule,
         OpsModule,
-        QueueBoardModule,
+        QueueBoardModule.register(config),
       ],
       providers: [
         // Guards run in this order: who is calling, then whether they are over their budget.

@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { callbackKeys, redisConnectionOptions } from '@callbacks/queue';
+import { callbackKeys, closeRedisClient, createRedisClient, type RedisClient } from '@callbacks/queue';
 
 /** Admits a delivery to a callback (KEYS inFlight, circuit, probe; ARGV now, cap, member, leaseMs, threshold). */
 const ADMIT = `
@@ -60,7 +59,7 @@ export interface CallbackRef {
   notificationTypeId: number;
 }
 
-type GuardRedis = Redis & {
+type GuardRedis = RedisClient & {
   admitDelivery(inFlight: string, circuit: string, probe: string, ...args: Array<string | number>): Promise<[number, number, string]>;
   releaseDelivery(inFlight: string, circuit: string, probe: string, ...args: Array<string | number>): Promise<CircuitTransition>;
 };
@@ -86,7 +85,7 @@ export class CallbackGuard implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     // Auto-pipelining sends the admits and releases of concurrent deliveries in one write.
-    this.redis = new Redis({ ...redisConnectionOptions(config.redisUrl, 'worker'), enableAutoPipelining: true }) as GuardRedis;
+    this.redis = createRedisClient(config, 'worker', { enableAutoPipelining: true }) as GuardRedis;
     this.redis.on('error', () => undefined); // the queue's own connection reports Redis trouble
     this.redis.defineCommand('admitDelivery', { numberOfKeys: 3, lua: ADMIT });
     this.redis.defineCommand('releaseDelivery', { numberOfKeys: 3, lua: RELEASE });
@@ -94,7 +93,7 @@ export class CallbackGuard implements OnApplicationShutdown {
   }
 
   async admit(callback: CallbackRef, notificationId: string): Promise<Admission> {
-    const keys = callbackKeys(this.config.queuePrefix, callback.partnerId, callback.notificationTypeId);
+    const keys = callbackKeys(this.config, callback.partnerId, callback.notificationTypeId);
     const [admitted, waitMs, reason] = await this.redis.admitDelivery(
       keys.inFlight,
       keys.circuit,
@@ -113,12 +112,12 @@ export class CallbackGuard implements OnApplicationShutdown {
 
   /** `ok` is whether the attempt succeeded; null when nothing was sent (the lease is only given back). */
   release(callback: CallbackRef, notificationId: string, ok: boolean | null): Promise<CircuitTransition> {
-    const keys = callbackKeys(this.config.queuePrefix, callback.partnerId, callback.notificationTypeId);
+    const keys = callbackKeys(this.config, callback.partnerId, callback.notificationTypeId);
     const result = ok === null ? '' : ok ? '1' : '0';
     return this.redis.releaseDelivery(keys.inFlight, keys.circuit, keys.probe, notificationId, result, Date.now(), this.config.circuitFailureThreshold, this.config.circuitOpenMs);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedisClient(this.redis);
   }
 }

@@ -1,12 +1,10 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { Metrics } from '@callbacks/observability';
-import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
+import { deliveryJobId, DeliveryQueues, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
 
 /** Any constant works; it names the reconciler's lock among PostgreSQL advisory locks. */
 const RECONCILER_LOCK_ID = 7_243_001;
@@ -36,6 +34,7 @@ interface PendingRow {
  * nothing has touched for two intervals and gives each a job again if its job is gone (Redis
  * restarted or lost its data), failed (infrastructure errors, or stalled twice) or finished
  * without delivering. Adding a job is idempotent, so a race with a live job changes nothing.
+ * Each notification is looked for, and re-enqueued, in its callback's shard queue.
  */
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -45,7 +44,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly queues: DeliveryQueues,
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
   ) {
@@ -118,12 +117,13 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
       await Promise.all(
         rows.slice(start, start + STATE_LOOKUPS_IN_PARALLEL).map(async (row) => {
           const jobId = deliveryJobId(row.id, row.delivery_round);
-          const state = await this.queue.getJobState(jobId);
+          const queue = this.queues.forCallback(row.partner_id, row.notification_type_id);
+          const state = await queue.getJobState(jobId);
           if (state === 'failed') {
-            await (await this.queue.getJob(jobId))?.retry('failed');
+            await (await queue.getJob(jobId))?.retry('failed');
             report.retried++;
           } else if (state === 'unknown' || state === 'completed') {
-            if (state === 'completed') await this.queue.remove(jobId);
+            if (state === 'completed') await queue.remove(jobId);
             missing.push({
               notificationId: row.id,
               partnerUniqueId: row.partner_id,
@@ -136,7 +136,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         }),
       );
     }
-    await enqueueDeliveries(this.queue, missing);
+    await enqueueDeliveries(this.queues, missing);
     report.reenqueued += missing.length;
   }
 }
