@@ -8,8 +8,7 @@ import { DeliveryProcessor } from './delivery.processor';
  * One processor per queue shard, so every worker consumes every shard. Shard 0 is DeliveryProcessor
  * itself; each other shard gets a subclass bound to its queue, which inherits everything else (the
  * worker options, concurrency, the event handlers and the graceful shutdown) and runs its own
- * BullMQ worker, which takes up to WORKER_CONCURRENCY jobs: a busy shard (one large partner) may
- * use the whole concurrency, so a process has at most QUEUE_SHARDS times that in flight.
+ * BullMQ worker (each takes its share of WORKER_CONCURRENCY: see shardWorkerConcurrency).
  */
 export function deliveryProcessors(config: AppConfig): Array<Type<DeliveryProcessor>> {
   return queueShards(config).map((shard) => {
