@@ -1,5 +1,5 @@
 import { callbackKeys } from './callback-health';
-import { callbackShard, clusterKeySlot, queueShards, shardWorkerConcurrency } from './queue-shards';
+import { callbackShard, clusterKeySlot, queueShards } from './queue-shards';
 
 describe('clusterKeySlot', () => {
   it('matches Redis Cluster (CLUSTER KEYSLOT), hash tags included', () => {
@@ -41,12 +41,6 @@ describe('queue shards', () => {
     const counts = [0, 0, 0];
     for (let i = 0; i < 3_000; i++) counts[callbackShard(settings, `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, 5 + (i % 3)).index]++;
     for (const count of counts) expect(count).toBeGreaterThan(800);
-  });
-
-  it('splits WORKER_CONCURRENCY over the shards', () => {
-    expect(shardWorkerConcurrency({ workerConcurrency: 50, queueShards: 1 })).toBe(50);
-    expect(shardWorkerConcurrency({ workerConcurrency: 50, queueShards: 3 })).toBe(17);
-    expect(shardWorkerConcurrency({ workerConcurrency: 2, queueShards: 8 })).toBe(1);
   });
 
   it('puts a callback\'s isolation keys under its shard\'s tag', () => {

@@ -80,15 +80,6 @@ export function queueShards(settings: ShardSettings): readonly QueueShard[] {
   return layout;
 }
 
-/**
- * Jobs one worker process takes at once from each shard's queue: WORKER_CONCURRENCY split over the
- * shards, so a process has about WORKER_CONCURRENCY deliveries in flight in all. One callback never
- * needs more than CALLBACK_MAX_IN_FLIGHT of them, and hashing spreads many callbacks evenly.
- */
-export function shardWorkerConcurrency(config: Pick<AppConfig, 'workerConcurrency' | 'queueShards'>): number {
-  return Math.ceil(config.workerConcurrency / config.queueShards);
-}
-
 /** FNV-1a, 32 bits: stable across processes and versions, unlike anything built on object identity. */
 function fnv1a(text: string): number {
   let hash = 0x811c9dc5;

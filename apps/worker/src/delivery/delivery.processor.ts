@@ -4,7 +4,7 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { RedisErrorReporter } from '@callbacks/observability';
-import { DELIVERY_LOCK_DURATION_MS, DELIVERY_QUEUE, DELIVERY_STALLED_INTERVAL_MS, type DeliveryJobData, shardWorkerConcurrency } from '@callbacks/queue';
+import { DELIVERY_LOCK_DURATION_MS, DELIVERY_QUEUE, DELIVERY_STALLED_INTERVAL_MS, type DeliveryJobData } from '@callbacks/queue';
 import { DeliverNotification, type DeliveryResult } from './deliver-notification.use-case';
 
 /** Time beyond one attempt's deadline for recording it before shutdown gives up waiting. */
@@ -29,7 +29,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   }
 
   onApplicationBootstrap(): void {
-    this.worker.concurrency = shardWorkerConcurrency(this.config);
+    this.worker.concurrency = this.config.workerConcurrency;
     void this.worker.run();
   }
 
