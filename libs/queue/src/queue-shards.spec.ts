@@ -17,6 +17,7 @@ describe('queue shards', () => {
       inFlight: '{whk}:callback:p-1:5:inflight',
       circuit: '{whk}:callback:p-1:5:circuit',
       probe: '{whk}:callback:p-1:5:probe',
+      waiting: '{whk}:callback:p-1:5:waiting',
     });
   });
 
