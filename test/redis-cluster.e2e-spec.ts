@@ -1,5 +1,6 @@
 import { callbackKeys, callbackShard, queueShards } from '@callbacks/queue';
 import { LocalRedisCluster, TEST_ADMIN_API_KEY, TestReceiver, waitUntil } from '@callbacks/testing';
+import { BUILT_WORKER, startBuiltApp } from './support/processes';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
 const SHARDS = 3;
@@ -119,6 +120,22 @@ describe('on a 3-master Redis Cluster with 3 queue shards', () => {
     expect(new Set(delivered)).toEqual(new Set(ids));
     expect(delivered).toHaveLength(ids.length);
   }, 60_000);
+
+  it('runs as a built worker process, which delivers from every shard and exits 0 on SIGTERM', async () => {
+    await system.stopWorkers();
+    const worker = startBuiltApp(BUILT_WORKER, { ...system.environment.env, LOG_LEVEL: 'info' });
+    try {
+      await worker.waitForOutput(`worker running with concurrency 20 over ${SHARDS} queue shards`);
+      const ids = await publishToAll(1);
+      await waitUntil(async () => (await statusCounts()).pending === undefined, 20_000, 'the worker process to deliver every notification');
+      for (const id of ids) expect(receiver.deliveriesOf(id)).toHaveLength(1);
+      worker.kill('SIGTERM');
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      worker.kill('SIGKILL');
+      await system.startWorker();
+    }
+  });
 
   it('shows every shard’s queue in Bull Board', async () => {
     const { body } = await system.http.get('/admin/queues/api/queues').auth('admin', TEST_ADMIN_API_KEY).expect(200);
