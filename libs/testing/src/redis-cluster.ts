@@ -49,8 +49,10 @@ export class LocalRedisCluster {
       for (let i = 0; i < masters; i++) {
         const port = await freePort();
         nodes.push({ host: '127.0.0.1', port });
+        // The bus port is set too: its default, port + 10,000, is past 65,535 for high ephemeral ports.
         const server = ChildApp.start(`redis-server:${port}`, 'redis-server', [
           '--port', String(port),
+          '--cluster-port', String(await freePort()),
           '--bind', '127.0.0.1',
           '--cluster-enabled', 'yes',
           '--cluster-config-file', join(directory, `nodes-${port}.conf`),
