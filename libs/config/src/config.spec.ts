@@ -130,6 +130,7 @@ describe('loadConfig', () => {
     [{ REDIS_CLUSTER_NODES: '10.0.0.1:70000' }, 'REDIS_CLUSTER_NODES'],
     [{ QUEUE_SHARDS: '0' }, 'QUEUE_SHARDS'],
     [{ QUEUE_SHARDS: '65' }, 'QUEUE_SHARDS'],
+    [{ PUBLIC_BASE_URL: 'ftp://portal.example.com' }, 'PUBLIC_BASE_URL'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);

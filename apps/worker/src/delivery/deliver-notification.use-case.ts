@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { DELIVERY_USER_AGENT, notificationTypeName, serializeEnvelope } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
 import type { DeliveryJobData } from '@callbacks/queue';
-import { SecretCipher, signWebhook } from '@callbacks/signing';
+import { openCallbackHeaders, SecretCipher, signWebhook } from '@callbacks/signing';
 import { type CallbackRef, CallbackGuard } from '../isolation/callback-guard';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
 import { type DeliveryContext, DeliveryStore, type NotificationUpdate } from './delivery-store';
@@ -188,7 +188,7 @@ export class DeliverNotification {
     }
     const timestamp = Math.floor(at.getTime() / 1000);
     return {
-      ...callback.headers,
+      ...openCallbackHeaders(this.cipher, callback),
       'content-type': 'application/json',
       'user-agent': DELIVERY_USER_AGENT,
       'webhook-id': context.notificationId,

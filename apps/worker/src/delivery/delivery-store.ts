@@ -19,7 +19,9 @@ export interface DeliveryContext {
   createdAt: Date;
   callback: {
     url: string;
+    /** Stored form: pass the callback to openCallbackHeaders (@callbacks/signing) for the plaintext. */
     headers: Record<string, string>;
+    headersEncrypted: string | null;
     enabled: boolean;
     signingSecretEncrypted: string;
     previousSigningSecretEncrypted: string | null;
@@ -58,6 +60,7 @@ interface ContextRow {
   created_at: Date;
   callback_url: string | null;
   headers: Record<string, string> | null;
+  headers_encrypted: string | null;
   enabled: boolean | null;
   signing_secret_encrypted: string | null;
   previous_signing_secret_encrypted: string | null;
@@ -65,7 +68,7 @@ interface ContextRow {
 }
 
 const CONTEXT_COLUMNS = `n.id, n.partner_id, n.notification_type_id, n.test, n.status, n.attempt_count, n.round_attempts,
-  n.delivery_round, n.created_at, c.callback_url, c.headers, c.enabled, c.signing_secret_encrypted,
+  n.delivery_round, n.created_at, c.callback_url, c.headers, c.headers_encrypted, c.enabled, c.signing_secret_encrypted,
   c.previous_signing_secret_encrypted, c.previous_secret_expires_at`;
 
 function toContext(row: ContextRow): DeliveryContext {
@@ -86,6 +89,7 @@ function toContext(row: ContextRow): DeliveryContext {
         : {
             url: row.callback_url,
             headers: row.headers ?? {},
+            headersEncrypted: row.headers_encrypted,
             enabled: row.enabled ?? false,
             signingSecretEncrypted: row.signing_secret_encrypted ?? '',
             previousSigningSecretEncrypted: row.previous_signing_secret_encrypted,
