@@ -185,8 +185,8 @@ describe('partner callbacks API', () => {
   });
 
   it('starts a callback deleted and created again with a closed circuit, leaving in-flight leases alone', async () => {
-    const redis = api.app.get(ApiRedis);
-    const keys = callbackKeys(api.environment.config.queuePrefix, partner.partnerUniqueId, 6);
+    const redis = api.app.get(ApiRedis).client;
+    const keys = callbackKeys(api.environment.config, partner.partnerUniqueId, 6);
     // The state a worker leaves behind for a dead endpoint: failures over the threshold, a probe, a lease.
     const openCircuit = () =>
       redis

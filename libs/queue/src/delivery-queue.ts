@@ -80,8 +80,11 @@ export interface DeliveryToEnqueue extends Omit<DeliveryJobData, 'notificationTy
   dueAt?: Date | null;
 }
 
-/** Adds delivery jobs (one pipeline for many). Adding a job that exists already changes nothing. */
-export async function enqueueDeliveries(queue: Queue, deliveries: DeliveryToEnqueue[], now = Date.now()): Promise<void> {
+/**
+ * Adds delivery jobs to one queue (one pipeline for many). Adding a job that exists already
+ * changes nothing. Callers hand deliveries to `enqueueDeliveries`, which picks each one's shard.
+ */
+export async function addDeliveryJobs(queue: Queue, deliveries: DeliveryToEnqueue[], now = Date.now()): Promise<void> {
   if (deliveries.length === 0) return;
   await queue.addBulk(
     deliveries.map(({ dueAt, ...ids }) => {

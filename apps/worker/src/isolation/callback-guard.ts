@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { callbackKeys, redisConnectionOptions } from '@callbacks/queue';
+import { callbackKeys, closeRedisClient, createRedisClient, type RedisClient } from '@callbacks/queue';
 
 /*
  * Both scripts take KEYS inFlight, circuit, probe, waiting. A lease is a member of inFlight (the job
@@ -103,7 +102,7 @@ export interface CallbackRef {
   notificationTypeId: number;
 }
 
-type GuardRedis = Redis & {
+type GuardRedis = RedisClient & {
   admitDelivery(inFlight: string, circuit: string, probe: string, waiting: string, ...args: Array<string | number>): Promise<[number, number, string, string]>;
   releaseDelivery(inFlight: string, circuit: string, probe: string, waiting: string, ...args: Array<string | number>): Promise<[CircuitTransition, string]>;
 };
@@ -125,7 +124,7 @@ export class CallbackGuard implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     // Auto-pipelining sends the admits and releases of concurrent deliveries in one write.
-    this.redis = new Redis({ ...redisConnectionOptions(config.redisUrl, 'worker'), enableAutoPipelining: true }) as GuardRedis;
+    this.redis = createRedisClient(config, 'worker', { enableAutoPipelining: true }) as GuardRedis;
     this.redis.on('error', () => undefined); // the queue's own connection reports Redis trouble
     this.redis.defineCommand('admitDelivery', { numberOfKeys: 4, lua: ADMIT });
     this.redis.defineCommand('releaseDelivery', { numberOfKeys: 4, lua: RELEASE });
@@ -168,11 +167,11 @@ export class CallbackGuard implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedisClient(this.redis);
   }
 
   private keys(callback: CallbackRef): [string, string, string, string] {
-    const keys = callbackKeys(this.config.queuePrefix, callback.partnerId, callback.notificationTypeId);
+    const keys = callbackKeys(this.config, callback.partnerId, callback.notificationTypeId);
     return [keys.inFlight, keys.circuit, keys.probe, keys.waiting];
   }
 }

@@ -1,12 +1,11 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
+import type { Queue } from 'bullmq';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { Metrics } from '@callbacks/observability';
-import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries, STALLED_TOO_OFTEN, withTimeout } from '@callbacks/queue';
+import { deliveryJobId, DeliveryQueues, type DeliveryToEnqueue, enqueueDeliveries, STALLED_TOO_OFTEN, withTimeout } from '@callbacks/queue';
 import { DeliveryStore } from '../delivery/delivery-store';
 
 /** Any constant works; it names the reconciler's lock among PostgreSQL advisory locks. */
@@ -41,6 +40,7 @@ interface PendingRow {
  * nothing has touched for two intervals and gives each a job again if its job is gone (Redis
  * restarted or lost its data), failed (infrastructure errors, or stalled twice) or finished
  * without delivering. Adding a job is idempotent, so a race with a live job changes nothing.
+ * Each notification is looked for, and re-enqueued, in its callback's shard queue.
  */
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -50,7 +50,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly queues: DeliveryQueues,
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
     private readonly store: DeliveryStore,
@@ -127,11 +127,12 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
       await Promise.all(
         rows.slice(start, start + STATE_LOOKUPS_IN_PARALLEL).map(async (row) => {
           const jobId = deliveryJobId(row.id, row.delivery_round);
-          const state = await this.queue.getJobState(jobId);
+          const queue = this.queues.forCallback(row.partner_id, row.notification_type_id);
+          const state = await queue.getJobState(jobId);
           if (state === 'failed') {
-            await this.repairFailed(row, jobId, report);
+            await this.repairFailed(queue, row, jobId, report);
           } else if (state === 'unknown' || state === 'completed') {
-            if (state === 'completed') await this.queue.remove(jobId);
+            if (state === 'completed') await queue.remove(jobId);
             missing.push({
               notificationId: row.id,
               partnerUniqueId: row.partner_id,
@@ -144,7 +145,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         }),
       );
     }
-    await enqueueDeliveries(this.queue, missing);
+    await enqueueDeliveries(this.queues, missing);
     report.reenqueued += missing.length;
   }
 
@@ -186,8 +187,8 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
    * (worker_crash). The notification is read again after the job's state: the worker records a
    * failure before it fails the job, so a notification that is failed by now stays failed.
    */
-  private async repairFailed(row: PendingRow, jobId: string, report: ReconcileReport): Promise<void> {
-    const job = await this.queue.getJob(jobId);
+  private async repairFailed(queue: Queue, row: PendingRow, jobId: string, report: ReconcileReport): Promise<void> {
+    const job = await queue.getJob(jobId);
     if (!job) return;
     if (job.failedReason === STALLED_TOO_OFTEN) {
       if (await this.store.quarantine(row.id, row.delivery_round, Math.max(0, job.attemptsMade - 1))) report.quarantined++;
