@@ -156,11 +156,18 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
    * gone with the data, tells this pass, which then gives every parked delivery a job due now.
    */
   private async recoverParkedAfterRedisLoss(runner: QueryRunner): Promise<number> {
-    const redis = await this.queue.backend.client;
-    const epochKey = `${this.config.queuePrefix}:reconciler-epoch`;
-    // Only the lock holder gets here, so looking and then setting cannot race another pass.
-    if ((await redis.get(epochKey)) !== null) return 0;
-    await redis.set(epochKey, new Date().toISOString());
+    // One epoch key per shard (a cluster can lose one master's data); only the lock holder gets
+    // here, so looking and then setting cannot race another pass.
+    const lost = await Promise.all(
+      this.queues.all.map(async (queue) => {
+        const redis = await queue.backend.client;
+        const epochKey = `${queue.opts.prefix}:${queue.name}:reconciler-epoch`;
+        if ((await redis.get(epochKey)) !== null) return false;
+        await redis.set(epochKey, new Date().toISOString());
+        return true;
+      }),
+    );
+    if (!lost.includes(true)) return 0;
     let unparked = 0;
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
@@ -172,8 +179,9 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         [after, BATCH_SIZE],
       )) as PendingRow[];
       if (rows.length === 0) return unparked;
+      // Jobs that still exist (on shards that kept their data) are left as they are.
       await enqueueDeliveries(
-        this.queue,
+        this.queues,
         rows.map((row) => ({ notificationId: row.id, partnerUniqueId: row.partner_id, notificationTypeId: row.notification_type_id, round: row.delivery_round, test: row.test })),
       );
       unparked += rows.length;
