@@ -10,6 +10,7 @@ import { InitialSchema1764180000000 } from './migrations/1764180000000-InitialSc
 import { DeliveryLog1764190000000 } from './migrations/1764190000000-DeliveryLog';
 import { CaseColumnsAndRequestHash1764400000000 } from './migrations/1764400000000-CaseColumnsAndRequestHash';
 import { EncryptedCallbackHeaders1764430000000 } from './migrations/1764430000000-EncryptedCallbackHeaders';
+import { CallbackLifecycle1764500000000 } from './migrations/1764500000000-CallbackLifecycle';
 import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSessions';
 
 export const ENTITIES = [
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   DeliveryLog1764190000000,
   CaseColumnsAndRequestHash1764400000000,
   EncryptedCallbackHeaders1764430000000,
+  CallbackLifecycle1764500000000,
   PortalSessions1764700000000,
 ];
 

@@ -3,3 +3,4 @@ export * from './redis-connection';
 export * from './queue.module';
 export * from './with-timeout';
 export * from './callback-health';
+export * from './operator-event-queue';

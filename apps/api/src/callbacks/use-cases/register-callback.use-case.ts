@@ -21,6 +21,9 @@ export type RegisterCallbackResult = { created: true; callback: CallbackCreatedD
  * closes the callback's circuit: a fixed endpoint gets its deliveries at once, and a callback created
  * again after a delete does not inherit the old one's failures (an attempt still in flight at the
  * delete may have counted one after it).
+ * A PUT that enables the callback re-enables one disabled for failing and starts its failure
+ * streak afresh; `enabled: false` disables it for "partner" (keeping the time it was first
+ * disabled so). circuit_opened_at is kept: the first success afterwards tells the operator it recovered.
  */
 @Injectable()
 export class RegisterCallback {
