@@ -64,8 +64,8 @@ export class OperatorEvents {
     const key = exhaustedKey(data);
     const [row] = (await executor.query(
       `INSERT INTO operator_events (id, type, data, coalesce_key, count, accumulating, due_at)
-       SELECT $1, $2, $3, $4, $5, true,
-              GREATEST(now(), (SELECT max(due_at) FROM operator_events WHERE coalesce_key = $4) + make_interval(secs => $6))
+       SELECT $1, $2, $3, $4::varchar, $5, true,
+              GREATEST(now(), (SELECT max(due_at) FROM operator_events WHERE coalesce_key = $4::varchar) + make_interval(secs => $6))
        ON CONFLICT (coalesce_key) WHERE accumulating
        DO UPDATE SET count = operator_events.count + EXCLUDED.count, data = EXCLUDED.data, updated_at = now()
        RETURNING id, due_at, (xmax = 0) AS created`,
