@@ -202,6 +202,17 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
       const { body: callback } = await system.http.get(`/${partner.partnerUniqueId}/callbacks/6`).set(partner.auth).expect(200);
       expect(callback).toMatchObject({ enabled: true, disabledReason: null, failingSince: null });
       expect(callback.lastSuccessAt).not.toBeNull();
+
+      // Durable: an event in PostgreSQL whose job Redis never had (or lost) is sent by the reconciler.
+      const [{ id }] = (await system.dataSource.query(
+        `INSERT INTO operator_events (id, type, data, updated_at) VALUES (gen_random_uuid(), 'callback.disabled', $1, now() - interval '1 minute') RETURNING id`,
+        [JSON.stringify({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 6, callbackUrl: endpoint.url, failingSince: new Date().toISOString(), failedNotifications: 0 })],
+      )) as Array<{ id: string }>;
+      const [reconciled] = await waitUntil(() => {
+        const received = operatorEvents(operator).filter((event) => event.webhookId === id);
+        return received.length > 0 ? received : undefined;
+      }, 10_000, 'the reconciler to send the orphaned operator event');
+      expect(reconciled.type).toBe('callback.disabled');
     } finally {
       await endpoint.close();
       await operator.close();
