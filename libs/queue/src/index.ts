@@ -4,3 +4,4 @@ export * from './queue.module';
 export * from './with-timeout';
 export * from './callback-health';
 export * from './operator-event-queue';
+export * from './job-revival';

@@ -6,7 +6,7 @@ import { PinoLogger } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import type { OperatorEventType } from '@callbacks/contracts';
-import { DELIVERY_QUEUE, enqueueOperatorEvents, operatorEventJobId, type OperatorEventToEnqueue, withTimeout } from '@callbacks/queue';
+import { DELIVERY_QUEUE, enqueueOperatorEvents, operatorEventJobId, type OperatorEventToEnqueue, reviveJob, withTimeout } from '@callbacks/queue';
 
 /** Names this pass's lock among PostgreSQL advisory locks (the delivery reconciler has its own). */
 const OPERATOR_EVENT_RECONCILER_LOCK_ID = 7_243_011;
@@ -69,16 +69,9 @@ export class OperatorEventReconciler implements OnApplicationBootstrap, BeforeAp
     let retried = 0;
     await Promise.all(
       rows.map(async (row) => {
-        const jobId = operatorEventJobId(row.id);
-        const state = await this.queue.getJobState(jobId);
-        if (state === 'failed') {
-          await (await this.queue.getJob(jobId))?.retry('failed');
-          retried++;
-          return;
-        }
-        if (state !== 'unknown' && state !== 'completed') return;
-        if (state === 'completed') await this.queue.remove(jobId);
-        missing.push({ id: row.id, type: row.type, dueAt: row.due_at });
+        const job = await reviveJob(this.queue, operatorEventJobId(row.id));
+        if (job === 'retried') retried++;
+        if (job === 'missing') missing.push({ id: row.id, type: row.type, dueAt: row.due_at });
       }),
     );
     await enqueueOperatorEvents(this.queue, missing);
