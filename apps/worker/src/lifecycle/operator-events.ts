@@ -71,7 +71,10 @@ export class OperatorEvents {
        RETURNING id, due_at, (xmax = 0) AS created`,
       [randomUUID(), type, JSON.stringify(data), key, count, this.config.operatorExhaustedCoalesceMs / 1000],
     )) as Array<{ id: string; due_at: Date; created: boolean }>;
-    this.metrics.operatorEvents.inc({ type, outcome: row.created ? 'recorded' : 'coalesced' }, count);
+    // "coalesced" counts the failures folded into an event beyond the one that made it.
+    if (row.created) this.metrics.operatorEvents.inc({ type, outcome: 'recorded' });
+    const folded = row.created ? count - 1 : count;
+    if (folded > 0) this.metrics.operatorEvents.inc({ type, outcome: 'coalesced' }, folded);
     return row.created ? { id: row.id, type, dueAt: row.due_at } : null;
   }
 
