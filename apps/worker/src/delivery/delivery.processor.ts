@@ -6,6 +6,7 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { RedisErrorReporter } from '@callbacks/observability';
 import { DELIVERY_LOCK_DURATION_MS, DELIVERY_MAX_STALLED_COUNT, DELIVERY_QUEUE, DELIVERY_STALLED_INTERVAL_MS, type DeliveryJobData, isOperatorEventJob, type OperatorEventJobData, STALLED_TOO_OFTEN } from '@callbacks/queue';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
+import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
 import { DeliverOperatorEvent } from '../lifecycle/deliver-operator-event.use-case';
 import { DeliverNotification, type DeliveryResult } from './deliver-notification.use-case';
 import { DeliveryStore } from './delivery-store';
@@ -32,6 +33,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     private readonly store: DeliveryStore,
     private readonly parked: ParkedDeliveries,
     private readonly deliverOperatorEvent: DeliverOperatorEvent,
+    private readonly lifecycle: CallbackLifecycle,
     private readonly logger: PinoLogger,
     private readonly redisErrors: RedisErrorReporter,
   ) {
@@ -97,6 +99,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   async onFailed(job: Job<DeliveryJobData> | undefined, error: Error): Promise<void> {
     if (job && error.message === STALLED_TOO_OFTEN) {
       const ended = await this.store.quarantine(job.data.notificationId, job.data.round).catch(() => false);
+      if (ended) this.lifecycle.notificationFailed({ partnerId: job.data.partnerUniqueId, notificationTypeId: job.data.notificationTypeId }, { notificationId: job.data.notificationId, statusReason: 'worker_crash', statusCode: null, error: 'worker_crash' });
       this.logger.error({ notificationId: job.data.notificationId, stalls: job.stalledCounter, ended }, 'delivery crashed its workers repeatedly; failed with worker_crash');
       return;
     }
