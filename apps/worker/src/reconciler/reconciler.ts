@@ -8,6 +8,7 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { Metrics } from '@callbacks/observability';
 import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries, STALLED_TOO_OFTEN, withTimeout } from '@callbacks/queue';
 import { DeliveryStore } from '../delivery/delivery-store';
+import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
 
 /** Any constant works; it names the reconciler's lock among PostgreSQL advisory locks. */
 const RECONCILER_LOCK_ID = 7_243_001;
@@ -52,6 +53,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
     private readonly store: DeliveryStore,
+    private readonly lifecycle: CallbackLifecycle,
   ) {
     this.logger.setContext('Reconciler');
   }
@@ -153,7 +155,9 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     const job = await this.queue.getJob(jobId);
     if (!job) return;
     if (job.failedReason === STALLED_TOO_OFTEN) {
-      if (await this.store.quarantine(row.id, row.delivery_round)) report.quarantined++;
+      if (!(await this.store.quarantine(row.id, row.delivery_round))) return;
+      report.quarantined++;
+      this.lifecycle.notificationFailed({ partnerId: row.partner_id, notificationTypeId: row.notification_type_id }, { notificationId: row.id, statusReason: 'worker_crash', statusCode: null, error: 'worker_crash' });
       return;
     }
     if (!(await this.store.isPendingInRound(row.id, row.delivery_round))) return;
