@@ -4,6 +4,7 @@ import { RecoverNotificationsDto, RecoveringDto, SUPPORTED_NOTIFICATION_TYPE_IDS
 import { Audience } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { NotificationTypeParam, PartnerIdParam } from '../common/params';
+import { RateLimit } from '../common/rate-limit.guard';
 import { RecoverNotifications } from './use-cases/recover-notifications.use-case';
 
 const RECOVER_DESCRIPTION =
@@ -20,11 +21,13 @@ export class RecoveryController {
 
   @Post(':partnerUniqueID/callbacks/:notificationType/recover')
   @Audience('partner')
+  // It makes us send traffic, like an echo or a redelivery: it draws from the same budget.
+  @RateLimit('echo')
   @HttpCode(202)
   @ApiOperation({ summary: 'Recover a callback’s failed notifications since a time', description: `${RECOVER_DESCRIPTION} 409 while the callback is disabled: PUT it first.` })
   @ApiParam({ name: 'notificationType', enum: [...SUPPORTED_NOTIFICATION_TYPE_IDS], description: 'Notification type id' })
   @ApiAcceptedResponse({ type: RecoveringDto })
-  @ApiProblems(400, 401, 403, 404, 409, 413, 415, 422)
+  @ApiProblems(400, 401, 403, 404, 409, 413, 415, 422, 429)
   recoverCallback(
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
