@@ -9,6 +9,7 @@ import { DeliveryStore } from './delivery/delivery-store';
 import { HttpSender } from './delivery/http-sender';
 import { CallbackGuard } from './isolation/callback-guard';
 import { Reconciler } from './reconciler/reconciler';
+import { RetentionSweep } from './retention/retention-sweep';
 
 @Module({})
 export class WorkerModule {
@@ -28,6 +29,7 @@ export class WorkerModule {
         DeliverNotification,
         DeliveryProcessor,
         Reconciler,
+        RetentionSweep,
       ],
     };
   }

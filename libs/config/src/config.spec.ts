@@ -22,6 +22,13 @@ describe('durations', () => {
 
   it.each(['5', '5d', '-5s', 's', '5 s s', ''])('rejects %p', (text) => expect(parseDuration(text)).toBeNull());
 
+  it('parses days only where a period may be that long', () => {
+    expect(parseDuration('30d', { days: true })).toBe(2_592_000_000);
+    expect(parseDuration('4s', { days: true })).toBe(4_000);
+    expect(parseDuration('30d')).toBeNull();
+    expect(parseDurationList('1s,1d')).toBeNull();
+  });
+
   it('parses a list and rejects a list with one bad step', () => {
     expect(parseDurationList('5s, 5m,30m')).toEqual([5_000, 300_000, 1_800_000]);
     expect(parseDurationList('5s,soon')).toBeNull();
@@ -49,6 +56,8 @@ describe('loadConfig', () => {
       callbackMaxInFlight: 10,
       circuitFailureThreshold: 5,
       circuitOpenMs: 30_000,
+      retentionPeriodMs: 30 * 86_400_000,
+      retentionSweepIntervalMs: 60_000,
     });
     expect(config.secretsEncryptionKey).toHaveLength(32);
     expect(warnings.join('\n')).toMatch(/SECRETS_ENCRYPTION_KEY is not set/);
@@ -68,6 +77,8 @@ describe('loadConfig', () => {
       DELIVERY_TIMEOUT_MS: '2000',
       WORKER_CONCURRENCY: '8',
       ALLOW_INSECURE_CALLBACKS: 'true',
+      RETENTION_PERIOD: '12h',
+      RETENTION_SWEEP_INTERVAL_MS: '5000',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -78,6 +89,8 @@ describe('loadConfig', () => {
       deliveryTimeoutMs: 2_000,
       workerConcurrency: 8,
       allowInsecureCallbacks: true,
+      retentionPeriodMs: 43_200_000,
+      retentionSweepIntervalMs: 5_000,
     });
     expect(config.secretsEncryptionKey.equals(key)).toBe(true);
     expect(warnings.join('\n')).toMatch(/ALLOW_INSECURE_CALLBACKS=true/);
@@ -112,6 +125,9 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ CALLBACK_MAX_IN_FLIGHT: '0' }, 'CALLBACK_MAX_IN_FLIGHT'],
     [{ CIRCUIT_OPEN_MS: 'soon' }, 'CIRCUIT_OPEN_MS'],
+    [{ RETENTION_PERIOD: '30' }, 'RETENTION_PERIOD'],
+    [{ RETENTION_PERIOD: '10ms' }, 'RETENTION_PERIOD'],
+    [{ RETENTION_SWEEP_INTERVAL_MS: '1m' }, 'RETENTION_SWEEP_INTERVAL_MS'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);

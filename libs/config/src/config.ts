@@ -1,4 +1,4 @@
-import { parseDurationList } from './duration';
+import { parseDuration, parseDurationList } from './duration';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -30,6 +30,10 @@ export interface AppConfig {
   circuitFailureThreshold: number;
   /** How long an open circuit holds deliveries back before one probe is let through. */
   circuitOpenMs: number;
+  /** Delivered, failed and skipped notifications unchanged for longer than this are deleted (pending never). */
+  retentionPeriodMs: number;
+  /** How often the retention sweep runs (in one worker at a time). */
+  retentionSweepIntervalMs: number;
 }
 
 /** Warnings that are not fatal but must be shown once at start. */
@@ -70,6 +74,14 @@ function integer(env: Environment, name: string, fallback: number, min: number, 
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+function duration(env: Environment, name: string, fallback: string, minMs: number): number {
+  const raw = read(env, name) ?? fallback;
+  const ms = parseDuration(raw, { days: true });
+  if (ms === null) throw new ConfigError(name, `expected a duration such as "${fallback}" (units ms, s, m, h, d), got "${raw}"`);
+  if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms, got ${ms}`);
+  return ms;
 }
 
 function boolean(env: Environment, name: string, fallback: boolean): boolean {
@@ -172,6 +184,8 @@ export function loadConfig(env: Environment): LoadedConfig {
     callbackMaxInFlight: integer(env, 'CALLBACK_MAX_IN_FLIGHT', 10, 1, 10_000),
     circuitFailureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1_000),
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
+    retentionPeriodMs: duration(env, 'RETENTION_PERIOD', '30d', 1_000),
+    retentionSweepIntervalMs: integer(env, 'RETENTION_SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000),
   };
   return { config, warnings };
 }
