@@ -14,6 +14,8 @@ const BATCH_SIZE = 1_000;
 export interface SweepReport {
   /** Rows last changed before this were expired. */
   olderThan: Date;
+  /** When this worker, holding the lock, began deleting. */
+  startedAt: Date;
   notifications: number;
   /** Deleted notifications by their final status (delivered, failed, skipped). */
   byStatus: Record<string, number>;
@@ -89,11 +91,11 @@ export class RetentionSweep implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async deleteExpired(runner: QueryRunner): Promise<SweepReport> {
-    const started = Date.now();
+    const startedAt = new Date();
     const query: SqlQuery = (sql, parameters) => runner.query(sql, parameters);
     // The database's clock, the one that wrote updated_at.
     const [{ cutoff }] = (await runner.query('SELECT now() - make_interval(secs => $1) AS cutoff', [this.config.retentionPeriodMs / 1000])) as Array<{ cutoff: Date }>;
-    const report: SweepReport = { olderThan: cutoff, notifications: 0, byStatus: {}, attempts: 0, idempotencyKeys: 0, durationMs: 0 };
+    const report: SweepReport = { olderThan: cutoff, startedAt, notifications: 0, byStatus: {}, attempts: 0, idempotencyKeys: 0, durationMs: 0 };
     try {
       for (let more = true; more && !this.stopping; ) {
         const batch = await deleteNotifications(query, 'expired', cutoff, BATCH_SIZE, { skipLocked: true });
@@ -114,8 +116,8 @@ export class RetentionSweep implements OnApplicationBootstrap, BeforeApplication
       }
     } finally {
       // The audit line: what went, never a payload. Written for a sweep cut short by an error too.
-      report.durationMs = Date.now() - started;
-      const { olderThan, ...counts } = report;
+      report.durationMs = Date.now() - startedAt.getTime();
+      const { olderThan, startedAt: _startedAt, ...counts } = report;
       if (report.notifications > 0 || report.idempotencyKeys > 0) {
         this.logger.info({ audit: true, action: 'retention_sweep', olderThan: olderThan.toISOString(), ...counts }, 'retention sweep deleted expired data');
       }
