@@ -19,16 +19,14 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Pool as PgPool } from 'pg';
 import { Pool } from 'undici';
-import { checkServices, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, loadConfig } from '@callbacks/config';
+import { loadConfig } from '@callbacks/config';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
 import { ChildApp, freePort } from '@callbacks/testing';
 import { Reconciler } from '../apps/worker/src/reconciler/reconciler';
 import { RetentionSweep } from '../apps/worker/src/retention/retention-sweep';
 import { createWorkerApp, startWorkerApp } from '../apps/worker/src/worker-app';
+import { BENCH_ADMIN_KEY as ADMIN_KEY, benchEnvironment, benchServices, DIST, ROOT, sleep, waitForApi } from './support';
 
-const ROOT = join(__dirname, '..', '..', '..');
-const DIST = join(ROOT, 'dist');
-const ADMIN_KEY = 'bench-operator-key-0123456789';
 const ROWS = Number(process.env.BENCH_SCALE_ROWS ?? 1_000_000);
 const PARTNERS = 20;
 const INTAKE_CLIENTS = 4;
@@ -41,7 +39,6 @@ const BANDS = { retained: scaled(750_000), expired: scaled(50_000), quiet: scale
 const SOON = ROWS - BANDS.retained - BANDS.expired - BANDS.quiet - BANDS.overdue;
 
 const log = (line: string) => console.log(`bench:scale: ${line}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (n: number) => Math.round(n * 10) / 10;
 
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
@@ -167,16 +164,7 @@ async function retentionIndexWriteCost(db: PgPool): Promise<Record<string, numbe
 }
 
 async function main(): Promise<void> {
-  const databaseBase = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-  const unreachable = await checkServices({ databaseUrl: databaseBase, redisUrl });
-  if (unreachable.length > 0) {
-    console.error(unreachable.join('\n'));
-    process.exit(1);
-  }
-  const databaseUrlObject = new URL(databaseBase);
-  databaseUrlObject.pathname = `/webhooks_scale_${Date.now()}`;
-  const databaseUrl = databaseUrlObject.toString();
+  const { databaseUrl, redisUrl } = await benchServices('webhooks_scale');
   await migrateDatabase(databaseUrl);
   const db = new PgPool({ connectionString: databaseUrl, max: 8 });
   const processes: ChildApp[] = [];
@@ -193,15 +181,8 @@ async function main(): Promise<void> {
     const receiverPort = Number(JSON.parse(await receiver.waitForOutput(/\{"port":\d+\}/)).port);
     const apiPort = await freePort();
     const env = {
-      NODE_ENV: 'development',
-      PORT: String(apiPort),
-      WORKER_PORT: '0',
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX: `scale${Date.now().toString(36)}`,
-      ADMIN_API_KEY: ADMIN_KEY,
+      ...benchEnvironment({ apiPort, databaseUrl, redisUrl, queuePrefix: `scale${Date.now().toString(36)}` }),
       SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      ALLOW_INSECURE_CALLBACKS: 'true',
       LOG_LEVEL: 'warn',
       // The sweep's timer is parked: the sweep below is started by hand and timed. The reconciler keeps its
       // default interval (15 s), so its grace is the default 30 s; a pass by hand waits for the lock if a timer's runs.
@@ -210,12 +191,7 @@ async function main(): Promise<void> {
     const apiProcess = ChildApp.start('api', process.execPath, [join(DIST, 'apps/api/apps/api/src/main.js')], { ...process.env, ...env });
     processes.push(apiProcess);
     api = new Pool(`http://127.0.0.1:${apiPort}`, { connections: INTAKE_CLIENTS + 2 });
-    for (let tries = 0; ; tries++) {
-      const ready = await fetch(`http://127.0.0.1:${apiPort}/health/ready`).catch(() => null);
-      if (ready?.ok) break;
-      if (tries > 200) throw new Error(`API not ready:\n${apiProcess.output.slice(-2_000)}`);
-      await sleep(100);
-    }
+    await waitForApi(apiPort, apiProcess);
     const call = async (method: 'POST' | 'PUT', path: string, body: unknown) => {
       const response = await api!.request({ method, path, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return (await response.body.json()) as Record<string, string>;
