@@ -176,4 +176,14 @@ describe('erasure: a case, a partner', () => {
     await system.http.delete(`/admin/partners/${partner.partnerUniqueId}`).expect(401);
     await system.http.get(`/${partner.partnerUniqueId}/callbacks`).set(partner.auth).expect(200);
   });
+
+  it('documents both routes in the OpenAPI document, with their problem+json answers and the bearer scheme', async () => {
+    const { paths } = (await system.http.get('/docs-json').expect(200)).body;
+    const erase = paths['/admin/erasures'].post;
+    expect(Object.keys(erase.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
+    expect(erase.responses['400'].content).toHaveProperty(['application/problem+json']);
+    expect(erase.security).toEqual([{ bearer: [] }]);
+    const erasePartner = paths['/admin/partners/{partnerUniqueID}'].delete;
+    expect(Object.keys(erasePartner.responses)).toEqual(expect.arrayContaining(['204', '400', '401', '403', '404']));
+  });
 });
