@@ -136,6 +136,8 @@ describe('erasure: a case, a partner', () => {
       expect(await redis.keys(`${prefix}:callback:${leaving.partnerUniqueId}:*`)).not.toEqual([]);
       expect(await queue.getJobState(done)).toBe('completed');
 
+      await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/portal-links`).set(ADMIN).expect(201);
+
       await system.http.delete(`/admin/partners/${leaving.partnerUniqueId}`).set(ADMIN).expect(204);
 
       for (const auth of [leaving.auth, { Authorization: `Bearer ${secondKey}` }]) {
@@ -148,10 +150,11 @@ describe('erasure: a case, a partner', () => {
                 (SELECT count(*) FROM callbacks WHERE partner_id = $1)::int AS callbacks,
                 (SELECT count(*) FROM notifications WHERE partner_id = $1)::int AS notifications,
                 (SELECT count(*) FROM delivery_attempts WHERE notification_id = ANY($2::uuid[]))::int AS attempts,
-                (SELECT count(*) FROM idempotency_keys WHERE key = 'leaving-key')::int AS idempotency_keys`,
+                (SELECT count(*) FROM idempotency_keys WHERE key = 'leaving-key')::int AS idempotency_keys,
+                (SELECT count(*) FROM portal_links WHERE partner_id = $1)::int AS portal_links`,
         [leaving.partnerUniqueId, [done, failed, pending]],
       )) as Array<Record<string, number>>;
-      expect(rows[0]).toEqual({ partners: 0, api_keys: 0, callbacks: 0, notifications: 0, attempts: 0, idempotency_keys: 0 });
+      expect(rows[0]).toEqual({ partners: 0, api_keys: 0, callbacks: 0, notifications: 0, attempts: 0, idempotency_keys: 0, portal_links: 0 });
       expect(await redis.keys(`${prefix}:callback:${leaving.partnerUniqueId}:*`)).toEqual([]);
       for (const id of [done, failed, pending]) expect(await queue.getJobState(id)).toBe('unknown');
       await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/api-keys`).set(ADMIN).expect(404);

@@ -128,6 +128,7 @@ describe('loadConfig', () => {
     [{ RETENTION_PERIOD: '30' }, 'RETENTION_PERIOD'],
     [{ RETENTION_PERIOD: '10ms' }, 'RETENTION_PERIOD'],
     [{ RETENTION_SWEEP_INTERVAL_MS: '1m' }, 'RETENTION_SWEEP_INTERVAL_MS'],
+    [{ PUBLIC_BASE_URL: 'ftp://portal.example.com' }, 'PUBLIC_BASE_URL'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);

@@ -34,6 +34,8 @@ export interface AppConfig {
   retentionPeriodMs: number;
   /** How often the retention sweep runs (in one worker at a time). */
   retentionSweepIntervalMs: number;
+  /** The API's address as browsers reach it (portal sign-in links); null: taken from each request's Host. */
+  publicBaseUrl: string | null;
 }
 
 /** Warnings that are not fatal but must be shown once at start. */
@@ -186,6 +188,7 @@ export function loadConfig(env: Environment): LoadedConfig {
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
     retentionPeriodMs: duration(env, 'RETENTION_PERIOD', '30d', 1_000),
     retentionSweepIntervalMs: integer(env, 'RETENTION_SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000),
+    publicBaseUrl: read(env, 'PUBLIC_BASE_URL') === undefined ? null : url(env, 'PUBLIC_BASE_URL', '', ['http:', 'https:']).replace(/\/+$/, ''),
   };
   return { config, warnings };
 }

@@ -12,8 +12,9 @@ import { PartnerLookup } from '../partner-lookup';
 const REDIS_TIMEOUT_MS = 5_000;
 
 /**
- * A partner leaves: it and everything of it goes. First its API keys and callbacks (secrets
- * included), in one transaction, so its keys answer 401 and nothing more is sent from that moment;
+ * A partner leaves: it and everything of it goes. First its API keys, portal links and sessions, and
+ * callbacks (secrets included), in one transaction, so its keys answer 401 and nothing more is sent
+ * from that moment;
  * then its notifications with their attempts, idempotency keys and queued jobs, batch by batch;
  * then its callbacks' isolation state in Redis; the partner row last, so that an erasure cut short
  * (Redis or PostgreSQL unreachable) can simply be repeated.
@@ -33,13 +34,18 @@ export class ErasePartner {
 
   async execute(partnerId: string): Promise<void> {
     await this.partners.require(partnerId);
-    const { apiKeys, callbackTypes } = await this.dataSource.transaction(async (manager) => {
+    const { apiKeys, callbackTypes, portalSessions } = await this.dataSource.transaction(async (manager) => {
       const [keys] = (await manager.query('DELETE FROM api_keys WHERE partner_id = $1 RETURNING id', [partnerId])) as [Array<{ id: string }>, number];
       const [callbacks] = (await manager.query('DELETE FROM callbacks WHERE partner_id = $1 RETURNING notification_type_id', [partnerId])) as [
         Array<{ notification_type_id: number }>,
         number,
       ];
-      return { apiKeys: keys.map((key) => key.id), callbackTypes: callbacks.map((callback) => callback.notification_type_id) };
+      // Portal sign-in links and sessions end with the keys: the portal answers as to a stranger from now on.
+      const [sessions] = (await manager.query(
+        `WITH links AS (DELETE FROM portal_links WHERE partner_id = $1) DELETE FROM portal_sessions WHERE partner_id = $1 RETURNING 1`,
+        [partnerId],
+      )) as [unknown[], number];
+      return { apiKeys: keys.map((key) => key.id), callbackTypes: callbacks.map((callback) => callback.notification_type_id), portalSessions: sessions.length };
     });
     const audit = { action: 'partner_erased', partnerId };
     const erased = await this.eraser.erase('partner', partnerId, audit);
@@ -55,6 +61,7 @@ export class ErasePartner {
         deletedPartner: partnerRows,
         deletedApiKeyIds: apiKeys,
         deletedCallbackTypes: callbackTypes,
+        deletedPortalSessions: portalSessions,
         deletedNotifications: erased.notifications,
         deletedAttempts: erased.attempts,
         deletedIdempotencyKeys: erased.idempotencyKeys,
