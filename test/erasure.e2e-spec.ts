@@ -137,6 +137,12 @@ describe('erasure: a case, a partner', () => {
       expect(await queue.getJobState(done)).toBe('completed');
 
       await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/portal-links`).set(ADMIN).expect(201);
+      // An operator event about the leaving partner (as the lifecycle writes them), and one about the other.
+      for (const partner of [leaving, staying]) {
+        await system.dataSource.query(`INSERT INTO operator_events (id, type, data, status) VALUES (gen_random_uuid(), 'callback.disabled', $1, 'delivered')`, [
+          JSON.stringify({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 6 }),
+        ]);
+      }
 
       await system.http.delete(`/admin/partners/${leaving.partnerUniqueId}`).set(ADMIN).expect(204);
 
@@ -151,10 +157,13 @@ describe('erasure: a case, a partner', () => {
                 (SELECT count(*) FROM notifications WHERE partner_id = $1)::int AS notifications,
                 (SELECT count(*) FROM delivery_attempts WHERE notification_id = ANY($2::uuid[]))::int AS attempts,
                 (SELECT count(*) FROM idempotency_keys WHERE key = 'leaving-key')::int AS idempotency_keys,
-                (SELECT count(*) FROM portal_links WHERE partner_id = $1)::int AS portal_links`,
+                (SELECT count(*) FROM portal_links WHERE partner_id = $1)::int AS portal_links,
+                (SELECT count(*) FROM operator_events WHERE data->>'partnerUniqueId' = $1::text)::int AS operator_events`,
         [leaving.partnerUniqueId, [done, failed, pending]],
       )) as Array<Record<string, number>>;
-      expect(rows[0]).toEqual({ partners: 0, api_keys: 0, callbacks: 0, notifications: 0, attempts: 0, idempotency_keys: 0, portal_links: 0 });
+      expect(rows[0]).toEqual({ partners: 0, api_keys: 0, callbacks: 0, notifications: 0, attempts: 0, idempotency_keys: 0, portal_links: 0, operator_events: 0 });
+      const othersEvents = (await system.dataSource.query(`SELECT count(*)::int AS n FROM operator_events WHERE data->>'partnerUniqueId' = $1`, [staying.partnerUniqueId])) as Array<{ n: number }>;
+      expect(othersEvents[0].n).toBe(1);
       expect(await redis.keys(`${prefix}:callback:${leaving.partnerUniqueId}:*`)).toEqual([]);
       for (const id of [done, failed, pending]) expect(await queue.getJobState(id)).toBe('unknown');
       await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/api-keys`).set(ADMIN).expect(404);

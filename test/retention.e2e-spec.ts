@@ -85,6 +85,12 @@ describe('retention: what is kept and for how long', () => {
       await waitUntil(async () => (await system.notification(partner, pending)).attemptCount === 2, 10_000, 'second attempt recorded');
       const fresh = await publish(system, partner, 6, 'fresh-key');
       await system.dataSource.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-key'`);
+      // Operator events end like notifications: a delivered one past the period goes, a pending one stays.
+      await system.dataSource.query(
+        `INSERT INTO operator_events (id, type, data, status, updated_at) VALUES
+           (gen_random_uuid(), 'callback.recovered', '{}', 'delivered', now() - interval '1 hour'),
+           (gen_random_uuid(), 'callback.disabled', '{}', 'pending', now() - interval '1 hour')`,
+      );
       // Changed after the pending one: once it is gone, a sweep has passed the pending one's age.
       const control = await publish(system, partner, 5);
       await system.waitForStatus(partner, control, 'delivered');
@@ -97,6 +103,10 @@ describe('retention: what is kept and for how long', () => {
       expect(await listed(system, partner)).toEqual([fresh, pending]);
       const keys = (await system.dataSource.query('SELECT key FROM idempotency_keys ORDER BY key')) as Array<{ key: string }>;
       expect(keys.map((row) => row.key)).toEqual(['fresh-key']);
+      await waitUntil(async () => {
+        const events = (await system.dataSource.query('SELECT status FROM operator_events')) as Array<{ status: string }>;
+        return events.length === 1 && events[0].status === 'pending' ? true : undefined;
+      }, 10_000, 'the expired operator event deleted, the pending one kept');
 
       const audit = worker.output
         .split('\n')

@@ -81,3 +81,21 @@ export async function deleteExpiredIdempotencyKeys(query: SqlQuery, limit: numbe
   )) as Array<{ deleted: number }>;
   return rows[0].deleted;
 }
+
+/**
+ * Deletes at most `limit` operator events that ended (delivered or failed) before `cutoff`, with
+ * their attempts (by cascade). Pending events stay, like pending notifications. Returns how many.
+ */
+export async function deleteExpiredOperatorEvents(query: SqlQuery, cutoff: Date, limit: number): Promise<number> {
+  const rows = (await query(
+    `WITH doomed AS (
+       SELECT id FROM operator_events WHERE status <> 'pending' AND updated_at < $1
+        ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
+     ), gone AS (
+       DELETE FROM operator_events e USING doomed d WHERE e.id = d.id RETURNING 1
+     )
+     SELECT count(*)::int AS deleted FROM gone`,
+    [cutoff, limit],
+  )) as Array<{ deleted: number }>;
+  return rows[0].deleted;
+}

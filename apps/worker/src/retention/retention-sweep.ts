@@ -4,7 +4,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { Metrics } from '@callbacks/observability';
-import { deleteExpiredIdempotencyKeys, deleteNotifications, type SqlQuery } from '@callbacks/persistence';
+import { deleteExpiredIdempotencyKeys, deleteExpiredOperatorEvents, deleteNotifications, type SqlQuery } from '@callbacks/persistence';
 
 /** Any constant works; it names the sweep's lock among PostgreSQL advisory locks (the reconciler's is 7_243_001). */
 const RETENTION_LOCK_ID = 7_243_002;
@@ -21,6 +21,8 @@ export interface SweepReport {
   byStatus: Record<string, number>;
   attempts: number;
   idempotencyKeys: number;
+  /** Operator events (and their attempts) that ended before the cutoff. */
+  operatorEvents: number;
   durationMs: number;
 }
 
@@ -95,7 +97,7 @@ export class RetentionSweep implements OnApplicationBootstrap, BeforeApplication
     const query: SqlQuery = (sql, parameters) => runner.query(sql, parameters);
     // The database's clock, the one that wrote updated_at.
     const [{ cutoff }] = (await runner.query('SELECT now() - make_interval(secs => $1) AS cutoff', [this.config.retentionPeriodMs / 1000])) as Array<{ cutoff: Date }>;
-    const report: SweepReport = { olderThan: cutoff, startedAt, notifications: 0, byStatus: {}, attempts: 0, idempotencyKeys: 0, durationMs: 0 };
+    const report: SweepReport = { olderThan: cutoff, startedAt, notifications: 0, byStatus: {}, attempts: 0, idempotencyKeys: 0, operatorEvents: 0, durationMs: 0 };
     try {
       for (let more = true; more && !this.stopping; ) {
         const batch = await deleteNotifications(query, 'expired', cutoff, BATCH_SIZE, { skipLocked: true });
@@ -114,11 +116,17 @@ export class RetentionSweep implements OnApplicationBootstrap, BeforeApplication
         this.metrics.retentionDeleted.inc({ kind: 'idempotency_keys' }, deleted);
         more = deleted === BATCH_SIZE;
       }
+      for (let more = true; more && !this.stopping; ) {
+        const deleted = await deleteExpiredOperatorEvents(query, cutoff, BATCH_SIZE);
+        report.operatorEvents += deleted;
+        this.metrics.retentionDeleted.inc({ kind: 'operator_events' }, deleted);
+        more = deleted === BATCH_SIZE;
+      }
     } finally {
       // The audit line: what went, never a payload. Written for a sweep cut short by an error too.
       report.durationMs = Date.now() - startedAt.getTime();
       const { olderThan, startedAt: _startedAt, ...counts } = report;
-      if (report.notifications > 0 || report.idempotencyKeys > 0) {
+      if (report.notifications > 0 || report.idempotencyKeys > 0 || report.operatorEvents > 0) {
         this.logger.info({ audit: true, action: 'retention_sweep', olderThan: olderThan.toISOString(), ...counts }, 'retention sweep deleted expired data');
       }
     }

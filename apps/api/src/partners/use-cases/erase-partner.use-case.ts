@@ -34,7 +34,7 @@ export class ErasePartner {
 
   async execute(partnerId: string): Promise<void> {
     await this.partners.require(partnerId);
-    const { apiKeys, callbackTypes, portalSessions } = await this.dataSource.transaction(async (manager) => {
+    const { apiKeys, callbackTypes, portalSessions, operatorEvents } = await this.dataSource.transaction(async (manager) => {
       const [keys] = (await manager.query('DELETE FROM api_keys WHERE partner_id = $1 RETURNING id', [partnerId])) as [Array<{ id: string }>, number];
       const [callbacks] = (await manager.query('DELETE FROM callbacks WHERE partner_id = $1 RETURNING notification_type_id', [partnerId])) as [
         Array<{ notification_type_id: number }>,
@@ -45,7 +45,14 @@ export class ErasePartner {
         `WITH links AS (DELETE FROM portal_links WHERE partner_id = $1) DELETE FROM portal_sessions WHERE partner_id = $1 RETURNING 1`,
         [partnerId],
       )) as [unknown[], number];
-      return { apiKeys: keys.map((key) => key.id), callbackTypes: callbacks.map((callback) => callback.notification_type_id), portalSessions: sessions.length };
+      // Operator events name the partner (never a payload): they go too, with their attempts.
+      const [events] = (await manager.query(`DELETE FROM operator_events WHERE data->>'partnerUniqueId' = $1 RETURNING 1`, [partnerId])) as [unknown[], number];
+      return {
+        apiKeys: keys.map((key) => key.id),
+        callbackTypes: callbacks.map((callback) => callback.notification_type_id),
+        portalSessions: sessions.length,
+        operatorEvents: events.length,
+      };
     });
     const audit = { action: 'partner_erased', partnerId };
     const erased = await this.eraser.erase('partner', partnerId, audit);
@@ -64,6 +71,7 @@ export class ErasePartner {
         deletedApiKeyIds: apiKeys,
         deletedCallbackTypes: callbackTypes,
         deletedPortalSessions: portalSessions,
+        deletedOperatorEvents: operatorEvents,
         deletedNotifications: erased.notifications,
         deletedAttempts: erased.attempts,
         deletedIdempotencyKeys: erased.idempotencyKeys,
