@@ -6,3 +6,4 @@ export * from './entities/delivery-attempt.entity';
 export * from './entities/notification.entity';
 export * from './entities/partner.entity';
 export * from './database.module';
+export * from './batcher';

@@ -7,8 +7,8 @@ import { DELIVERY_QUEUE, type DeliveryToEnqueue, enqueueDeliveries, withTimeout 
 const ENQUEUE_TIMEOUT_MS = 2_000;
 
 /**
- * Hands a committed notification to the queue. PostgreSQL already holds it, so when Redis is down
- * or slow the request still succeeds: the worker's reconciler enqueues it once Redis answers.
+ * Hands committed notifications to the queue. PostgreSQL already holds them, so when Redis is down
+ * or slow the request still succeeds: the worker's reconciler enqueues them once Redis answers.
  * This is the one place where a queue error is logged instead of thrown, and that is why.
  */
 @Injectable()
@@ -20,11 +20,15 @@ export class DeliveryScheduler {
     this.logger.setContext('DeliveryScheduler');
   }
 
-  async schedule(delivery: DeliveryToEnqueue): Promise<void> {
+  /** Committed notifications, handed over in one pipeline (addBulk). */
+  async schedule(deliveries: DeliveryToEnqueue[]): Promise<void> {
+    if (deliveries.length === 0) return;
     try {
-      await withTimeout(enqueueDeliveries(this.queue, [delivery]), ENQUEUE_TIMEOUT_MS, 'enqueueing the delivery');
+      await withTimeout(enqueueDeliveries(this.queue, deliveries), ENQUEUE_TIMEOUT_MS, 'enqueueing the deliveries');
     } catch (error) {
-      this.logger.warn({ notificationId: delivery.notificationId, err: error }, 'could not enqueue; the reconciler will pick the notification up from PostgreSQL');
+      for (const { notificationId } of deliveries) {
+        this.logger.warn({ notificationId, err: error }, 'could not enqueue; the reconciler will pick the notification up from PostgreSQL');
+      }
     }
   }
 }

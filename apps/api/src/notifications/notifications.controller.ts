@@ -84,7 +84,7 @@ export class NotificationsController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<NotificationAcceptedDto> {
     const validKey = idempotencyKey(key);
-    return this.publishNotification.execute(event, rawBody, validKey === undefined ? undefined : { caller: callerId(principal), key: validKey });
+    return this.publishNotification.execute(event, rawBody, validKey === undefined ? undefined : { caller: callerId(principal), key: validKey, field: 'Idempotency-Key' });
   }
 
   @Get(':partnerUniqueID/notifications')

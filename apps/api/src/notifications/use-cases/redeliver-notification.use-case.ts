@@ -27,7 +27,7 @@ export class RedeliverNotification {
     )) as [Array<{ notification_type_id: number; delivery_round: number; test: boolean }>, number];
     const [row] = rows;
     if (!row) throw DomainError.notFound('notification_not_found', `partner ${partnerId} has no notification ${notificationId}`);
-    await this.scheduler.schedule({ notificationId, partnerUniqueId: partnerId, notificationTypeId: row.notification_type_id, round: row.delivery_round, test: row.test });
+    await this.scheduler.schedule([{ notificationId, partnerUniqueId: partnerId, notificationTypeId: row.notification_type_id, round: row.delivery_round, test: row.test }]);
     return { notificationId, status: 'pending' };
   }
 }
