@@ -1,13 +1,11 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InjectRepository } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import { IsNull, Repository } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { ApiKeyEntity } from '@callbacks/persistence';
 import { DomainError } from '../common/domain-error';
 import { isUuid } from '../common/params';
 import { hashApiKey, secretsEqual } from './api-key';
+import { ApiKeyCache } from './api-key-cache';
 import { AUDIENCE_METADATA, type Audience, type AuthenticatedRequest, type Principal } from './principal';
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
@@ -20,13 +18,14 @@ function unauthorized(detail: string): DomainError {
  * Authenticates `Authorization: Bearer <key>` on every route that declares an Audience.
  * Keys are only ever read from that header (never from a query string). A partner key may act
  * only on its own partnerUniqueID; the operator key may act on any partner and alone on admin routes.
+ * Partner keys are looked up through ApiKeyCache: a revoked key stops working within 5 seconds.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
+    private readonly apiKeys: ApiKeyCache,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -51,8 +50,8 @@ export class AuthGuard implements CanActivate {
     const token = BEARER.exec(header)?.[1];
     if (!token) throw unauthorized('the Authorization header must be "Bearer <apiKey>"');
     if (this.config.adminApiKey !== null && secretsEqual(token, this.config.adminApiKey)) return { kind: 'admin' };
-    const apiKey = await this.apiKeys.findOne({ where: { keyHash: hashApiKey(token), revokedAt: IsNull() }, select: { id: true, partnerId: true } });
-    if (!apiKey) throw unauthorized('unknown or revoked API key');
-    return { kind: 'partner', partnerId: apiKey.partnerId, apiKeyId: apiKey.id };
+    const principal = await this.apiKeys.lookup(hashApiKey(token));
+    if (!principal) throw unauthorized('unknown or revoked API key');
+    return principal;
   }
 }

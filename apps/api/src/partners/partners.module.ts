@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyEntity, PartnerEntity } from '@callbacks/persistence';
+import { ApiKeyCache } from '../auth/api-key-cache';
 import { PartnerLookup } from './partner-lookup';
 import { PartnersController } from './partners.controller';
 import { CreatePartner } from './use-cases/create-partner.use-case';
@@ -10,7 +11,7 @@ import { RevokeApiKey } from './use-cases/revoke-api-key.use-case';
 @Module({
   imports: [TypeOrmModule.forFeature([PartnerEntity, ApiKeyEntity])],
   controllers: [PartnersController],
-  providers: [PartnerLookup, CreatePartner, IssueApiKey, RevokeApiKey],
-  exports: [PartnerLookup],
+  providers: [PartnerLookup, ApiKeyCache, CreatePartner, IssueApiKey, RevokeApiKey],
+  exports: [PartnerLookup, ApiKeyCache],
 })
 export class PartnersModule {}
