@@ -8,12 +8,13 @@ import { NotificationsController } from './notifications.controller';
 import { GetNotification } from './use-cases/get-notification.use-case';
 import { ListNotifications } from './use-cases/list-notifications.use-case';
 import { PublishNotification } from './use-cases/publish-notification.use-case';
+import { PublishNotificationBatch } from './use-cases/publish-notification-batch.use-case';
 import { RedeliverNotification } from './use-cases/redeliver-notification.use-case';
 import { SendTestNotification } from './use-cases/send-test-notification.use-case';
 
 @Module({
   imports: [TypeOrmModule.forFeature([NotificationEntity, DeliveryAttemptEntity]), PartnersModule],
   controllers: [NotificationsController],
-  providers: [DeliveryScheduler, NotificationIntake, SendTestNotification, PublishNotification, ListNotifications, GetNotification, RedeliverNotification],
+  providers: [DeliveryScheduler, NotificationIntake, SendTestNotification, PublishNotification, PublishNotificationBatch, ListNotifications, GetNotification, RedeliverNotification],
 })
 export class NotificationsModule {}
