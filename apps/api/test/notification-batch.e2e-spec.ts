@@ -89,6 +89,16 @@ describe('platform events: the batch intake and group commit', () => {
     expect(full.body.results).toHaveLength(500);
   });
 
+  it('is described in the OpenAPI document, with its problem+json answers and the bearer key', async () => {
+    const docs = await api.http.get('/docs-json').expect(200);
+    const operation = docs.body.paths['/v1/notifications/batch'].post;
+    expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '403', '404', '413', '415', '422']));
+    expect(Object.keys(operation.responses['422'].content)).toEqual(['application/problem+json']);
+    expect(operation.security).toEqual([{ bearer: [] }]);
+    expect(docs.body.components.schemas.PublishNotificationBatchItemDto.properties.idempotencyKey).toBeDefined();
+    expect(docs.body.components.schemas.PublishNotificationBatchDto.properties.notifications.maxItems).toBe(500);
+  });
+
   it('is for the operator only: a partner key is 403, no key 401', async () => {
     expectProblem(await batch({ notifications: [item(withCallback, 'P')] }, withCallback.auth), 403, 'forbidden');
     expectProblem(await batch({ notifications: [item(withCallback, 'P')] }, {}), 401, 'unauthorized');
