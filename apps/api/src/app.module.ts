@@ -1,8 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { type AppConfig, ConfigModule } from '@callbacks/config';
 import { LoggingModule, OpsModule } from '@callbacks/observability';
-import { DatabaseModule } from '@callbacks/persistence';
+import { DatabaseModule, PortalSessionEntity } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
 import { AuthGuard } from './auth/auth.guard';
 import { ApiRedisModule } from './common/api-redis';
@@ -11,6 +12,7 @@ import { CallbacksModule } from './callbacks/callbacks.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { QueueBoardModule } from './ops/bull-board.module';
 import { PartnersModule } from './partners/partners.module';
+import { PortalModule } from './portal/portal.module';
 
 @Module({})
 export class AppModule {
@@ -23,11 +25,13 @@ export class AppModule {
         DatabaseModule,
         DeliveryQueueModule.register('producer'),
         ApiRedisModule,
+        TypeOrmModule.forFeature([PortalSessionEntity]),
         PartnersModule,
         CallbacksModule,
         NotificationsModule,
         OpsModule,
         QueueBoardModule,
+        PortalModule,
       ],
       providers: [
         // Guards run in this order: who is calling, then whether they are over their budget.

@@ -112,6 +112,7 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ CALLBACK_MAX_IN_FLIGHT: '0' }, 'CALLBACK_MAX_IN_FLIGHT'],
     [{ CIRCUIT_OPEN_MS: 'soon' }, 'CIRCUIT_OPEN_MS'],
+    [{ PUBLIC_BASE_URL: 'ftp://portal.example.com' }, 'PUBLIC_BASE_URL'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);

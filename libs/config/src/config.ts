@@ -30,6 +30,8 @@ export interface AppConfig {
   circuitFailureThreshold: number;
   /** How long an open circuit holds deliveries back before one probe is let through. */
   circuitOpenMs: number;
+  /** The API's address as browsers reach it (portal sign-in links); null: taken from each request's Host. */
+  publicBaseUrl: string | null;
 }
 
 /** Warnings that are not fatal but must be shown once at start. */
@@ -172,6 +174,7 @@ export function loadConfig(env: Environment): LoadedConfig {
     callbackMaxInFlight: integer(env, 'CALLBACK_MAX_IN_FLIGHT', 10, 1, 10_000),
     circuitFailureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1_000),
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
+    publicBaseUrl: read(env, 'PUBLIC_BASE_URL') === undefined ? null : url(env, 'PUBLIC_BASE_URL', '', ['http:', 'https:']).replace(/\/+$/, ''),
   };
   return { config, warnings };
 }

@@ -41,6 +41,6 @@ export async function checkServices(urls: { databaseUrl: string; redisUrl: strin
     const problem = problems[index];
     return problem === null
       ? []
-      : [`${service.name} is not reachable at ${redactUrl(service.url)} (${problem}); start it with: docker compose up -d ${service.compose}`];
+      : [`${service.name} is not reachable at ${redactUrl(service.url)} (${problem}); start it with: docker compose -f docker-compose.dev.yml up -d ${service.compose}`];
   });
 }

@@ -5,5 +5,7 @@ export * from './entities/callback.entity';
 export * from './entities/delivery-attempt.entity';
 export * from './entities/notification.entity';
 export * from './entities/partner.entity';
+export * from './entities/portal-link.entity';
+export * from './entities/portal-session.entity';
 export * from './database.module';
 export * from './batcher';

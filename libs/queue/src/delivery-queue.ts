@@ -38,6 +38,16 @@ export const DELIVERY_LOCK_DURATION_MS = 60_000;
 export const DELIVERY_STALLED_INTERVAL_MS = 15_000;
 
 /**
+ * A job whose worker died under it (lock lost) this many times goes back to the queue; one more
+ * and BullMQ fails it without running it, with the reason below. A payload that kills every worker
+ * it reaches thus takes down three, not all of them forever: its notification ends failed
+ * (worker_crash) and only an operator's retry or a partner's redelivery runs it again.
+ */
+export const DELIVERY_MAX_STALLED_COUNT = 2;
+/** BullMQ's failedReason for a job that stalled more than DELIVERY_MAX_STALLED_COUNT times. */
+export const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
+
+/**
  * Job ids are the notification id (dedupe: adding the same delivery twice is a no-op while the job
  * exists), suffixed for redelivery rounds. UUIDs contain no ":" and are never digits only.
  */
@@ -45,16 +55,23 @@ export function deliveryJobId(notificationId: string, round: number): string {
   return round === 0 ? notificationId : `${notificationId}-r${round}`;
 }
 
+/** Finished jobs of each kind that Redis keeps for Bull Board, at most (the newest ones). */
+export const KEPT_FINISHED_JOBS = 10_000;
+
 /**
  * Attempts and backoff here cover infrastructure failures only (PostgreSQL unreachable while the
  * job runs): a failed HTTP attempt is rescheduled by the processor with moveToDelayed, which does
- * not count as a job attempt. Completed jobs are kept an hour for Bull Board, failed ones a week.
+ * not count as a job attempt. Completed jobs are kept an hour for Bull Board, failed ones a week,
+ * and either kind at most KEPT_FINISHED_JOBS: one dead partner can fail far more than that in a
+ * week, and Redis runs with noeviction, so an unbounded failed set would end with Redis refusing
+ * writes for every partner. 10,000 jobs with their logs take a few tens of MB; the delivery log in
+ * PostgreSQL keeps every attempt, and nothing (redeliver, recover, the reconciler) needs the job.
  */
 export const DELIVERY_JOB_OPTIONS: JobsOptions = {
   attempts: 10,
   backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 3_600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3_600 },
+  removeOnComplete: { age: 3_600, count: KEPT_FINISHED_JOBS },
+  removeOnFail: { age: 7 * 24 * 3_600, count: KEPT_FINISHED_JOBS },
 };
 
 /** A delivery to hand to the queue; the type's name is looked up here, from the catalog. */

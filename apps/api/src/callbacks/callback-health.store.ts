@@ -35,7 +35,10 @@ export class CallbackHealthStore {
     }
   }
 
-  /** A partner who re-registers the URL gets a closed circuit: deliveries resume at once. */
+  /**
+   * A closed circuit: forgets the consecutive failures and the probe. The in-flight leases (and any
+   * other per-delivery state) stay: they belong to deliveries still running, which release them.
+   */
   async reset(partnerId: string, notificationTypeId: number): Promise<void> {
     const keys = callbackKeys(this.config.queuePrefix, partnerId, notificationTypeId);
     await withTimeout(this.redis.del(keys.circuit, keys.probe), READ_TIMEOUT_MS, 'resetting the circuit').catch((error: unknown) =>

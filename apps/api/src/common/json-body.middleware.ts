@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { isPortalRequest } from '../portal/portal-http';
 import { DomainError } from './domain-error';
 import { sendProblem } from './problem.filter';
 
@@ -7,9 +8,13 @@ function hasBody(request: Request): boolean {
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** A request that carries a body must say it is JSON (415 otherwise), so it is never silently ignored. */
+/**
+ * A request that carries a body must say it is JSON (415 otherwise), so it is never silently
+ * ignored. The portal's HTML forms (under /portal) post application/x-www-form-urlencoded.
+ */
 export function requireJsonBody(request: Request, response: Response, next: NextFunction): void {
-  if (hasBody(request) && !request.is('application/json') && !request.is('application/*+json')) {
+  const portalForm = isPortalRequest(request) && Boolean(request.is('application/x-www-form-urlencoded'));
+  if (hasBody(request) && !request.is('application/json') && !request.is('application/*+json') && !portalForm) {
     sendProblem(response, new DomainError(415, 'unsupported_media_type', 'the request body must be JSON (Content-Type: application/json)'));
     return;
   }
