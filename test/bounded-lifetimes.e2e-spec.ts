@@ -52,6 +52,34 @@ describe('one partner cannot hurt the others: parked backlogs and bounded lifeti
     }
   }, 60_000);
 
+  it('wakes parked deliveries at once when Redis loses its data, not at their park timeout', async () => {
+    const system = await TestSystem.start({ CALLBACK_MAX_IN_FLIGHT: '2', DELIVERY_TIMEOUT_MS: '3000' }, 0);
+    const receiver = (await TestReceiver.start()).replyAlways('hang');
+    const redis = new Redis(system.environment.config.redisUrl);
+    try {
+      const partner = await system.createPartner();
+      await system.registerCallback(partner, 5, receiver.url);
+      await system.startWorker();
+      const ids = await publishMany(system, partner, 12);
+      await waitUntil(async () => {
+        const [{ n }] = (await system.dataSource.query(`SELECT count(*)::int AS n FROM notifications WHERE parked_at IS NOT NULL`)) as Array<{ n: number }>;
+        return n === 10 || undefined;
+      }, 10_000, '10 deliveries parked behind the 2 in flight');
+      // Redis restarted without persistence: jobs, leases and waiting lists are gone.
+      await system.stopWorkers();
+      const keys = await redis.keys(`${system.environment.queuePrefix}:*`);
+      await redis.del(...keys);
+      receiver.replyAlways(200);
+      await system.startWorker();
+      await receiver.waitFor(12, 20_000);
+      for (const id of ids) await system.waitForStatus(partner, id, 'delivered');
+    } finally {
+      redis.disconnect();
+      await receiver.close();
+      await system.close();
+    }
+  }, 60_000);
+
   it('ends every notification to a dead endpoint within its schedule even though the circuit never closes', async () => {
     const system = await TestSystem.start({ RETRY_SCHEDULE: '300ms,300ms', CIRCUIT_OPEN_MS: '600000', CIRCUIT_FAILURE_THRESHOLD: '5', WORKER_CONCURRENCY: '20' });
     try {
@@ -94,7 +122,7 @@ describe('one partner cannot hurt the others: parked backlogs and bounded lifeti
       // The old round's 500 arrives after the new round's 200: logged, and it changes nothing.
       const detail = await waitUntil(async () => {
         const current = await system.notification(partner, id);
-        return current.attempts.length === 2 ? current : undefined;
+        return current.attempts.length === 2 && current.attemptCount === 2 ? current : undefined;
       }, 5_000, 'both attempts logged');
       expect(detail.status).toBe('delivered');
       expect(detail.attemptCount).toBe(2);

@@ -1,6 +1,8 @@
 import { ConfigError, DEFAULT_DATABASE_URL, loadConfig } from './config';
 import { parseDuration, parseDurationList } from './duration';
 
+const OPERATOR_SECRET = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+
 function configError(env: Record<string, string>): ConfigError {
   try {
     loadConfig(env);
@@ -20,7 +22,14 @@ describe('durations', () => {
     ['2h', 7_200_000],
   ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['5', '5d', '-5s', 's', '5 s s', ''])('rejects %p', (text) => expect(parseDuration(text)).toBeNull());
+  it.each(['5', '5d', '5w', '-5s', 's', '5 s s', ''])('rejects %p', (text) => expect(parseDuration(text)).toBeNull());
+
+  it('parses days only where a period may be that long', () => {
+    expect(parseDuration('30d', { days: true })).toBe(2_592_000_000);
+    expect(parseDuration('4s', { days: true })).toBe(4_000);
+    expect(parseDuration('30d')).toBeNull();
+    expect(parseDurationList('1s,1d')).toBeNull();
+  });
 
   it('parses a list and rejects a list with one bad step', () => {
     expect(parseDurationList('5s, 5m,30m')).toEqual([5_000, 300_000, 1_800_000]);
@@ -38,7 +47,9 @@ describe('loadConfig', () => {
       workerPort: 3001,
       databaseUrl: DEFAULT_DATABASE_URL,
       redisUrl: 'redis://127.0.0.1:6379',
+      redisClusterNodes: null,
       queuePrefix: '{whk}',
+      queueShards: 1,
       adminApiKey: null,
       retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
       deliveryTimeoutMs: 15_000,
@@ -49,6 +60,8 @@ describe('loadConfig', () => {
       callbackMaxInFlight: 10,
       circuitFailureThreshold: 5,
       circuitOpenMs: 30_000,
+      retentionPeriodMs: 30 * 86_400_000,
+      retentionSweepIntervalMs: 60_000,
     });
     expect(config.secretsEncryptionKey).toHaveLength(32);
     expect(warnings.join('\n')).toMatch(/SECRETS_ENCRYPTION_KEY is not set/);
@@ -68,6 +81,8 @@ describe('loadConfig', () => {
       DELIVERY_TIMEOUT_MS: '2000',
       WORKER_CONCURRENCY: '8',
       ALLOW_INSECURE_CALLBACKS: 'true',
+      RETENTION_PERIOD: '12h',
+      RETENTION_SWEEP_INTERVAL_MS: '5000',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -78,6 +93,8 @@ describe('loadConfig', () => {
       deliveryTimeoutMs: 2_000,
       workerConcurrency: 8,
       allowInsecureCallbacks: true,
+      retentionPeriodMs: 43_200_000,
+      retentionSweepIntervalMs: 5_000,
     });
     expect(config.secretsEncryptionKey.equals(key)).toBe(true);
     expect(warnings.join('\n')).toMatch(/ALLOW_INSECURE_CALLBACKS=true/);
@@ -90,10 +107,36 @@ describe('loadConfig', () => {
     expect(configError({ SECRETS_ENCRYPTION_KEY_PREVIOUS: 'short' }).variable).toBe('SECRETS_ENCRYPTION_KEY_PREVIOUS');
   });
 
+  it('reads Redis Cluster seed nodes and the shard count', () => {
+    const { config } = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-2.internal:7001,[::1]:7002', QUEUE_SHARDS: '3' });
+    expect(config.redisClusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-2.internal', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(config.queueShards).toBe(3);
+  });
+
   it('accepts a hex encryption key and keeps a braced prefix as is', () => {
     const { config } = loadConfig({ SECRETS_ENCRYPTION_KEY: 'ab'.repeat(32), QUEUE_PREFIX: '{whk}' });
     expect(config.secretsEncryptionKey.equals(Buffer.alloc(32, 0xab))).toBe(true);
     expect(config.queuePrefix).toBe('{whk}');
+  });
+
+  it('reads the callback lifecycle settings', () => {
+    expect(loadConfig({}).config).toMatchObject({ callbackDisableAfterMs: 5 * 86_400_000, operatorWebhook: null, operatorExhaustedCoalesceMs: 3_600_000 });
+    const { config } = loadConfig({
+      CALLBACK_DISABLE_AFTER: '3s',
+      OPERATOR_WEBHOOK_URL: 'http://127.0.0.1:9999/ops',
+      OPERATOR_WEBHOOK_SECRET: OPERATOR_SECRET,
+      OPERATOR_EXHAUSTED_COALESCE: '2s',
+      ALLOW_INSECURE_CALLBACKS: 'true',
+    });
+    expect(config).toMatchObject({
+      callbackDisableAfterMs: 3_000,
+      operatorWebhook: { url: 'http://127.0.0.1:9999/ops', secret: OPERATOR_SECRET },
+      operatorExhaustedCoalesceMs: 2_000,
+    });
   });
 
   it.each([
@@ -112,7 +155,23 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ CALLBACK_MAX_IN_FLIGHT: '0' }, 'CALLBACK_MAX_IN_FLIGHT'],
     [{ CIRCUIT_OPEN_MS: 'soon' }, 'CIRCUIT_OPEN_MS'],
+    [{ REDIS_CLUSTER_NODES: '10.0.0.1' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: '10.0.0.1:7000,,10.0.0.2:7000' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: '10.0.0.1:70000' }, 'REDIS_CLUSTER_NODES'],
+    [{ QUEUE_SHARDS: '0' }, 'QUEUE_SHARDS'],
+    [{ QUEUE_SHARDS: '65' }, 'QUEUE_SHARDS'],
+    [{ RETENTION_PERIOD: '30' }, 'RETENTION_PERIOD'],
+    [{ RETENTION_PERIOD: '10ms' }, 'RETENTION_PERIOD'],
+    [{ RETENTION_SWEEP_INTERVAL_MS: '1m' }, 'RETENTION_SWEEP_INTERVAL_MS'],
     [{ PUBLIC_BASE_URL: 'ftp://portal.example.com' }, 'PUBLIC_BASE_URL'],
+    [{ CALLBACK_DISABLE_AFTER: '5 days' }, 'CALLBACK_DISABLE_AFTER'],
+    [{ CALLBACK_DISABLE_AFTER: '10ms' }, 'CALLBACK_DISABLE_AFTER'],
+    [{ OPERATOR_WEBHOOK_URL: 'https://ops.example.com/hooks' }, 'OPERATOR_WEBHOOK_SECRET'],
+    [{ OPERATOR_WEBHOOK_SECRET: OPERATOR_SECRET }, 'OPERATOR_WEBHOOK_URL'],
+    [{ OPERATOR_WEBHOOK_URL: 'https://ops.example.com/hooks', OPERATOR_WEBHOOK_SECRET: 'hunter2' }, 'OPERATOR_WEBHOOK_SECRET'],
+    [{ OPERATOR_WEBHOOK_URL: 'http://ops.example.com/hooks', OPERATOR_WEBHOOK_SECRET: OPERATOR_SECRET }, 'OPERATOR_WEBHOOK_URL'],
+    [{ OPERATOR_EXHAUSTED_COALESCE: 'hourly' }, 'OPERATOR_EXHAUSTED_COALESCE'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);

@@ -1,4 +1,4 @@
-import { parseDurationList } from './duration';
+import { parseDuration, parseDurationList } from './duration';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -8,8 +8,15 @@ export interface AppConfig {
   workerPort: number;
   databaseUrl: string;
   redisUrl: string;
+  /**
+   * REDIS_CLUSTER_NODES: the seed nodes of a Redis Cluster, or null for one Redis at REDIS_URL.
+   * In cluster mode REDIS_URL still gives the user, password and TLS (rediss:) of every node.
+   */
+  redisClusterNodes: RedisNode[] | null;
   /** Redis key prefix, always a hash tag ("{whk}") so a queue's keys share one Redis Cluster slot. */
   queuePrefix: string;
+  /** Delivery queues, each under its own hash tag; callbacks are spread over them (see @callbacks/queue). */
+  queueShards: number;
   adminApiKey: string | null;
   secretsEncryptionKey: Buffer;
   /** Older keys, accepted for reading while `npm run secrets:reencrypt` moves rows to the current one. */
@@ -30,8 +37,29 @@ export interface AppConfig {
   circuitFailureThreshold: number;
   /** How long an open circuit holds deliveries back before one probe is let through. */
   circuitOpenMs: number;
+  /** Delivered, failed and skipped notifications unchanged for longer than this are deleted (pending never). */
+  retentionPeriodMs: number;
+  /** How often the retention sweep runs (in one worker at a time). */
+  retentionSweepIntervalMs: number;
   /** The API's address as browsers reach it (portal sign-in links); null: taken from each request's Host. */
   publicBaseUrl: string | null;
+  /** A callback whose attempts have all failed for this long (a span, not a count) is disabled. */
+  callbackDisableAfterMs: number;
+  /** Where operator events go, and the secret that signs them; null: no operator events. */
+  operatorWebhook: OperatorWebhookConfig | null;
+  /** notification.exhausted events of one callback are coalesced into at most one per this span. */
+  operatorExhaustedCoalesceMs: number;
+}
+
+export interface OperatorWebhookConfig {
+  url: string;
+  /** whsec_… (Standard Webhooks). */
+  secret: string;
+}
+
+export interface RedisNode {
+  host: string;
+  port: number;
 }
 
 /** Warnings that are not fatal but must be shown once at start. */
@@ -53,8 +81,12 @@ export class ConfigError extends Error {
 export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/webhooks';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+export const DEFAULT_CALLBACK_DISABLE_AFTER = '5d';
+export const DEFAULT_OPERATOR_EXHAUSTED_COALESCE = '1h';
 /** The BullMQ job lock (see @callbacks/queue); one attempt must end well inside it. */
 export const MAX_DELIVERY_TIMEOUT_MS = 50_000;
+/** More shards than a cluster has masters only adds queues to poll; 64 leaves room to grow. */
+export const MAX_QUEUE_SHARDS = 64;
 // Development only: anyone can read this key, so production refuses to start with it.
 const DEV_SECRETS_KEY = Buffer.from('partner-callbacks-dev-only-key!!', 'utf8');
 
@@ -74,6 +106,14 @@ function integer(env: Environment, name: string, fallback: number, min: number, 
   return value;
 }
 
+function duration(env: Environment, name: string, fallback: string, minMs: number): number {
+  const raw = read(env, name) ?? fallback;
+  const ms = parseDuration(raw, { days: true });
+  if (ms === null) throw new ConfigError(name, `expected a duration such as "${fallback}" (units ms, s, m, h, d), got "${raw}"`);
+  if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms, got ${ms} ms`);
+  return ms;
+}
+
 function boolean(env: Environment, name: string, fallback: boolean): boolean {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
@@ -83,7 +123,10 @@ function boolean(env: Environment, name: string, fallback: boolean): boolean {
 }
 
 function url(env: Environment, name: string, fallback: string, protocols: string[]): string {
-  const raw = read(env, name) ?? fallback;
+  return readUrl(name, read(env, name) ?? fallback, protocols);
+}
+
+function readUrl(name: string, raw: string, protocols: string[]): string {
   let parsed: URL;
   try {
     parsed = new URL(raw);
@@ -94,6 +137,23 @@ function url(env: Environment, name: string, fallback: string, protocols: string
     throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
   return raw;
+}
+
+/** OPERATOR_WEBHOOK_URL and OPERATOR_WEBHOOK_SECRET come together; the URL's host is checked again when sending. */
+function operatorWebhook(env: Environment, allowInsecure: boolean): OperatorWebhookConfig | null {
+  const rawUrl = read(env, 'OPERATOR_WEBHOOK_URL');
+  const secret = read(env, 'OPERATOR_WEBHOOK_SECRET');
+  if (rawUrl === undefined) {
+    if (secret !== undefined) throw new ConfigError('OPERATOR_WEBHOOK_URL', 'is required when OPERATOR_WEBHOOK_SECRET is set');
+    return null;
+  }
+  const url = allowInsecure ? readUrl('OPERATOR_WEBHOOK_URL', rawUrl, ['https:', 'http:']) : readUrl('OPERATOR_WEBHOOK_URL', rawUrl, ['https:']);
+  if (secret === undefined) throw new ConfigError('OPERATOR_WEBHOOK_SECRET', 'is required when OPERATOR_WEBHOOK_URL is set');
+  const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (!key || Buffer.from(key[1], 'base64').length < 24) {
+    throw new ConfigError('OPERATOR_WEBHOOK_SECRET', 'must be "whsec_" followed by at least 24 bytes in base64 (try: echo whsec_$(openssl rand -base64 32))');
+  }
+  return { url, secret };
 }
 
 /** A 32-byte AES key given as 64 hex characters or as base64. */
@@ -110,6 +170,20 @@ function queuePrefix(env: Environment): string {
     throw new ConfigError('QUEUE_PREFIX', 'use 1 to 64 letters, digits, "_", "." or "-"');
   }
   return `{${bare}}`;
+}
+
+/** "host:port,host:port" (IPv6 hosts in brackets: "[::1]:7000"). */
+function redisClusterNodes(env: Environment): RedisNode[] | null {
+  const raw = read(env, 'REDIS_CLUSTER_NODES');
+  if (raw === undefined) return null;
+  return raw.split(',').map((entry) => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry.trim());
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65535) {
+      throw new ConfigError('REDIS_CLUSTER_NODES', `expected host:port entries separated by commas (e.g. "10.0.0.1:6379,10.0.0.2:6379"), got "${entry.trim()}"`);
+    }
+    return { host: match[1] ?? match[2], port };
+  });
 }
 
 export function loadConfig(env: Environment): LoadedConfig {
@@ -159,7 +233,9 @@ export function loadConfig(env: Environment): LoadedConfig {
     workerPort: integer(env, 'WORKER_PORT', 3001, 0, 65535),
     databaseUrl: url(env, 'DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    redisClusterNodes: redisClusterNodes(env),
     queuePrefix: queuePrefix(env),
+    queueShards: integer(env, 'QUEUE_SHARDS', 1, 1, MAX_QUEUE_SHARDS),
     adminApiKey,
     secretsEncryptionKey,
     previousSecretsEncryptionKeys,
@@ -174,7 +250,12 @@ export function loadConfig(env: Environment): LoadedConfig {
     callbackMaxInFlight: integer(env, 'CALLBACK_MAX_IN_FLIGHT', 10, 1, 10_000),
     circuitFailureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1_000),
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
+    retentionPeriodMs: duration(env, 'RETENTION_PERIOD', '30d', 1_000),
+    retentionSweepIntervalMs: integer(env, 'RETENTION_SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000),
     publicBaseUrl: read(env, 'PUBLIC_BASE_URL') === undefined ? null : url(env, 'PUBLIC_BASE_URL', '', ['http:', 'https:']).replace(/\/+$/, ''),
+    callbackDisableAfterMs: duration(env, 'CALLBACK_DISABLE_AFTER', DEFAULT_CALLBACK_DISABLE_AFTER, 1_000),
+    operatorWebhook: operatorWebhook(env, allowInsecureCallbacks),
+    operatorExhaustedCoalesceMs: duration(env, 'OPERATOR_EXHAUSTED_COALESCE', DEFAULT_OPERATOR_EXHAUSTED_COALESCE, 1_000),
   };
   return { config, warnings };
 }

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DELIVERY_QUEUE, withTimeout } from '@callbacks/queue';
+import { DeliveryQueues, withTimeout } from '@callbacks/queue';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
 
@@ -78,16 +76,63 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(@InjectQueue(DELIVERY_QUEUE) queue: Queue) {
+  readonly callbacksDisabled = new Counter({
+    name: 'webhook_callbacks_disabled_total',
+    help: 'Callbacks disabled automatically after CALLBACK_DISABLE_AFTER of failed attempts',
+    registers: [this.registry],
+  });
+
+  readonly callbacksRecovered = new Counter({
+    name: 'webhook_callbacks_recovered_total',
+    help: 'Callbacks whose first success came after their circuit had opened (callback.recovered)',
+    registers: [this.registry],
+  });
+
+  readonly operatorEvents = new Counter({
+    name: 'webhook_operator_events_total',
+    help: 'Operator events by type and outcome: recorded, coalesced (counted into a waiting event), delivered, retry_scheduled or failed',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly recoveryRequests = new Counter({
+    name: 'webhook_recovery_requests_total',
+    help: 'Bulk recovery requests that started new delivery rounds, by scope (callback or partner)',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+
+  readonly notificationsRecovered = new Counter({
+    name: 'webhook_notifications_recovered_total',
+    help: 'Notifications given a new delivery round by bulk recovery, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retentionSweeps = new Counter({
+    name: 'webhook_retention_sweeps_total',
+    help: 'Retention sweeps, by result (ran, skipped_locked: another worker was sweeping, error)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retentionDeleted = new Counter({
+    name: 'webhook_retention_deleted_total',
+    help: 'Rows deleted by the retention sweep, by kind (notifications, attempts, idempotency_keys)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(queues: DeliveryQueues) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'webhook_queue_jobs',
-      help: 'Delivery jobs in the queue by state (read from Redis at scrape time)',
+      help: 'Delivery jobs in the queues (all shards) by state (read from Redis at scrape time)',
       labelNames: ['state'] as const,
       registers: [this.registry],
       async collect() {
-        const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), 2_000, 'reading queue depth').catch(() => null);
-        if (counts) for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
+        const counts = await withTimeout(Promise.all(queues.all.map((queue) => queue.getJobCounts(...QUEUE_STATES))), 2_000, 'reading queue depth').catch(() => null);
+        if (counts) for (const state of QUEUE_STATES) this.set({ state }, counts.reduce((sum, shard) => sum + (shard[state] ?? 0), 0));
       },
     });
   }

@@ -9,3 +9,4 @@ export * from './entities/portal-link.entity';
 export * from './entities/portal-session.entity';
 export * from './database.module';
 export * from './batcher';
+export * from './notification-deletion';

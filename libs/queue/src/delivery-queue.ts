@@ -80,8 +80,11 @@ export interface DeliveryToEnqueue extends Omit<DeliveryJobData, 'notificationTy
   dueAt?: Date | null;
 }
 
-/** Adds delivery jobs (one pipeline for many). Adding a job that exists already changes nothing. */
-export async function enqueueDeliveries(queue: Queue, deliveries: DeliveryToEnqueue[], now = Date.now()): Promise<void> {
+/**
+ * Adds delivery jobs to one queue (one pipeline for many). Adding a job that exists already
+ * changes nothing. Callers hand deliveries to `enqueueDeliveries`, which picks each one's shard.
+ */
+export async function addDeliveryJobs(queue: Queue, deliveries: DeliveryToEnqueue[], now = Date.now()): Promise<void> {
   if (deliveries.length === 0) return;
   await queue.addBulk(
     deliveries.map(({ dueAt, ...ids }) => {
@@ -93,4 +96,15 @@ export async function enqueueDeliveries(queue: Queue, deliveries: DeliveryToEnqu
       };
     }),
   );
+}
+
+/**
+ * Removes the jobs of erased notifications, every round's (older rounds' jobs linger as completed or
+ * failed). A job being processed right now is locked and stays; its worker finds the notification
+ * gone and does nothing. Returns how many jobs were removed.
+ */
+export async function removeDeliveryJobs(queue: Queue, notifications: Array<{ notificationId: string; round: number }>): Promise<number> {
+  const jobIds = notifications.flatMap(({ notificationId, round }) => Array.from({ length: round + 1 }, (_, r) => deliveryJobId(notificationId, r)));
+  const removed = await Promise.all(jobIds.map((jobId) => queue.remove(jobId)));
+  return removed.filter((code) => code === 1).length;
 }

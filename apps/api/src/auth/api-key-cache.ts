@@ -38,11 +38,12 @@ export class ApiKeyCache {
     return principal;
   }
 
-  /** Forgets a revoked key in this process at once. */
-  async forget(apiKeyId: string): Promise<void> {
+  /** Forgets revoked (or erased) keys in this process at once. */
+  async forget(apiKeyIds: string[]): Promise<void> {
+    const forgotten = new Set(apiKeyIds);
     for (const [keyHash, entry] of [...this.entries]) {
       const principal = await entry.principal.catch(() => null);
-      if (principal?.apiKeyId === apiKeyId) this.entries.delete(keyHash);
+      if (principal && forgotten.has(principal.apiKeyId)) this.entries.delete(keyHash);
     }
   }
 

@@ -44,7 +44,7 @@ export class RateLimitGuard implements CanActivate {
     const key = `${this.config.queuePrefix}:ratelimit:${limitClass}:${callerId(principal)}:${windowStart}`;
     let count: number;
     try {
-      const results = await withTimeout(this.redis.multi().incr(key).pexpire(key, WINDOW_MS).exec(), 500, 'the rate-limit counter');
+      const results = await withTimeout(this.redis.client.multi().incr(key).pexpire(key, WINDOW_MS).exec(), 500, 'the rate-limit counter');
       count = Number(results?.[0]?.[1] ?? 0);
     } catch (error) {
       this.logger.warn({ err: error }, 'rate limiter unavailable; letting the request through');

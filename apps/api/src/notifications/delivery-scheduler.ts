@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
-import { DELIVERY_QUEUE, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
+import { DeliveryQueues, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
+/** Jobs per addBulk when many are scheduled at once (a bulk recovery, an intake group). */
+const ENQUEUE_CHUNK = 1_000;
 
 /**
  * Hands committed notifications to the queue. PostgreSQL already holds them, so when Redis is down
@@ -14,20 +14,25 @@ const ENQUEUE_TIMEOUT_MS = 2_000;
 @Injectable()
 export class DeliveryScheduler {
   constructor(
-    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly queues: DeliveryQueues,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('DeliveryScheduler');
   }
 
-  /** Committed notifications, handed over in one pipeline (addBulk). */
-  async schedule(deliveries: DeliveryToEnqueue[]): Promise<void> {
-    if (deliveries.length === 0) return;
-    try {
-      await withTimeout(enqueueDeliveries(this.queue, deliveries), ENQUEUE_TIMEOUT_MS, 'enqueueing the deliveries');
-    } catch (error) {
-      for (const { notificationId } of deliveries) {
-        this.logger.warn({ notificationId, err: error }, 'could not enqueue; the reconciler will pick the notification up from PostgreSQL');
+  async schedule(delivery: DeliveryToEnqueue): Promise<void> {
+    await this.scheduleMany([delivery]);
+  }
+
+  async scheduleMany(deliveries: DeliveryToEnqueue[]): Promise<void> {
+    for (let start = 0; start < deliveries.length; start += ENQUEUE_CHUNK) {
+      const chunk = deliveries.slice(start, start + ENQUEUE_CHUNK);
+      try {
+        await withTimeout(enqueueDeliveries(this.queues, chunk), ENQUEUE_TIMEOUT_MS, 'enqueueing deliveries');
+      } catch (error) {
+        const notificationIds = chunk.map((delivery) => delivery.notificationId);
+        this.logger.warn({ notificationId: notificationIds[0], notificationIds: notificationIds.slice(0, 20), count: chunk.length, err: error }, 'could not enqueue; the reconciler will pick the notifications up from PostgreSQL');
+        return;
       }
     }
   }

@@ -4,13 +4,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { type NotificationAcceptedDto, type NotificationStatus, notificationTypeName } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
-import { Batcher } from '@callbacks/persistence';
+import { Batcher, IDEMPOTENCY_WINDOW_HOURS } from '@callbacks/persistence';
 import type { DeliveryToEnqueue } from '@callbacks/queue';
 import { DomainError } from '../common/domain-error';
 import { DeliveryScheduler } from './delivery-scheduler';
-
-/** How long an Idempotency-Key replays the first response. */
-export const IDEMPOTENCY_WINDOW_HOURS = 24;
 
 /**
  * Group commit: at most this many intake transactions run at once; requests that arrive meanwhile
@@ -157,7 +154,7 @@ export class NotificationIntake {
         deliveries.push({ notificationId: row.id, partnerUniqueId: incoming.partnerId, notificationTypeId: incoming.notificationTypeId, round: 0, test: incoming.test });
       }
     }
-    await this.scheduler.schedule(deliveries);
+    await this.scheduler.scheduleMany(deliveries);
     return committed.outcomes;
   }
 

@@ -17,19 +17,25 @@ function checked(text: string | undefined, values: number | undefined, field: st
   return text;
 }
 
+/** The body parser drops a leading byte order mark before it parses; so does this. */
+function withoutByteOrderMark(rawBody: string): string {
+  return rawBody.replace(/^\uFEFF/, '');
+}
+
 /** The payload of a request: the whole body (`member` undefined), or one member of it ("payload" in a platform event). */
 export function payloadText(rawBody: string, field: string, member?: string): string {
+  const body = withoutByteOrderMark(rawBody);
   if (member === undefined) {
-    const text = rawBody.trim();
+    const text = body.trim();
     return checked(text, scanJsonText(text, MAX_PAYLOAD_VALUES, 0).values, field);
   }
-  const { members, memberValues } = scanJsonText(rawBody);
+  const { members, memberValues } = scanJsonText(body);
   return checked(members.get(member), memberValues.get(member), field);
 }
 
 /** The payloads of a batch, `notifications[i].payload` for i < count, cut out in one pass over the body. */
 export function batchPayloadTexts(rawBody: string, count: number): string[] {
-  const { members, memberValues } = scanJsonText(rawBody, Number.POSITIVE_INFINITY, 3);
+  const { members, memberValues } = scanJsonText(withoutByteOrderMark(rawBody), Number.POSITIVE_INFINITY, 3);
   return Array.from({ length: count }, (_, index) => {
     const path = `notifications[${index}].payload`;
     return checked(members.get(path), memberValues.get(path), path);

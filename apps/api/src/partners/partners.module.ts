@@ -4,14 +4,16 @@ import { ApiKeyEntity, PartnerEntity } from '@callbacks/persistence';
 import { ApiKeyCache } from '../auth/api-key-cache';
 import { PartnerLookup } from './partner-lookup';
 import { PartnersController } from './partners.controller';
+import { ErasureModule } from '../erasure/erasure.module';
 import { CreatePartner } from './use-cases/create-partner.use-case';
+import { ErasePartner } from './use-cases/erase-partner.use-case';
 import { IssueApiKey } from './use-cases/issue-api-key.use-case';
 import { RevokeApiKey } from './use-cases/revoke-api-key.use-case';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([PartnerEntity, ApiKeyEntity])],
+  imports: [TypeOrmModule.forFeature([PartnerEntity, ApiKeyEntity]), ErasureModule],
   controllers: [PartnersController],
-  providers: [PartnerLookup, ApiKeyCache, CreatePartner, IssueApiKey, RevokeApiKey],
+  providers: [PartnerLookup, ApiKeyCache, CreatePartner, IssueApiKey, RevokeApiKey, ErasePartner],
   exports: [PartnerLookup, ApiKeyCache],
 })
 export class PartnersModule {}

@@ -18,6 +18,6 @@ export class RevokeApiKey {
     await this.partners.require(partnerId);
     const result = await this.apiKeys.update({ id: apiKeyId, partnerId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
     if (!result.affected) throw DomainError.notFound('api_key_not_found', `partner ${partnerId} has no active API key ${apiKeyId}`);
-    await this.cache.forget(apiKeyId);
+    await this.cache.forget([apiKeyId]);
   }
 }
