@@ -2,17 +2,20 @@
  * `npm run bench`: starts everything on this machine (the API and workers as built processes, a
  * receiver in its own process), measures, prints a table and writes bench/results/<date>.json.
  *
- * Phases: the ceiling (bare BullMQ + HTTP, no database); intake (POST /v1/notifications at 64
- * concurrent clients, workers stopped, so the notifications pile up); drain with 1 and then 2
- * workers (deliveries per second once they start, against the ceiling); latency from 202 to receipt
- * at a steady 100/s and 1,000/s; memory; and isolation (a hanging partner with 500 pending
- * deliveries next to a healthy one). Notifications go round-robin to 20 partners whose callbacks
- * all point at the one receiver, as on a platform with many partners. Last, the cluster row: the
- * same drain on a local 3-master Redis Cluster with QUEUE_SHARDS=1 and =3 (BENCH_CLUSTER=0 skips it;
- * it needs redis-server and redis-cli).
+ * Phases: the ceiling (bare BullMQ + HTTP, no database); GET /health and intake alone
+ * (POST /v1/notifications at 64 concurrent clients, workers stopped, so the notifications pile up);
+ * drain with 1 and then 2 workers (deliveries per second once they start, against the ceiling);
+ * end to end (64 clients publishing single events, or batches, while one worker drains: first
+ * publish to last receipt) with 1 partner and with 20; latency from 202 to receipt at a steady
+ * 100/s (20 partners, and one partner alone) and 1,000/s; memory; and isolation (a hanging partner
+ * with 500 pending deliveries next to a healthy one). Notifications go round-robin to 20 partners
+ * whose callbacks all point at the one receiver, as on a platform with many partners. Every figure
+ * is printed beside the ceiling (or /health) measured in the same run, since the machine may be shared.
+ * Last, the cluster row: the same drain on a local 3-master Redis Cluster with QUEUE_SHARDS=1 and =3
+ * (BENCH_CLUSTER=0 skips it; it needs redis-server and redis-cli).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Pool } from 'undici';
@@ -32,6 +35,10 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128').split(' ').filter(Boolean);
 /** Load is spread over this many partners, as on a platform (one callback is capped at CALLBACK_MAX_IN_FLIGHT). */
 const PARTNERS = 20;
+/** Events per end-to-end phase, and how the batch phase sends them. */
+const END_TO_END_EVENTS = Number(process.env.BENCH_END_TO_END_EVENTS ?? 10_000);
+const BATCH_SIZE = 100;
+const BATCH_CLIENTS = 8;
 /** QUEUE_SHARDS values of the cluster row; empty with BENCH_CLUSTER=0. */
 const CLUSTER_SHARDS = process.env.BENCH_CLUSTER === '0' ? [] : [1, 3];
 const API_MAIN = join(DIST, 'apps/api/apps/api/src/main.js');
@@ -89,6 +96,46 @@ class Bench {
     const callback = await this.call('PUT', `/${id}/callbacks/5`, { callbackUrl: `${this.receiverUrl}${path}` });
     if (callback.status !== 201) throw new Error(`callback registration failed: ${JSON.stringify(callback.json)}`);
     return id;
+  }
+
+  /** `count` single GET /health requests from CLIENTS concurrent clients; requests per second. */
+  async healthRate(count: number): Promise<number> {
+    let next = 0;
+    const started = now();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (next++ < count) {
+          const response = await this.api.request({ method: 'GET', path: '/health' });
+          await response.body.text();
+          if (response.statusCode !== 200) throw new Error(`/health answered ${response.statusCode}`);
+        }
+      }),
+    );
+    return count / ((now() - started) / 1000);
+  }
+
+  /** `count` events in batches of BATCH_SIZE from BATCH_CLIENTS concurrent clients. */
+  async publishBatches(partnerIds: string[], count: number): Promise<Accepted[]> {
+    const accepted: Accepted[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: BATCH_CLIENTS }, async () => {
+        while (next < count) {
+          const first = next;
+          next = Math.min(count, next + BATCH_SIZE);
+          const notifications = Array.from({ length: next - first }, (_, i) => ({
+            partnerUniqueId: partnerIds[(first + i) % partnerIds.length],
+            notificationTypeId: 5,
+            payload: { processUniqueId: `PRC-B${first + i}`, status: 'approved' },
+          }));
+          const response = await this.call('POST', '/v1/notifications/batch', { notifications });
+          if (response.status !== 202) throw new Error(`batch answered ${response.status}: ${JSON.stringify(response.json)}`);
+          const at = now();
+          for (const result of response.json.results as Array<{ notificationId: string }>) accepted.push({ id: result.notificationId, at });
+        }
+      }),
+    );
+    return accepted;
   }
 
   async publish(partnerIds: string[], n: number): Promise<Accepted> {
@@ -251,8 +298,17 @@ async function main(): Promise<void> {
   const processes: ChildApp[] = [];
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
-    settings: { notifications: NOTIFICATIONS, partners: PARTNERS, workerConcurrency: CONCURRENCY, clients: CLIENTS, deliveryTimeoutMs: DELIVERY_TIMEOUT_MS },
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadAverageAtStart: loadavg() },
+    settings: {
+      notifications: NOTIFICATIONS,
+      endToEndEvents: END_TO_END_EVENTS,
+      batchSize: BATCH_SIZE,
+      batchClients: BATCH_CLIENTS,
+      partners: PARTNERS,
+      workerConcurrency: CONCURRENCY,
+      clients: CLIENTS,
+      deliveryTimeoutMs: DELIVERY_TIMEOUT_MS,
+    },
   };
   const log = (line: string) => console.log(`bench: ${line}`);
 
@@ -261,17 +317,22 @@ async function main(): Promise<void> {
     processes.push(receiver);
     const receiverPort = Number(JSON.parse(await receiver.waitForOutput(/\{"port":\d+\}/)).port);
 
-    log(`ceiling: bare BullMQ worker, ${NOTIFICATIONS} jobs, concurrency ${CONCURRENCY}`);
-    const ceilingProc = startNode('ceiling', join(DIST, 'bench/bench/ceiling.js'), {
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX: queuePrefix,
-      CEILING_JOBS: String(NOTIFICATIONS),
-      CEILING_URL: `http://127.0.0.1:${receiverPort}/ok/ceiling`,
-      WORKER_CONCURRENCY: String(CONCURRENCY),
-    });
-    const ceiling = JSON.parse(await ceilingProc.waitForOutput(/\{"deliveries".*\}/, 300_000)) as { perSecond: number; seconds: number };
+    /** The bare BullMQ + HTTP rate right now, in a process of its own. */
+    const measureCeiling = async (jobs: number): Promise<{ perSecond: number; seconds: number }> => {
+      log(`ceiling: bare BullMQ worker, ${jobs} jobs, concurrency ${CONCURRENCY}`);
+      const ceilingProc = startNode('ceiling', join(DIST, 'bench/bench/ceiling.js'), {
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: queuePrefix,
+        CEILING_JOBS: String(jobs),
+        CEILING_URL: `http://127.0.0.1:${receiverPort}/ok/ceiling`,
+        WORKER_CONCURRENCY: String(CONCURRENCY),
+      });
+      const measured = JSON.parse(await ceilingProc.waitForOutput(/\{"deliveries".*\}/, 600_000)) as { perSecond: number; seconds: number };
+      log(`ceiling: ${measured.perSecond.toFixed(0)}/s`);
+      return measured;
+    };
+    const ceiling = await measureCeiling(NOTIFICATIONS);
     results.ceiling = ceiling;
-    log(`ceiling: ${ceiling.perSecond.toFixed(0)}/s`);
 
     const apiPort = await freePort();
     const env = {
@@ -304,12 +365,18 @@ async function main(): Promise<void> {
     const drains: Record<string, unknown> = {};
     for (const workerCount of [1, 2]) {
       await bench.resetReceiver();
+      if (workerCount === 1) {
+        const perSecond = await bench.healthRate(NOTIFICATIONS);
+        results.health = { requests: NOTIFICATIONS, perSecond };
+        log(`GET /health: ${perSecond.toFixed(0)}/s from ${CLIENTS} clients`);
+      }
       const redisBefore = await redisUsedMemory(redis);
       log(`intake: ${NOTIFICATIONS} notifications from ${CLIENTS} clients (workers stopped)`);
       const intake = await bench.publishClosedLoop(partners, NOTIFICATIONS);
       const redisAfter = await redisUsedMemory(redis);
       if (workerCount === 1) {
-        results.intake = { requests: NOTIFICATIONS, seconds: intake.seconds, perSecond: NOTIFICATIONS / intake.seconds };
+        const perSecond = NOTIFICATIONS / intake.seconds;
+        results.intake = { requests: NOTIFICATIONS, seconds: intake.seconds, perSecond, ratioToHealth: perSecond / (results.health as { perSecond: number }).perSecond };
         results.redisBytesPerPendingNotification = Math.round((redisAfter - redisBefore) / NOTIFICATIONS);
         log(`intake: ${(NOTIFICATIONS / intake.seconds).toFixed(0)}/s; Redis ${((redisAfter - redisBefore) / NOTIFICATIONS).toFixed(0)} bytes per pending notification`);
       }
@@ -330,9 +397,53 @@ async function main(): Promise<void> {
         peakWorkerRssMb: Math.round(peakRss),
       };
       log(`drain: ${perSecond.toFixed(0)}/s with ${workerCount} worker(s) (${((perSecond / ceiling.perSecond) * 100).toFixed(0)} % of the ceiling), peak worker RSS ${peakRss.toFixed(0)} MB`);
-      if (workerCount === 1) await Promise.all(workers.map((worker) => worker.stop('SIGTERM', DELIVERY_TIMEOUT_MS + 15_000)));
+      await Promise.all(workers.map((worker) => worker.stop('SIGTERM', DELIVERY_TIMEOUT_MS + 15_000)));
     }
     results.drain = drains;
+
+    // End to end: events arrive while one worker delivers them. From here on, that one worker runs.
+    const [worker] = await startWorkers(1);
+    await bench.resetReceiver();
+    await bench.publish(partners, 0);
+    await bench.waitForUnique(1, 60_000);
+    const endToEnd: Record<string, unknown> = {};
+    const phases: Array<[string, string, () => Promise<Accepted[]>]> = [
+      ['partners1', `single events from ${CLIENTS} clients, 1 partner`, async () => (await bench.publishClosedLoop([partners[0]], END_TO_END_EVENTS)).accepted],
+      ['partners20', `single events from ${CLIENTS} clients, ${PARTNERS} partners`, async () => (await bench.publishClosedLoop(partners, END_TO_END_EVENTS)).accepted],
+      ['batch', `batches of ${BATCH_SIZE} from ${BATCH_CLIENTS} clients, ${PARTNERS} partners`, () => bench.publishBatches(partners, END_TO_END_EVENTS)],
+    ];
+    for (const [key, what, publish] of phases) {
+      // On a shared machine the ceiling drifts: each phase is also compared with one measured just before it.
+      const nearCeiling = await measureCeiling(END_TO_END_EVENTS);
+      await bench.resetReceiver();
+      log(`end to end: ${END_TO_END_EVENTS} events, ${what}, 1 worker draining`);
+      let peakRss = 0;
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, worker.rssMb())), 200);
+      const started = now();
+      const accepted = await publish();
+      const publishSeconds = (now() - started) / 1000;
+      await bench.waitForUnique(END_TO_END_EVENTS, 600_000);
+      clearInterval(sampler);
+      const receipts = await bench.receipts();
+      const lastReceipt = Math.max(...Object.values(receipts));
+      const seconds = (lastReceipt - started) / 1000;
+      const perSecond = END_TO_END_EVENTS / seconds;
+      const { received } = await bench.receiverStats();
+      endToEnd[key] = {
+        events: END_TO_END_EVENTS,
+        seconds,
+        perSecond,
+        ceilingJustBefore: nearCeiling.perSecond,
+        ratioToCeiling: perSecond / nearCeiling.perSecond,
+        ratioToRunCeiling: perSecond / ceiling.perSecond,
+        intakePerSecond: END_TO_END_EVENTS / publishSeconds,
+        latencyMs: summarize(bench.latencies(accepted, receipts)),
+        duplicates: received - END_TO_END_EVENTS,
+        peakWorkerRssMb: Math.round(peakRss),
+      };
+      log(`end to end, ${what}: ${perSecond.toFixed(0)}/s (${((perSecond / nearCeiling.perSecond) * 100).toFixed(0)} % of the ceiling just before); intake ${(END_TO_END_EVENTS / publishSeconds).toFixed(0)}/s`);
+    }
+    results.endToEnd = endToEnd;
 
     log('latency at rest: 100 deliveries, one at a time');
     await bench.resetReceiver();
@@ -343,16 +454,17 @@ async function main(): Promise<void> {
     }
     const latency: Record<string, unknown> = { atRest: summarize(bench.latencies(atRest, await bench.receipts())) };
     log(`latency at rest: ${JSON.stringify(latency.atRest)} ms`);
-    for (const [perSecond, seconds] of [
-      [100, 10],
-      [1000, 5],
+    for (const [key, to, perSecond, seconds] of [
+      ['at100PerSecond', partners, 100, 10],
+      ['onePartnerAt100PerSecond', [partners[0]], 100, 10],
+      ['at1000PerSecond', partners, 1000, 5],
     ] as const) {
       await bench.resetReceiver();
-      log(`latency: ${perSecond}/s for ${seconds} s`);
-      const accepted = await bench.publishAtRate(partners, perSecond, seconds);
+      log(`latency: ${perSecond}/s for ${seconds} s to ${to.length} partner(s)`);
+      const accepted = await bench.publishAtRate([...to], perSecond, seconds);
       await bench.waitForUnique(accepted.length, 120_000);
-      latency[`at${perSecond}PerSecond`] = summarize(bench.latencies(accepted, await bench.receipts()));
-      log(`latency at ${perSecond}/s: ${JSON.stringify(latency[`at${perSecond}PerSecond`])} ms`);
+      latency[key] = summarize(bench.latencies(accepted, await bench.receipts()));
+      log(`latency ${key}: ${JSON.stringify(latency[key])} ms`);
     }
     results.latencyMs = latency;
 
@@ -372,7 +484,8 @@ async function main(): Promise<void> {
     log(`isolation: healthy partner latency ${JSON.stringify((results.isolation as { healthyLatencyMs: unknown }).healthyLatencyMs)} ms`);
 
     const workers = processes.filter((proc) => proc.name.startsWith('worker') && proc.running);
-    results.memoryMb = { api: Math.round(api.rssMb()), workers: workers.map((worker) => Math.round(worker.rssMb())) };
+    results.memoryMb = { api: Math.round(api.rssMb()), workers: workers.map((running) => Math.round(running.rssMb())) };
+    results.machine = { ...(results.machine as object), loadAverageAtEnd: loadavg() };
     await bench.close();
 
     if (CLUSTER_SHARDS.length > 0) results.clusterDrain = await clusterDrain(env, receiverPort, ceiling.perSecond, log);
@@ -399,21 +512,49 @@ async function main(): Promise<void> {
 function printTable(results: Record<string, any>): void {
   const rows: Array<[string, string, string]> = [];
   const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-  rows.push(['ceiling (bare BullMQ + HTTP, no DB)', `${fmt(results.ceiling.perSecond)}/s`, '']);
-  rows.push(['intake POST /v1/notifications, 64 clients', `${fmt(results.intake.perSecond)}/s`, '']);
-  for (const [key, drain] of Object.entries<{ perSecond: number; ratioToCeiling: number; duplicates: number }>(results.drain)) {
-    rows.push([`end-to-end drain, ${key.replace('workers', '')} worker(s)`, `${fmt(drain.perSecond)}/s`, `${fmt(drain.ratioToCeiling * 100)} % of ceiling (goal ≥ 50 %); ${drain.duplicates} duplicates`]);
+  const ceiling = results.ceiling.perSecond as number;
+  const ofCeiling = (perSecond: number, goal?: number) => `${fmt((perSecond / ceiling) * 100)} % of the ceiling ${fmt(ceiling)}/s${goal ? ` (goal ≥ ${goal} %)` : ''}`;
+  rows.push(['ceiling (bare BullMQ + HTTP, no DB)', `${fmt(ceiling)}/s`, '']);
+  rows.push([`GET /health, ${CLIENTS} clients`, `${fmt(results.health.perSecond)}/s`, '']);
+  rows.push([
+    `intake alone: POST /v1/notifications, ${CLIENTS} clients`,
+    `${fmt(results.intake.perSecond)}/s`,
+    `${fmt(results.intake.ratioToHealth * 100)} % of /health ${fmt(results.health.perSecond)}/s (goal ≥ 50 %)`,
+  ]);
+  for (const [key, drain] of Object.entries<{ perSecond: number; duplicates: number }>(results.drain)) {
+    rows.push([`drain of ${NOTIFICATIONS.toLocaleString('en')} pending, ${key.replace('workers', '')} worker(s)`, `${fmt(drain.perSecond)}/s`, `${ofCeiling(drain.perSecond)}; ${drain.duplicates} duplicates`]);
   }
+  const endToEndRows: Array<[string, string, number]> = [
+    ['partners1', 'single events, 1 partner', 50],
+    ['partners20', `single events, ${PARTNERS} partners`, 50],
+    ['batch', `batches of ${BATCH_SIZE}, ${PARTNERS} partners`, 80],
+  ];
+  for (const [key, what, goal] of endToEndRows) {
+    const row = results.endToEnd[key] as { perSecond: number; ceilingJustBefore: number; intakePerSecond: number; duplicates: number };
+    rows.push([
+      `end to end, ${what} (1 worker)`,
+      `${fmt(row.perSecond)}/s`,
+      `${fmt((row.perSecond / row.ceilingJustBefore) * 100)} % of the ceiling just before, ${fmt(row.ceilingJustBefore)}/s (goal ≥ ${goal} %); ${ofCeiling(row.perSecond)}; intake ${fmt(row.intakePerSecond)}/s; ${row.duplicates} duplicates`,
+    ]);
+  }
+  const latencyNames: Record<string, string> = {
+    atRest: 'at rest (one at a time)',
+    at100PerSecond: `at 100/s, ${PARTNERS} partners`,
+    onePartnerAt100PerSecond: 'at 100/s, one partner',
+    at1000PerSecond: `at 1,000/s, ${PARTNERS} partners`,
+  };
   for (const [key, summary] of Object.entries<{ p50: number; p95: number; p99: number }>(results.latencyMs)) {
-    rows.push([`latency 202 → receipt ${key === 'atRest' ? 'at rest (one at a time)' : key.replace('at', 'at ').replace('PerSecond', '/s')}`, `p50 ${fmt(summary.p50)} / p95 ${fmt(summary.p95)} / p99 ${fmt(summary.p99)} ms`, key === 'at100PerSecond' ? 'goal p99 < 100 ms' : '']);
+    rows.push([`latency 202 → receipt ${latencyNames[key]}`, `p50 ${fmt(summary.p50, 1)} / p95 ${fmt(summary.p95, 1)} / p99 ${fmt(summary.p99, 1)} ms`, key === 'onePartnerAt100PerSecond' ? 'goal p99 ≤ 100 ms' : '']);
   }
-  rows.push([`peak worker RSS while ${NOTIFICATIONS.toLocaleString('en')} pending`, `${results.drain.workers1.peakWorkerRssMb} MB`, 'goal < 200 MB']);
+  const endToEndRss = Object.values<{ peakWorkerRssMb: number }>(results.endToEnd).map((row) => row.peakWorkerRssMb);
+  rows.push(['peak worker RSS', `${Math.max(results.drain.workers1.peakWorkerRssMb, ...endToEndRss)} MB`, `goal < 200 MB (${NOTIFICATIONS.toLocaleString('en')} pending: ${results.drain.workers1.peakWorkerRssMb} MB)`]);
   rows.push(['RSS at the end', `api ${results.memoryMb.api} MB, workers ${results.memoryMb.workers.join(' / ')} MB`, '']);
   rows.push(['Redis per pending notification', `${results.redisBytesPerPendingNotification} bytes`, '']);
   for (const drain of (results.clusterDrain ?? []) as ClusterDrain[]) {
     rows.push([`drain on a 3-master Redis Cluster, QUEUE_SHARDS=${drain.shards}, 1 worker`, `${fmt(drain.perSecond)}/s`, `${fmt(drain.ratioToCeiling * 100)} % of ceiling; ${drain.duplicates} duplicates`]);
   }
   rows.push(['isolation: healthy p99 beside a hanging partner', `${fmt(results.isolation.healthyLatencyMs.p99)} ms`, `goal < 500 ms; stuck callback health: ${results.isolation.stuckCallbackHealth}`]);
+  rows.push(['machine load (1-minute average) at start / end', `${fmt(results.machine.loadAverageAtStart[0], 1)} / ${fmt(results.machine.loadAverageAtEnd[0], 1)}`, `${results.machine.cpus} CPUs`]);
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column].length)));
   console.log('');
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column])).join('  │  '));

@@ -3,7 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { type AppConfig, ConfigModule } from '@callbacks/config';
 import { LoggingModule, OpsModule } from '@callbacks/observability';
-import { ApiKeyEntity, DatabaseModule, PortalSessionEntity } from '@callbacks/persistence';
+import { DatabaseModule, PortalSessionEntity } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
 import { AuthGuard } from './auth/auth.guard';
 import { ApiRedisModule } from './common/api-redis';
@@ -25,7 +25,7 @@ export class AppModule {
         DatabaseModule,
         DeliveryQueueModule.register('producer', config),
         ApiRedisModule,
-        TypeOrmModule.forFeature([ApiKeyEntity, PortalSessionEntity]),
+        TypeOrmModule.forFeature([PortalSessionEntity]),
         PartnersModule,
         CallbacksModule,
         NotificationsModule,

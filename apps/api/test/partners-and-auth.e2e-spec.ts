@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { waitUntil } from '@callbacks/testing';
 import { ADMIN, type ApiTestApp, expectProblem, startApiTestApp } from './api-test-app';
 
 describe('admin partners, API keys and the auth matrix', () => {
@@ -56,6 +57,19 @@ describe('admin partners, API keys and the auth matrix', () => {
       404,
       'api_key_not_found',
     );
+  });
+
+  it('remembers a key for at most 5 s: a key revoked behind this API replica\'s back is refused within that time', async () => {
+    const partner = await api.createPartner();
+    const list = () => api.http.get(`/${partner.partnerUniqueId}/callbacks`).set(partner.auth);
+    await list().expect(200);
+    // As another API replica would: revoke in PostgreSQL, where this process's cache does not hear of it.
+    await api.dataSource.query('UPDATE api_keys SET revoked_at = now() WHERE partner_id = $1', [partner.partnerUniqueId]);
+    const revokedAt = Date.now();
+    await list().expect(200);
+    await waitUntil(async () => (await list()).status === 401, 6_000, 'the revoked key being refused');
+    expect(Date.now() - revokedAt).toBeLessThanOrEqual(6_000);
+    expectProblem(await list(), 401, 'unauthorized');
   });
 
   it('answers 404 for key operations on an unknown partner and 400 for malformed ids', async () => {

@@ -26,7 +26,7 @@ export function inspectJson(value: unknown, root = '', maxDepth = MAX_JSON_DEPTH
     if (depth >= maxDepth) return { field: path || 'body', message: `is nested deeper than ${maxDepth} levels` };
     const isArray = Array.isArray(current);
     for (const [key, child] of Object.entries(current)) {
-      const childPath = joinPath(path, key);
+      const childPath = isArray ? `${path}[${key}]` : joinPath(path, key);
       if (!isArray && RESERVED_KEYS.has(key)) return { field: childPath, message: 'is a reserved key' };
       if (key.includes('\u0000')) return { field: path || 'body', message: 'has a key with a NUL character' };
       stack.push({ value: child, path: childPath, depth: depth + 1 });

@@ -27,6 +27,20 @@ describe('scanJsonText', () => {
     expect(members.get('z')).toBe('[1 , 2]');
   });
 
+  it('cuts out values deeper down by path, each with its own value count, in the same pass', () => {
+    const text = '{"notifications":[ {"partnerUniqueId":"a","payload":{"p":[1, 2.50]}} ,{"payload" : {"q":{}} , "x":null}],"n":1}';
+    const { members, memberValues, values } = scanJsonText(text, Number.POSITIVE_INFINITY, 3);
+    expect(members.get('notifications[0].payload')).toBe('{"p":[1, 2.50]}');
+    expect(memberValues.get('notifications[0].payload')).toBe(4);
+    expect(members.get('notifications[1].payload')).toBe('{"q":{}}');
+    expect(memberValues.get('notifications[1].payload')).toBe(2);
+    expect(members.get('notifications[1].x')).toBe('null');
+    expect(members.get('notifications[1]')).toBe('{"payload" : {"q":{}} , "x":null}');
+    expect(members.get('n')).toBe('1');
+    expect(memberValues.get('notifications')).toBe(values - 2);
+    expect(members.has('notifications[0].payload.p')).toBe(false);
+  });
+
   it('takes the last of duplicate top-level keys, as JSON.parse does', () => {
     expect(scanJsonText('{"payload":{"a":1},"payload":{"b":2}}').members.get('payload')).toBe('{"b":2}');
   });
@@ -43,7 +57,11 @@ describe('scanJsonText', () => {
         const scan = scanJsonText(text);
         expect(scan.values).toBe(countValues(value));
         if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-          for (const [key, member] of scan.members) expect(JSON.parse(member)).toEqual((value as Record<string, unknown>)[key]);
+          for (const [key, member] of scan.members) {
+            // Compared as JSON round-trips it: -0 is written "0".
+            expect(JSON.parse(member)).toEqual(JSON.parse(JSON.stringify((value as Record<string, unknown>)[key])));
+            expect(scan.memberValues.get(key)).toBe(countValues((value as Record<string, unknown>)[key]));
+          }
           expect(scan.members.size).toBe(Object.keys(value).length);
         }
       }),

@@ -8,4 +8,5 @@ export * from './entities/partner.entity';
 export * from './entities/portal-link.entity';
 export * from './entities/portal-session.entity';
 export * from './database.module';
+export * from './batcher';
 export * from './notification-deletion';

@@ -2,12 +2,13 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import { Reflector } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import { IsNull, MoreThan, Repository } from 'typeorm';
+import { MoreThan, Repository } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { ApiKeyEntity, PortalSessionEntity } from '@callbacks/persistence';
+import { PortalSessionEntity } from '@callbacks/persistence';
 import { DomainError } from '../common/domain-error';
 import { isUuid } from '../common/params';
 import { hashApiKey, secretsEqual } from './api-key';
+import { ApiKeyCache } from './api-key-cache';
 import { CSRF_FIELD, csrfTokenFor, hashPortalToken, isPortalToken, readSessionCookie } from './portal-session-cookie';
 import { AUDIENCE_METADATA, type Audience, type AuthenticatedRequest, type Principal } from './principal';
 
@@ -23,6 +24,7 @@ function unauthorized(detail: string): DomainError {
  * Authenticates `Authorization: Bearer <key>` on every route that declares an Audience.
  * Keys are only ever read from that header (never from a query string). A partner key may act
  * only on its own partnerUniqueID; the operator key may act on any partner and alone on admin routes.
+ * Partner keys are looked up through ApiKeyCache: a revoked key stops working within 5 seconds.
  * Without an Authorization header, a partner portal session cookie stands for its partner's key,
  * under the same rules; a change made with it must also come from the portal's own pages
  * (same origin, and the session's CSRF token).
@@ -32,7 +34,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
+    private readonly apiKeys: ApiKeyCache,
     @InjectRepository(PortalSessionEntity) private readonly portalSessions: Repository<PortalSessionEntity>,
   ) {}
 
@@ -60,9 +62,9 @@ export class AuthGuard implements CanActivate {
     const token = BEARER.exec(header)?.[1];
     if (!token) throw unauthorized('the Authorization header must be "Bearer <apiKey>"');
     if (this.config.adminApiKey !== null && secretsEqual(token, this.config.adminApiKey)) return { kind: 'admin' };
-    const apiKey = await this.apiKeys.findOne({ where: { keyHash: hashApiKey(token), revokedAt: IsNull() }, select: { id: true, partnerId: true } });
-    if (!apiKey) throw unauthorized('unknown or revoked API key');
-    return { kind: 'partner', partnerId: apiKey.partnerId, apiKeyId: apiKey.id };
+    const principal = await this.apiKeys.lookup(hashApiKey(token));
+    if (!principal) throw unauthorized('unknown or revoked API key');
+    return principal;
   }
 
   private async portalSession(token: string): Promise<Principal> {

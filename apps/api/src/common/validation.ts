@@ -30,6 +30,13 @@ function unknownFieldErrors(errors: FieldError[]): FieldError[] {
   return errors.map((error) => (error.message.startsWith('property ') && error.message.endsWith(' should not exist') ? { ...error, message: 'is not a known field' } : error));
 }
 
+/** Checks a plain object against a DTO class; errors name `prefix.field`. Unknown fields are errors too. */
+export function validateDto(dto: new () => object, value: object, prefix = ''): { instance: object; errors: FieldError[] } {
+  const instance = plainToInstance(dto, value) as object;
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  return { instance, errors: unknownFieldErrors(flatten(errors, prefix)) };
+}
+
 /**
  * Validates bodies and queries against their DTO classes. Every body is first inspected for depth,
  * prototype keys and NUL characters; DTO bodies must be JSON objects; fields are never coerced
@@ -49,11 +56,8 @@ export class DtoValidationPipe implements PipeTransform {
     if (metadata.type === 'body' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw DomainError.validation([{ field: 'body', message: 'must be a JSON object' }]);
     }
-    const instance = plainToInstance(dto, value ?? {}) as object;
-    const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-    if (errors.length > 0) {
-      throw DomainError.validation(unknownFieldErrors(flatten(errors)));
-    }
+    const { instance, errors } = validateDto(dto as new () => object, (value ?? {}) as object);
+    if (errors.length > 0) throw DomainError.validation(errors);
     return instance;
   }
 }

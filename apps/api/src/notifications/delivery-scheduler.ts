@@ -3,12 +3,12 @@ import { PinoLogger } from 'nestjs-pino';
 import { DeliveryQueues, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
-/** Jobs per addBulk when many are scheduled at once (a bulk recovery). */
+/** Jobs per addBulk when many are scheduled at once (a bulk recovery, an intake group). */
 const ENQUEUE_CHUNK = 1_000;
 
 /**
- * Hands a committed notification to the queue. PostgreSQL already holds it, so when Redis is down
- * or slow the request still succeeds: the worker's reconciler enqueues it once Redis answers.
+ * Hands committed notifications to the queue. PostgreSQL already holds them, so when Redis is down
+ * or slow the request still succeeds: the worker's reconciler enqueues them once Redis answers.
  * This is the one place where a queue error is logged instead of thrown, and that is why.
  */
 @Injectable()

@@ -1,11 +1,16 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import {
+  IDEMPOTENCY_KEY_MESSAGE,
+  IDEMPOTENCY_KEY_PATTERN,
   ListNotificationsQueryDto,
+  MAX_BATCH_NOTIFICATIONS,
   NOTIFICATION_TYPES,
   NotificationAcceptedDto,
+  NotificationBatchAcceptedDto,
   NotificationDetailDto,
   NotificationPageDto,
+  PublishNotificationBatchDto,
   PublishNotificationDto,
   SUPPORTED_NOTIFICATION_TYPE_IDS,
 } from '@callbacks/contracts';
@@ -17,15 +22,14 @@ import { NotificationTypeParam, PartnerIdParam, RawJsonBody, UuidParam } from '.
 import { GetNotification } from './use-cases/get-notification.use-case';
 import { ListNotifications } from './use-cases/list-notifications.use-case';
 import { PublishNotification } from './use-cases/publish-notification.use-case';
+import { PublishNotificationBatch } from './use-cases/publish-notification-batch.use-case';
 import { RedeliverNotification } from './use-cases/redeliver-notification.use-case';
 import { SendTestNotification } from './use-cases/send-test-notification.use-case';
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
 function idempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(header)) {
-    throw DomainError.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' }]);
+  if (!IDEMPOTENCY_KEY_PATTERN.test(header)) {
+    throw DomainError.validation([{ field: 'Idempotency-Key', message: IDEMPOTENCY_KEY_MESSAGE }]);
   }
   return header;
 }
@@ -37,6 +41,7 @@ export class NotificationsController {
   constructor(
     private readonly sendTestNotification: SendTestNotification,
     private readonly publishNotification: PublishNotification,
+    private readonly publishNotificationBatch: PublishNotificationBatch,
     private readonly listNotifications: ListNotifications,
     private readonly getNotification: GetNotification,
     private readonly redeliverNotification: RedeliverNotification,
@@ -84,7 +89,24 @@ export class NotificationsController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<NotificationAcceptedDto> {
     const validKey = idempotencyKey(key);
-    return this.publishNotification.execute(event, rawBody, validKey === undefined ? undefined : { caller: callerId(principal), key: validKey });
+    return this.publishNotification.execute(event, rawBody, validKey === undefined ? undefined : { caller: callerId(principal), key: validKey, field: 'Idempotency-Key' });
+  }
+
+  @Post('v1/notifications/batch')
+  @Audience('admin')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: `Publish 1 to ${MAX_BATCH_NOTIFICATIONS} platform events at once (operator key)`,
+    description:
+      'All or nothing: every item is validated first (a 400 names each bad field as notifications[i].<field>), and when one item is refused ' +
+      '(404 partner_not_found, 422 idempotency_key_reused or payload_too_complex) nothing in the batch is stored. ' +
+      'One transaction, one answer per item in the order given. A partner without a callback for the type gets status "skipped". ' +
+      'Each item\'s idempotencyKey follows the rules of the Idempotency-Key header.',
+  })
+  @ApiAcceptedResponse({ type: NotificationBatchAcceptedDto })
+  @ApiProblems(400, 401, 403, 404, 413, 415, 422)
+  publishBatch(@Body() batch: PublishNotificationBatchDto, @RawJsonBody() rawBody: string, @CurrentPrincipal() principal: Principal): Promise<NotificationBatchAcceptedDto> {
+    return this.publishNotificationBatch.execute(batch, rawBody, callerId(principal));
   }
 
   @Get(':partnerUniqueID/notifications')

@@ -10,6 +10,7 @@ import { RecoveryController } from './recovery.controller';
 import { GetNotification } from './use-cases/get-notification.use-case';
 import { ListNotifications } from './use-cases/list-notifications.use-case';
 import { PublishNotification } from './use-cases/publish-notification.use-case';
+import { PublishNotificationBatch } from './use-cases/publish-notification-batch.use-case';
 import { RecoverNotifications } from './use-cases/recover-notifications.use-case';
 import { RedeliverNotification } from './use-cases/redeliver-notification.use-case';
 import { SendTestNotification } from './use-cases/send-test-notification.use-case';
@@ -22,6 +23,7 @@ import { SendTestNotification } from './use-cases/send-test-notification.use-cas
     NotificationIntake,
     SendTestNotification,
     PublishNotification,
+    PublishNotificationBatch,
     ListNotifications,
     GetNotification,
     RedeliverNotification,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyEntity, PartnerEntity } from '@callbacks/persistence';
+import { ApiKeyCache } from '../auth/api-key-cache';
 import { PartnerLookup } from './partner-lookup';
 import { PartnersController } from './partners.controller';
 import { ErasureModule } from '../erasure/erasure.module';
@@ -12,7 +13,7 @@ import { RevokeApiKey } from './use-cases/revoke-api-key.use-case';
 @Module({
   imports: [TypeOrmModule.forFeature([PartnerEntity, ApiKeyEntity]), ErasureModule],
   controllers: [PartnersController],
-  providers: [PartnerLookup, CreatePartner, IssueApiKey, RevokeApiKey, ErasePartner],
-  exports: [PartnerLookup],
+  providers: [PartnerLookup, ApiKeyCache, CreatePartner, IssueApiKey, RevokeApiKey, ErasePartner],
+  exports: [PartnerLookup, ApiKeyCache],
 })
 export class PartnersModule {}

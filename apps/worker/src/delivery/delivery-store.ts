@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Pool, type QueryConfig } from 'pg';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import type { AttemptErrorKind, NotificationStatus } from '@callbacks/contracts';
-import { Batcher } from './batcher';
+import { Batcher } from '@callbacks/persistence';
 
 /** What one delivery needs, loaded in one query: the notification and its callback as of now. */
 export interface DeliveryContext {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { ATTEMPT_ERROR_KINDS, NOTIFICATION_STATUSES, type NotificationStatus } from '../webhook-envelope';
 import { ApiTimestamp, PageLimit, NOTIFICATION_ID_EXAMPLE, PARTNER_ID_EXAMPLE } from './api-property-helpers';
 
@@ -21,6 +21,34 @@ export class PublishNotificationDto {
   })
   @IsObject()
   payload: Record<string, unknown>;
+}
+
+/** An Idempotency-Key, given as a header or as a batch item's idempotencyKey. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY_MESSAGE = 'must be 1 to 255 printable ASCII characters';
+/** A batch holds 1 to this many notifications. */
+export const MAX_BATCH_NOTIFICATIONS = 500;
+
+export class PublishNotificationBatchItemDto extends PublishNotificationDto {
+  @ApiPropertyOptional({
+    example: 'evt-2026-000123',
+    description:
+      'Like the Idempotency-Key header, per notification: the same key with the same partner, type and payload within 24 hours replays the first answer; ' +
+      'with anything else it is 422 idempotency_key_reused (and the batch stores nothing).',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(IDEMPOTENCY_KEY_PATTERN, { message: IDEMPOTENCY_KEY_MESSAGE })
+  idempotencyKey?: string;
+}
+
+export class PublishNotificationBatchDto {
+  /** Items are validated one by one by the use case, so that errors name notifications[i].<field>. */
+  @ApiProperty({ type: [PublishNotificationBatchItemDto], minItems: 1, maxItems: MAX_BATCH_NOTIFICATIONS })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_BATCH_NOTIFICATIONS)
+  notifications: unknown[];
 }
 
 export class NotificationAcceptedDto {
@@ -146,4 +174,9 @@ export class NotificationDetailDto extends NotificationSummaryDto {
 
   @ApiProperty({ type: [DeliveryAttemptDto] })
   attempts: DeliveryAttemptDto[];
+}
+
+export class NotificationBatchAcceptedDto {
+  @ApiProperty({ type: [NotificationAcceptedDto], description: 'One answer per notification, in the order given.' })
+  results: NotificationAcceptedDto[];
 }

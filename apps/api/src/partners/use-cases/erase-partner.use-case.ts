@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { SUPPORTED_NOTIFICATION_TYPE_IDS } from '@callbacks/contracts';
 import { callbackKeys, withTimeout } from '@callbacks/queue';
+import { ApiKeyCache } from '../../auth/api-key-cache';
 import { ApiRedis } from '../../common/api-redis';
 import { NotificationEraser } from '../../erasure/notification-eraser';
 import { PartnerLookup } from '../partner-lookup';
@@ -25,6 +26,7 @@ export class ErasePartner {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly partners: PartnerLookup,
+    private readonly apiKeyCache: ApiKeyCache,
     private readonly eraser: NotificationEraser,
     private readonly redis: ApiRedis,
     private readonly logger: PinoLogger,
@@ -54,6 +56,7 @@ export class ErasePartner {
         operatorEvents: events.length,
       };
     });
+    await this.apiKeyCache.forget(apiKeys);
     const audit = { action: 'partner_erased', partnerId };
     const erased = await this.eraser.erase('partner', partnerId, audit);
     // Every catalog type, not only the callbacks deleted now: a repeated erasure no longer knows which existed.

@@ -18,9 +18,30 @@ describe('Batcher', () => {
       sizes.push(inputs.length);
       if (inputs.includes(13)) throw new Error('unlucky');
       return inputs;
-    }, 2);
+    }, { maxBatch: 2 });
     const results = await Promise.allSettled([1, 2, 13, 4, 5].map((n) => batcher.submit(n)));
     expect(sizes).toEqual([2, 2, 1]);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);
+  });
+
+  it('with maxInFlight, calls made while batches run wait and share the next one', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const batcher = new Batcher(
+      async (inputs: number[]) => {
+        batches.push(inputs);
+        if (inputs[0] === 1) await new Promise<void>((resolve) => (release = resolve));
+        return inputs;
+      },
+      { maxInFlight: 1 },
+    );
+    const first = batcher.submit(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const waiting = [2, 3, 4].map((n) => batcher.submit(n));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1]]);
+    release();
+    expect(await Promise.all([first, ...waiting])).toEqual([1, 2, 3, 4]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
   });
 });
