@@ -1,4 +1,5 @@
 import { parseDurationList } from './duration';
+import { OTLP_ENDPOINT_VARIABLES, tracingConfig } from './tracing';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -30,6 +31,10 @@ export interface AppConfig {
   circuitFailureThreshold: number;
   /** How long an open circuit holds deliveries back before one probe is let through. */
   circuitOpenMs: number;
+  /** OpenTelemetry tracing is on (an OTLP endpoint is set); the SDK itself reads the OTEL_* variables. */
+  tracingEnabled: boolean;
+  /** WEBHOOK_TRACEPARENT: webhooks carry a W3C traceparent header (opt-in: it tells partners about our traces). */
+  webhookTraceparent: boolean;
 }
 
 /** Warnings that are not fatal but must be shown once at start. */
@@ -148,6 +153,11 @@ export function loadConfig(env: Environment): LoadedConfig {
     warnings.push('ALLOW_INSECURE_CALLBACKS=true: http:// and private or loopback callback URLs are allowed (development and tests only)');
   }
 
+  for (const name of OTLP_ENDPOINT_VARIABLES) if (read(env, name) !== undefined) url(env, name, '', ['http:', 'https:']);
+  const tracingEnabled = tracingConfig(env, '').enabled;
+  const webhookTraceparent = boolean(env, 'WEBHOOK_TRACEPARENT', false);
+  if (webhookTraceparent && !tracingEnabled) warnings.push('WEBHOOK_TRACEPARENT=true has no effect without an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT): tracing is off');
+
   const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -172,6 +182,8 @@ export function loadConfig(env: Environment): LoadedConfig {
     callbackMaxInFlight: integer(env, 'CALLBACK_MAX_IN_FLIGHT', 10, 1, 10_000),
     circuitFailureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1_000),
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
+    tracingEnabled,
+    webhookTraceparent,
   };
   return { config, warnings };
 }

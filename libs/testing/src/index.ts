@@ -3,3 +3,4 @@ export * from './test-run';
 export * from './test-receiver';
 export * from './wait-until';
 export * from './child-app';
+export * from './otlp-receiver';

@@ -5,6 +5,7 @@ import { DELIVERY_USER_AGENT, notificationTypeName, type WebhookEnvelope } from 
 import { Metrics } from '@callbacks/observability';
 import type { DeliveryJobData } from '@callbacks/queue';
 import { SecretCipher, signWebhook } from '@callbacks/signing';
+import { inSpan } from '@callbacks/telemetry';
 import { type Admission, type CallbackRef, CallbackGuard } from '../isolation/callback-guard';
 import { type DeliveryContext, DeliveryStore, type NotificationUpdate } from './delivery-store';
 import { type AttemptOutcome, HttpSender } from './http-sender';
@@ -160,7 +161,7 @@ export class DeliverNotification {
       'user-agent': DELIVERY_USER_AGENT,
       'webhook-id': context.notificationId,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook(secrets, { id: context.notificationId, timestamp, body }),
+      'webhook-signature': inSpan('sign webhook', () => signWebhook(secrets, { id: context.notificationId, timestamp, body })),
     };
   }
 
