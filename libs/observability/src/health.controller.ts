@@ -1,8 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { Queue } from 'bullmq';
+import { ApiProblems, ApiPublic } from '@callbacks/contracts';
 import { DELIVERY_QUEUE, withTimeout } from '@callbacks/queue';
 
 const PING_TIMEOUT_MS = 2_000;
@@ -19,7 +20,8 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiPublic('Liveness: the process answers')
+  @ApiProblems(415)
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
@@ -27,7 +29,8 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: 200 only when PostgreSQL and Redis answer' })
+  @ApiPublic('Readiness: 200 only when PostgreSQL and Redis answer')
+  @ApiProblems(415)
   @ApiServiceUnavailableResponse({ description: 'PostgreSQL or Redis does not answer' })
   ready() {
     return this.health.check([() => this.database.pingCheck('postgres', { timeout: PING_TIMEOUT_MS }), () => this.redis()]);

@@ -1,5 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, ApiPublic } from '@callbacks/contracts';
 import { Metrics } from './metrics';
 
 @ApiTags('Operations')
@@ -9,7 +10,8 @@ export class MetricsController {
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus metrics' })
+  @ApiPublic('Prometheus metrics')
+  @ApiProblems(415)
   @ApiOkResponse({ description: 'Prometheus text exposition format' })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
