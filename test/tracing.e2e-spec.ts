@@ -36,7 +36,7 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
   async function startWorker(extra: Record<string, string> = {}): Promise<ChildApp> {
     const worker = startBuiltApp(BUILT_WORKER, { ...tracingEnv('http/json'), ...extra });
     workers.push(worker);
-    await worker.waitForOutput('worker running');
+    await worker.waitForOutput('worker running', 60_000);
     return worker;
   }
 
@@ -69,10 +69,10 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
     api = startBuiltApp(BUILT_API, { ...tracingEnv('http/protobuf'), PORT: String(port) });
-    await api.waitForOutput('API listening');
+    await api.waitForOutput('API listening', 60_000);
     partner = await system.createPartner();
     await system.registerCallback(partner, 5, partnerReceiver.url);
-  });
+  }, 90_000);
 
   afterAll(async () => {
     for (const child of [api, ...workers]) child?.kill('SIGKILL');
@@ -127,7 +127,7 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
     // SIGTERM: the worker exits 0 after sending its last spans.
     worker.kill('SIGTERM');
     expect(await worker.exited).toEqual({ code: 0, signal: null });
-  });
+  }, 90_000);
 
   it('WEBHOOK_TRACEPARENT=true: the webhook carries the trace context of its POST span', async () => {
     await startWorker({ WEBHOOK_TRACEPARENT: 'true' });
@@ -138,7 +138,7 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
     expect(traceId).toBe(attempt.traceId);
     const post = await waitUntil(() => otlp.spans.find((span) => span.spanId === spanId));
     expect(post).toMatchObject({ service: 'partner-callbacks-worker', scope: '@opentelemetry/instrumentation-undici', parentSpanId: attempt.spanId });
-  });
+  }, 60_000);
 
   it('without an OTLP endpoint, neither the SDK nor an exporter is loaded', () => {
     const probe = (env: Record<string, string>) => {
@@ -157,5 +157,5 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
     const on = probe({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${otlp.endpoint}/v1/traces` });
     expect(on.started).toBe(true);
     expect(on.loaded).toBeGreaterThan(0);
-  });
+  }, 60_000);
 });
