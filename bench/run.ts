@@ -178,6 +178,7 @@ async function main(): Promise<void> {
     settings: { notifications: NOTIFICATIONS, partners: PARTNERS, workerConcurrency: CONCURRENCY, clients: CLIENTS, deliveryTimeoutMs: DELIVERY_TIMEOUT_MS },
   };
   const log = (line: string) => console.log(`bench: ${line}`);
+  log(`Node ${process.version}`);
 
   try {
     const receiver = startNode('receiver', join(DIST, 'bench/bench/receiver.js'), {});
