@@ -10,4 +10,4 @@ export * from './dto/callback.dto';
 export * from './dto/notification.dto';
 export * from './dto/partner.dto';
 export * from './dto/problem.dto';
-export * from './dto/api-problems';
+export * from './dto/api-public';

@@ -3,8 +3,8 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { Queue } from 'bullmq';
-import { ApiProblems, ApiPublic } from '@callbacks/contracts';
 import { DELIVERY_QUEUE, withTimeout } from '@callbacks/queue';
+import { ApiOpsRoute } from './ops-route';
 
 const PING_TIMEOUT_MS = 2_000;
 
@@ -20,8 +20,7 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiPublic('Liveness: the process answers')
-  @ApiProblems(415)
+  @ApiOpsRoute('Liveness: the process answers')
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
@@ -29,8 +28,7 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiPublic('Readiness: 200 only when PostgreSQL and Redis answer')
-  @ApiProblems(415)
+  @ApiOpsRoute('Readiness: 200 only when PostgreSQL and Redis answer')
   @ApiServiceUnavailableResponse({ description: 'PostgreSQL or Redis does not answer' })
   ready() {
     return this.health.check([() => this.database.pingCheck('postgres', { timeout: PING_TIMEOUT_MS }), () => this.redis()]);

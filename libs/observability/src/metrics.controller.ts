@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { ApiProblems, ApiPublic } from '@callbacks/contracts';
 import { Metrics } from './metrics';
+import { ApiOpsRoute } from './ops-route';
 
 @ApiTags('Operations')
 @Controller('metrics')
@@ -10,8 +10,7 @@ export class MetricsController {
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiPublic('Prometheus metrics')
-  @ApiProblems(415)
+  @ApiOpsRoute('Prometheus metrics')
   @ApiOkResponse({ description: 'Prometheus text exposition format' })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
