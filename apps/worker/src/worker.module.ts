@@ -8,6 +8,7 @@ import { DeliveryProcessor } from './delivery/delivery.processor';
 import { DeliveryStore } from './delivery/delivery-store';
 import { HttpSender } from './delivery/http-sender';
 import { CallbackGuard } from './isolation/callback-guard';
+import { ParkedDeliveries } from './isolation/parked-deliveries';
 import { Reconciler } from './reconciler/reconciler';
 
 @Module({})
@@ -30,6 +31,7 @@ export class WorkerModule {
         },
         DeliveryStore,
         CallbackGuard,
+        ParkedDeliveries,
         DeliverNotification,
         DeliveryProcessor,
         Reconciler,

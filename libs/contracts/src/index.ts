@@ -1,5 +1,6 @@
 export * from './field-error';
 export * from './json-inspection';
+export * from './json-text';
 export * from './notification-types';
 export * from './payload-validation';
 export * from './problem';

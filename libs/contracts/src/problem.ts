@@ -5,6 +5,8 @@ export const ERROR_CODES = [
   'validation_failed',
   'malformed_json',
   'payload_too_large',
+  'payload_too_complex',
+  'idempotency_key_reused',
   'unsupported_media_type',
   'invalid_partner_id',
   'unsupported_notification_type',

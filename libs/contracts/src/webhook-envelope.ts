@@ -15,6 +15,15 @@ export interface WebhookEnvelope {
   data: Record<string, unknown>;
 }
 
+/**
+ * The envelope's JSON text with the payload spliced in as the text received: nothing is parsed, so
+ * the cost is the payload's bytes, and the partner gets the payload byte for byte.
+ */
+export function serializeEnvelope(head: Omit<WebhookEnvelope, 'data'>, payloadText: string): string {
+  const headText = JSON.stringify(head);
+  return `${headText.slice(0, -1)},"data":${payloadText}}`;
+}
+
 export const NOTIFICATION_STATUSES = ['pending', 'delivered', 'failed', 'skipped'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 
@@ -27,5 +36,9 @@ export const ATTEMPT_ERROR_KINDS = [
   'tls',
   'blocked_address',
   'network',
+  // Nothing was sent: the attempt fell due while the callback's circuit was open.
+  'circuit_open',
+  // Nothing more will be sent: the job's workers died under it repeatedly.
+  'worker_crash',
 ] as const;
 export type AttemptErrorKind = (typeof ATTEMPT_ERROR_KINDS)[number];

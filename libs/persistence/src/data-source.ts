@@ -6,9 +6,10 @@ import { NotificationEntity } from './entities/notification.entity';
 import { PartnerEntity } from './entities/partner.entity';
 import { InitialSchema1764180000000 } from './migrations/1764180000000-InitialSchema';
 import { DeliveryLog1764190000000 } from './migrations/1764190000000-DeliveryLog';
+import { CaseColumnsAndRequestHash1764400000000 } from './migrations/1764400000000-CaseColumnsAndRequestHash';
 
 export const ENTITIES = [PartnerEntity, ApiKeyEntity, CallbackEntity, NotificationEntity, DeliveryAttemptEntity];
-export const MIGRATIONS = [InitialSchema1764180000000, DeliveryLog1764190000000];
+export const MIGRATIONS = [InitialSchema1764180000000, DeliveryLog1764190000000, CaseColumnsAndRequestHash1764400000000];
 
 /** The one definition of our PostgreSQL connection, used by both apps, the tests and `npm run migrate`. */
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {

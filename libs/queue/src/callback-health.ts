@@ -7,10 +7,12 @@ import type { CallbackHealth } from '@callbacks/contracts';
  * - inFlight: sorted set of deliveries being sent now (score = lease expiry), for the in-flight cap
  * - circuit: hash {failures, openUntil} of consecutive failures and the circuit's open deadline
  * - probe: the one delivery let through while the circuit is half-open
+ * - waiting: sorted set of the job ids parked behind the in-flight cap (score = when they parked),
+ *   handed a slot in that order as deliveries end
  */
-export function callbackKeys(prefix: string, partnerId: string, notificationTypeId: number): { inFlight: string; circuit: string; probe: string } {
+export function callbackKeys(prefix: string, partnerId: string, notificationTypeId: number): { inFlight: string; circuit: string; probe: string; waiting: string } {
   const base = `${prefix}:callback:${partnerId}:${notificationTypeId}`;
-  return { inFlight: `${base}:inflight`, circuit: `${base}:circuit`, probe: `${base}:probe` };
+  return { inFlight: `${base}:inflight`, circuit: `${base}:circuit`, probe: `${base}:probe`, waiting: `${base}:waiting` };
 }
 
 /** ok: no recent failure; degraded: failing but below the threshold; open: deliveries held back. */

@@ -38,6 +38,16 @@ export const DELIVERY_LOCK_DURATION_MS = 60_000;
 export const DELIVERY_STALLED_INTERVAL_MS = 15_000;
 
 /**
+ * A job whose worker died under it (lock lost) this many times goes back to the queue; one more
+ * and BullMQ fails it without running it, with the reason below. A payload that kills every worker
+ * it reaches thus takes down three, not all of them forever: its notification ends failed
+ * (worker_crash) and only an operator's retry or a partner's redelivery runs it again.
+ */
+export const DELIVERY_MAX_STALLED_COUNT = 2;
+/** BullMQ's failedReason for a job that stalled more than DELIVERY_MAX_STALLED_COUNT times. */
+export const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
+
+/**
  * Job ids are the notification id (dedupe: adding the same delivery twice is a no-op while the job
  * exists), suffixed for redelivery rounds. UUIDs contain no ":" and are never digits only.
  */

@@ -1,4 +1,4 @@
-import { Injectable, Param, type PipeTransform } from '@nestjs/common';
+import { createParamDecorator, type ExecutionContext, Injectable, Param, type PipeTransform } from '@nestjs/common';
 import { findNotificationType, unsupportedNotificationTypeDetail } from '@callbacks/contracts';
 import { DomainError } from './domain-error';
 
@@ -56,3 +56,9 @@ export class NotificationTypePipe implements PipeTransform<string, number> {
 export const PartnerIdParam = () => Param('partnerUniqueID', PartnerIdPipe);
 export const NotificationTypeParam = (name: string) => Param(name, new NotificationTypePipe(name));
 export const UuidParam = (name: string) => Param(name, new UuidPipe(name));
+
+/** The request body as the exact JSON text received (the app is created with rawBody: true). */
+export const RawJsonBody = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
+  const request = context.switchToHttp().getRequest<{ rawBody?: Buffer }>();
+  return request.rawBody?.toString('utf8') ?? '';
+});

@@ -8,6 +8,8 @@ export function toNotificationSummary(notification: NotificationEntity): Notific
     status: notification.status,
     attemptCount: notification.attemptCount,
     test: notification.test,
+    processUniqueId: notification.processUniqueId,
+    simulationUniqueId: notification.simulationUniqueId,
     createdAt: notification.createdAt.toISOString(),
     lastAttemptAt: notification.lastAttemptAt?.toISOString() ?? null,
     nextAttemptAt: notification.status === 'pending' ? (notification.nextAttemptAt?.toISOString() ?? null) : null,

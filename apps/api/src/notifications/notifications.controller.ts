@@ -13,7 +13,7 @@ import { Audience, callerId, CurrentPrincipal, type Principal } from '../auth/pr
 import { ApiProblems } from '../common/api-problems';
 import { DomainError } from '../common/domain-error';
 import { RateLimit } from '../common/rate-limit.guard';
-import { NotificationTypeParam, PartnerIdParam, UuidParam } from '../common/params';
+import { NotificationTypeParam, PartnerIdParam, RawJsonBody, UuidParam } from '../common/params';
 import { GetNotification } from './use-cases/get-notification.use-case';
 import { ListNotifications } from './use-cases/list-notifications.use-case';
 import { PublishNotification } from './use-cases/publish-notification.use-case';
@@ -54,29 +54,37 @@ export class NotificationsController {
   @ApiParam({ name: 'notificationTypeID', enum: [...SUPPORTED_NOTIFICATION_TYPE_IDS] })
   @ApiBody({ schema: { type: 'object', additionalProperties: true }, examples: Object.fromEntries(NOTIFICATION_TYPES.map((type) => [type.name, { value: type.example }])) })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
-  @ApiProblems(400, 401, 403, 404, 413, 415, 429)
+  @ApiProblems(400, 401, 403, 404, 413, 415, 422, 429)
   echo(
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationTypeID') notificationTypeId: number,
     @Body() payload: unknown,
+    @RawJsonBody() rawBody: string,
   ): Promise<NotificationAcceptedDto> {
-    return this.sendTestNotification.execute(partnerId, notificationTypeId, payload);
+    return this.sendTestNotification.execute(partnerId, notificationTypeId, payload, rawBody);
   }
 
   @Post('v1/notifications')
   @Audience('admin')
   @HttpCode(202)
   @ApiOperation({ summary: 'Publish a platform event (operator key)', description: 'A partner without a callback for the type gets status "skipped".' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'The same key within 24 hours replays the first response and sends nothing new.' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'The same key with the same request (partner, type and payload) within 24 hours replays the first response and sends nothing new; ' +
+      'the same key with a different request is 422 idempotency_key_reused.',
+  })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
-  @ApiProblems(400, 401, 403, 404, 413, 415)
+  @ApiProblems(400, 401, 403, 404, 413, 415, 422)
   publish(
     @Body() event: PublishNotificationDto,
+    @RawJsonBody() rawBody: string,
     @Headers('idempotency-key') key: string | undefined,
     @CurrentPrincipal() principal: Principal,
   ): Promise<NotificationAcceptedDto> {
     const validKey = idempotencyKey(key);
-    return this.publishNotification.execute(event, validKey === undefined ? undefined : { caller: callerId(principal), key: validKey });
+    return this.publishNotification.execute(event, rawBody, validKey === undefined ? undefined : { caller: callerId(principal), key: validKey });
   }
 
   @Get(':partnerUniqueID/notifications')

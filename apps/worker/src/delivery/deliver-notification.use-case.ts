@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { DELIVERY_USER_AGENT, notificationTypeName, type WebhookEnvelope } from '@callbacks/contracts';
+import { DELIVERY_USER_AGENT, notificationTypeName, serializeEnvelope } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
 import type { DeliveryJobData } from '@callbacks/queue';
 import { SecretCipher, signWebhook } from '@callbacks/signing';
 import { inSpan } from '@callbacks/telemetry';
-import { type Admission, type CallbackRef, CallbackGuard } from '../isolation/callback-guard';
+import { type CallbackRef, CallbackGuard } from '../isolation/callback-guard';
+import { ParkedDeliveries } from '../isolation/parked-deliveries';
 import { type DeliveryContext, DeliveryStore, type NotificationUpdate } from './delivery-store';
 import { type AttemptOutcome, HttpSender } from './http-sender';
 import { parseRetryAfter, RetryPolicy } from './retry-policy';
@@ -16,19 +17,36 @@ export type DeliveryResult =
   | { kind: 'delivered'; attempt: number }
   | { kind: 'retry'; attempt: number; delayMs: number; summary: string }
   | { kind: 'failed'; attempt: number; reason: string; summary: string }
-  | { kind: 'deferred'; delayMs: number; reason: string }
+  | { kind: 'parked'; delayMs: number }
   | { kind: 'nothing_to_do'; reason: string };
 
+/** The job as the processor hands it over. */
+export interface DeliveryJob {
+  id: string;
+  data: DeliveryJobData;
+  /** Finished runs of this job; above 0 on a job retried after it failed (Bull Board). */
+  attemptsMade: number;
+}
+
+/**
+ * How long a parked delivery sleeps if no slot is ever handed to it (a lost wake: a worker died
+ * between taking a slot and waking the next, or Redis lost the waiting list). Wakes are the rule.
+ */
+export const PARK_TIMEOUT_MS = 5 * 60_000;
+
 const SLOW_DOWN_STATUSES = new Set([429, 503]);
+
+/** What an attempt that falls due while the circuit is open records: nothing was sent. */
+const CIRCUIT_OPEN_OUTCOME: AttemptOutcome = { ok: false, statusCode: null, error: 'circuit_open', durationMs: 0, responseBody: null, retryAfter: undefined };
 
 function describe(outcome: AttemptOutcome): string {
   return `${outcome.statusCode !== null ? `HTTP ${outcome.statusCode}` : outcome.error} in ${outcome.durationMs} ms`;
 }
 
 /**
- * One delivery attempt: reads the notification and its callback as they are now, signs the
- * envelope (Standard Webhooks), POSTs it and records the attempt. The decision "retry later" or
- * "failed for good" is made here and nowhere else.
+ * One delivery attempt: asks the callback's guard for a slot, reads the notification and its
+ * callback as they are now, signs the envelope (Standard Webhooks), POSTs it and records the
+ * attempt. The decision "retry later" or "failed for good" is made here and nowhere else.
  */
 @Injectable()
 export class DeliverNotification {
@@ -42,36 +60,45 @@ export class DeliverNotification {
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
     private readonly guard: CallbackGuard,
+    private readonly parked: ParkedDeliveries,
   ) {
     this.cipher = new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys);
     this.retryPolicy = new RetryPolicy(config.retryScheduleMs);
     this.logger.setContext('DeliverNotification');
   }
 
-  async execute(job: DeliveryJobData): Promise<DeliveryResult> {
-    const callbackRef = { partnerId: job.partnerUniqueId, notificationTypeId: job.notificationTypeId };
-    // Ask for a slot while the notification loads: the two round trips overlap.
-    const [context, admission] = await Promise.all([this.store.load(job.notificationId), this.guard.admit(callbackRef, job.notificationId)]);
+  async execute(job: DeliveryJob): Promise<DeliveryResult> {
+    const callbackRef = { partnerId: job.data.partnerUniqueId, notificationTypeId: job.data.notificationTypeId };
+    // The slot first: a delivery held back costs neither a payload load nor a send.
+    const admission = await this.guard.admit(callbackRef, job.id, PARK_TIMEOUT_MS * 2);
+    if (!admission.admitted) {
+      this.metrics.deliveriesDeferred.inc({ reason: admission.reason });
+      this.parked.wake(callbackRef, admission.handedTo);
+      if (admission.reason === 'in_flight_cap') {
+        await this.store.park(job.data.notificationId, new Date(Date.now() + PARK_TIMEOUT_MS));
+        return { kind: 'parked', delayMs: PARK_TIMEOUT_MS };
+      }
+    }
     const lease = { held: admission.admitted };
     try {
-      return await this.deliver(job, context, admission, callbackRef, lease);
+      const context = await this.store.load(job.data.notificationId, admission.admitted);
+      return await this.deliver(job, context, admission.admitted, callbackRef, lease);
     } finally {
-      // Nothing was sent (nothing to do, or an error before sending): give the slot back at once.
-      if (lease.held) await this.guard.release(callbackRef, job.notificationId, null).catch(() => undefined);
+      // Nothing was sent (nothing to do, or an error before sending): the slot goes on at once.
+      if (lease.held) {
+        const released = await this.guard.release(callbackRef, job.id, null).catch(() => null);
+        this.parked.wake(callbackRef, released?.handedTo ?? null);
+      }
     }
   }
 
-  private async deliver(
-    job: DeliveryJobData,
-    context: DeliveryContext | null,
-    admission: Admission,
-    callbackRef: CallbackRef,
-    lease: { held: boolean },
-  ): Promise<DeliveryResult> {
+  private async deliver(job: DeliveryJob, context: DeliveryContext | null, admitted: boolean, callbackRef: CallbackRef, lease: { held: boolean }): Promise<DeliveryResult> {
     if (!context) return { kind: 'nothing_to_do', reason: 'notification_deleted' };
-    if (job.round !== context.deliveryRound) return { kind: 'nothing_to_do', reason: 'superseded_by_redelivery' };
-    if (context.status === 'failed') {
-      // Only an operator retrying the failed job in Bull Board runs it again: a new round of the schedule.
+    if (job.data.round !== context.deliveryRound) return { kind: 'nothing_to_do', reason: 'superseded_by_redelivery' };
+    if (context.status === 'failed' && job.attemptsMade > 0) {
+      // A failed job retried by an operator (Bull Board) runs again: a new round of the schedule.
+      // Any other run that finds it failed (a stale duplicate, a stall after the failure was
+      // recorded) leaves it failed.
       await this.store.reopen(context.notificationId);
       context.roundAttempts = 0;
     } else if (context.status !== 'pending') {
@@ -86,24 +113,21 @@ export class DeliverNotification {
       return { kind: 'nothing_to_do', reason };
     }
 
-    if (!admission.admitted) {
-      this.metrics.deliveriesDeferred.inc({ reason: admission.reason });
-      return { kind: 'deferred', delayMs: admission.retryInMs, reason: admission.reason };
-    }
-    const attempt = context.attemptCount + 1;
     const at = new Date();
-    const body = JSON.stringify(this.envelope(context));
-    const headers = this.headers(context, at, body);
-    const outcome = await this.sender.send({ url: callback.url, headers, body });
-    lease.held = false;
+    let outcome = CIRCUIT_OPEN_OUTCOME;
+    if (admitted) {
+      const body = this.envelope(context);
+      outcome = await this.sender.send({ url: callback.url, headers: this.headers(context, at, body), body });
+      lease.held = false;
+    }
     const update = this.decide(context, outcome);
     // The lease release and the attempt record are independent: one round trip of waiting, not two.
-    const [transition, recorded] = await Promise.all([
-      this.guard.release(callbackRef, context.notificationId, outcome.ok),
+    const [released, applied] = await Promise.all([
+      admitted ? this.guard.release(callbackRef, job.id, outcome.ok) : null,
       this.store.recordAttempt(
         {
           notificationId: context.notificationId,
-          attempt,
+          round: job.data.round,
           at,
           callbackUrl: callback.url,
           statusCode: outcome.statusCode,
@@ -114,12 +138,21 @@ export class DeliverNotification {
         update.next,
       ),
     ]);
-    if (transition === 'opened' || transition === 'closed') {
-      this.metrics.circuitTransitions.inc({ state: transition });
-      this.logger.warn({ notificationId: context.notificationId, partnerId: context.partnerId, notificationTypeId: context.notificationTypeId, circuit: transition }, `circuit ${transition}`);
+    if (released) {
+      this.parked.wake(callbackRef, released.handedTo);
+      if (released.transition === 'opened' || released.transition === 'closed') {
+        this.metrics.circuitTransitions.inc({ state: released.transition });
+        this.logger.warn(
+          { notificationId: context.notificationId, partnerId: context.partnerId, notificationTypeId: context.notificationTypeId, circuit: released.transition },
+          `circuit ${released.transition}`,
+        );
+      }
     }
-    const log = { notificationId: context.notificationId, attempt, statusCode: outcome.statusCode, error: outcome.error, durationMs: outcome.durationMs };
-    if (!recorded) return { kind: 'nothing_to_do', reason: 'finished_elsewhere' };
+    const log = { notificationId: context.notificationId, attempt: update.result.attempt, statusCode: outcome.statusCode, error: outcome.error, durationMs: outcome.durationMs };
+    if (!applied) {
+      this.logger.info(log, 'attempt logged; the notification had moved on (a newer round, or finished elsewhere)');
+      return { kind: 'nothing_to_do', reason: 'finished_elsewhere' };
+    }
     this.observe(context, outcome, update.result);
     if (update.result.kind === 'delivered') this.logger.info(log, 'delivered');
     else this.logger.warn({ ...log, next: update.result.kind }, 'delivery attempt failed');
@@ -136,15 +169,15 @@ export class DeliverNotification {
     if (result.kind === 'delivered') this.metrics.deliveryLatency.observe({ type }, (Date.now() - context.createdAt.getTime()) / 1000);
   }
 
-  private envelope(context: DeliveryContext): WebhookEnvelope {
-    return {
+  private envelope(context: DeliveryContext): string {
+    const head = {
       type: notificationTypeName(context.notificationTypeId),
       notificationTypeId: context.notificationTypeId,
       timestamp: context.createdAt.toISOString(),
       partnerUniqueId: context.partnerId,
       test: context.test,
-      data: context.payload,
     };
+    return serializeEnvelope(head, context.payloadText);
   }
 
   /** The callback's own headers first, so ours always win (they cannot be registered anyway). */
@@ -165,7 +198,10 @@ export class DeliverNotification {
     };
   }
 
-  private decide(context: DeliveryContext, outcome: AttemptOutcome): { next: NotificationUpdate; result: DeliveryResult } {
+  private decide(
+    context: DeliveryContext,
+    outcome: AttemptOutcome,
+  ): { next: NotificationUpdate; result: Extract<DeliveryResult, { kind: 'delivered' | 'retry' | 'failed' }> } {
     const attempt = context.attemptCount + 1;
     if (outcome.ok) return { next: { status: 'delivered', statusReason: null, nextAttemptAt: null }, result: { kind: 'delivered', attempt } };
     const summary = `attempt ${attempt}: ${describe(outcome)}`;

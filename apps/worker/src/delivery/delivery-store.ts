@@ -9,7 +9,8 @@ export interface DeliveryContext {
   notificationId: string;
   partnerId: string;
   notificationTypeId: number;
-  payload: Record<string, unknown>;
+  /** The payload's JSON text as received; never parsed here. */
+  payloadText: string;
   test: boolean;
   status: NotificationStatus;
   attemptCount: number;
@@ -28,7 +29,8 @@ export interface DeliveryContext {
 
 export interface AttemptRecord {
   notificationId: string;
-  attempt: number;
+  /** The delivery round the attempt belongs to: it changes the notification only in that round. */
+  round: number;
   at: Date;
   callbackUrl: string;
   statusCode: number | null;
@@ -47,7 +49,7 @@ interface ContextRow {
   id: string;
   partner_id: string;
   notification_type_id: number;
-  payload: Record<string, unknown>;
+  payload: string | null;
   test: boolean;
   status: NotificationStatus;
   attempt_count: number;
@@ -62,7 +64,7 @@ interface ContextRow {
   previous_secret_expires_at: Date | null;
 }
 
-const CONTEXT_COLUMNS = `n.id, n.partner_id, n.notification_type_id, n.payload, n.test, n.status, n.attempt_count, n.round_attempts,
+const CONTEXT_COLUMNS = `n.id, n.partner_id, n.notification_type_id, n.test, n.status, n.attempt_count, n.round_attempts,
   n.delivery_round, n.created_at, c.callback_url, c.headers, c.enabled, c.signing_secret_encrypted,
   c.previous_signing_secret_encrypted, c.previous_secret_expires_at`;
 
@@ -71,7 +73,7 @@ function toContext(row: ContextRow): DeliveryContext {
     notificationId: row.id,
     partnerId: row.partner_id,
     notificationTypeId: row.notification_type_id,
-    payload: row.payload,
+    payloadText: row.payload ?? '',
     test: row.test,
     status: row.status,
     attemptCount: row.attempt_count,
@@ -92,33 +94,71 @@ function toContext(row: ContextRow): DeliveryContext {
   };
 }
 
-const LOAD: Pick<QueryConfig, 'name' | 'text'> = {
-  name: 'load-deliveries',
-  text: `SELECT ${CONTEXT_COLUMNS}
-           FROM notifications n
-           LEFT JOIN callbacks c ON c.partner_id = n.partner_id AND c.notification_type_id = n.notification_type_id
-          WHERE n.id = ANY($1::uuid[])`,
-};
+function loadStatement(withPayload: boolean): Pick<QueryConfig, 'name' | 'text'> {
+  return {
+    name: withPayload ? 'load-deliveries' : 'load-delivery-states',
+    // The payload's text as stored (json keeps the text received); null when not needed.
+    text: `SELECT ${CONTEXT_COLUMNS}, ${withPayload ? 'n.payload::text' : 'NULL::text'} AS payload
+             FROM notifications n
+             LEFT JOIN callbacks c ON c.partner_id = n.partner_id AND c.notification_type_id = n.notification_type_id
+            WHERE n.id = ANY($1::uuid[])`,
+  };
+}
 
+/**
+ * Records attempts. The attempt number is taken in SQL (attempt_count + 1 under the row lock), so
+ * concurrent runs each get their own and no attempt is lost. The notification's state moves on only
+ * when it is still pending in the round the attempt belongs to: an attempt that ends after a
+ * redelivery started a new round is logged, and changes nothing else. Returns, per notification,
+ * whether its state moved.
+ */
 const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
   name: 'record-attempts',
   text: `WITH input AS (
            SELECT * FROM json_to_recordset($1::json) AS x(
-             notification_id uuid, attempt integer, at timestamptz, callback_url varchar, status_code smallint, duration_ms integer,
+             notification_id uuid, round integer, at timestamptz, callback_url varchar, status_code smallint, duration_ms integer,
              error varchar, response_body text, status varchar, status_reason varchar, next_attempt_at timestamptz)
+         ), current AS (
+           SELECT n.id, n.status = 'pending' AND n.delivery_round = i.round AS applies
+             FROM notifications n JOIN input i ON i.notification_id = n.id
+              FOR UPDATE OF n
+         ), numbered AS (
+           UPDATE notifications n
+              SET attempt_count = n.attempt_count + 1, last_attempt_at = greatest(n.last_attempt_at, i.at),
+                  round_attempts = CASE WHEN c.applies THEN n.round_attempts + 1 ELSE n.round_attempts END,
+                  status = CASE WHEN c.applies THEN i.status ELSE n.status END,
+                  status_reason = CASE WHEN c.applies THEN i.status_reason ELSE n.status_reason END,
+                  next_attempt_at = CASE WHEN c.applies THEN i.next_attempt_at ELSE n.next_attempt_at END,
+                  delivered_at = CASE WHEN c.applies AND i.status = 'delivered' THEN now() ELSE n.delivered_at END,
+                  updated_at = now()
+             FROM input i, current c
+            WHERE n.id = i.notification_id AND c.id = n.id
+        RETURNING n.id, n.attempt_count, c.applies
          ), attempts AS (
            INSERT INTO delivery_attempts (notification_id, attempt, at, callback_url, status_code, duration_ms, error, response_body)
-           SELECT notification_id, attempt, at, callback_url, status_code, duration_ms, error, response_body FROM input
-           ON CONFLICT (notification_id, attempt) DO NOTHING
+           SELECT i.notification_id, x.attempt_count, i.at, i.callback_url, i.status_code, i.duration_ms, i.error, i.response_body
+             FROM numbered x JOIN input i ON i.notification_id = x.id
          )
-         UPDATE notifications n
-            SET attempt_count = i.attempt, round_attempts = n.round_attempts + 1, last_attempt_at = i.at, status = i.status,
-                status_reason = i.status_reason, next_attempt_at = i.next_attempt_at,
-                delivered_at = CASE WHEN i.status = 'delivered' THEN now() ELSE n.delivered_at END, updated_at = now()
-           FROM input i
-          WHERE n.id = i.notification_id AND n.status = 'pending'
-          RETURNING n.id`,
+         SELECT id, applies FROM numbered`,
 };
+
+/** Parked deliveries are not overdue: the reconciler leaves them alone until their park times out. */
+const PARK: Pick<QueryConfig, 'name' | 'text'> = {
+  name: 'park-deliveries',
+  text: `UPDATE notifications SET next_attempt_at = $2 WHERE id = ANY($1::uuid[]) AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at < $2)`,
+};
+
+/** Splits entries into rounds in which each notification appears at most once (one statement each). */
+function distinctWaves<T>(entries: T[], key: (entry: T) => string): T[][] {
+  const waves: T[][] = [];
+  const seen = new Map<string, number>();
+  for (const entry of entries) {
+    const wave = seen.get(key(entry)) ?? 0;
+    seen.set(key(entry), wave + 1);
+    (waves[wave] ??= []).push(entry);
+  }
+  return waves;
+}
 
 /**
  * The worker's reads and writes, in plain SQL on its own connection pool. Concurrent deliveries
@@ -133,8 +173,10 @@ const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
 @Injectable()
 export class DeliveryStore implements OnApplicationShutdown {
   private readonly pool: Pool;
-  private readonly loads = new Batcher((ids: string[]) => this.loadMany(ids));
+  private readonly loads = new Batcher((ids: string[]) => this.loadMany(ids, true));
+  private readonly stateLoads = new Batcher((ids: string[]) => this.loadMany(ids, false));
   private readonly records = new Batcher((attempts: Array<{ attempt: AttemptRecord; update: NotificationUpdate }>) => this.recordMany(attempts));
+  private readonly parks = new Batcher((entries: Array<{ notificationId: string; until: Date }>) => this.parkMany(entries));
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.pool = new Pool({
@@ -147,11 +189,17 @@ export class DeliveryStore implements OnApplicationShutdown {
     this.pool.on('error', () => undefined); // an idle connection dropped; the next query reconnects
   }
 
-  load(notificationId: string): Promise<DeliveryContext | null> {
-    return this.loads.submit(notificationId);
+  /** The notification and its callback; with the payload only for a delivery that holds a slot. */
+  load(notificationId: string, withPayload: boolean): Promise<DeliveryContext | null> {
+    return (withPayload ? this.loads : this.stateLoads).submit(notificationId);
   }
 
-  /** Records an attempt and moves the notification on, unless another run already did (returns false). */
+  /** Marks a delivery parked until `until` (its park timeout). */
+  park(notificationId: string, until: Date): Promise<void> {
+    return this.parks.submit({ notificationId, until });
+  }
+
+  /** Records an attempt; moves the notification on only if it is still pending in the attempt's round (returns whether it did). */
   recordAttempt(attempt: AttemptRecord, update: NotificationUpdate): Promise<boolean> {
     return this.records.submit({ attempt, update });
   }
@@ -160,16 +208,32 @@ export class DeliveryStore implements OnApplicationShutdown {
     await this.pool.end();
   }
 
-  private async loadMany(ids: string[]): Promise<Array<DeliveryContext | null>> {
-    const { rows } = await this.pool.query<ContextRow>({ ...LOAD, values: [ids] });
+  private async loadMany(ids: string[], withPayload: boolean): Promise<Array<DeliveryContext | null>> {
+    const { rows } = await this.pool.query<ContextRow>({ ...loadStatement(withPayload), values: [ids] });
     const byId = new Map(rows.map((row) => [row.id, toContext(row)]));
     return ids.map((id) => byId.get(id) ?? null);
   }
 
+  private async parkMany(entries: Array<{ notificationId: string; until: Date }>): Promise<void[]> {
+    const until = new Date(Math.max(...entries.map((entry) => entry.until.getTime())));
+    await this.pool.query({ ...PARK, values: [entries.map((entry) => entry.notificationId), until] });
+    return entries.map(() => undefined);
+  }
+
   private async recordMany(entries: Array<{ attempt: AttemptRecord; update: NotificationUpdate }>): Promise<boolean[]> {
+    const applied = new Map<{ attempt: AttemptRecord; update: NotificationUpdate }, boolean>();
+    // Two attempts for one notification in one statement would share a number: one statement each.
+    for (const wave of distinctWaves(entries, (entry) => entry.attempt.notificationId)) {
+      const results = await this.recordWave(wave);
+      wave.forEach((entry, index) => applied.set(entry, results[index]));
+    }
+    return entries.map((entry) => applied.get(entry)!);
+  }
+
+  private async recordWave(entries: Array<{ attempt: AttemptRecord; update: NotificationUpdate }>): Promise<boolean[]> {
     const input = entries.map(({ attempt, update }) => ({
       notification_id: attempt.notificationId,
-      attempt: attempt.attempt,
+      round: attempt.round,
       at: attempt.at.toISOString(),
       callback_url: attempt.callbackUrl,
       status_code: attempt.statusCode,
@@ -180,9 +244,30 @@ export class DeliveryStore implements OnApplicationShutdown {
       status_reason: update.statusReason,
       next_attempt_at: update.nextAttemptAt?.toISOString() ?? null,
     }));
-    const { rows } = await this.pool.query<{ id: string }>({ ...RECORD, values: [JSON.stringify(input)] });
-    const updated = new Set(rows.map((row) => row.id));
-    return entries.map(({ attempt }) => updated.has(attempt.notificationId));
+    const { rows } = await this.pool.query<{ id: string; applies: boolean }>({ ...RECORD, values: [JSON.stringify(input)] });
+    const applied = new Map(rows.map((row) => [row.id, row.applies]));
+    return entries.map(({ attempt }) => applied.get(attempt.notificationId) ?? false);
+  }
+
+  /**
+   * Ends a notification whose job crashed workers too often: failed with reason worker_crash, and an
+   * attempt in the log saying so (nothing was known to be sent). Only in the job's own round.
+   */
+  async quarantine(notificationId: string, round: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `WITH ended AS (
+         UPDATE notifications
+            SET attempt_count = attempt_count + 1, status = 'failed', status_reason = 'worker_crash', next_attempt_at = NULL,
+                last_attempt_at = now(), updated_at = now()
+          WHERE id = $1 AND status = 'pending' AND delivery_round = $2
+      RETURNING id, attempt_count, partner_id, notification_type_id
+       )
+       INSERT INTO delivery_attempts (notification_id, attempt, at, callback_url, status_code, duration_ms, error, response_body)
+       SELECT e.id, e.attempt_count, now(), coalesce(c.callback_url, ''), NULL, 0, 'worker_crash', NULL
+         FROM ended e LEFT JOIN callbacks c ON c.partner_id = e.partner_id AND c.notification_type_id = e.notification_type_id`,
+      [notificationId, round],
+    );
+    return (rowCount ?? 0) > 0;
   }
 
   /** Ends a pending notification without an attempt (callback deleted or disabled). */
@@ -193,7 +278,12 @@ export class DeliveryStore implements OnApplicationShutdown {
     );
   }
 
-  /** A failed notification whose job is retried (from Bull Board) starts a new round of the schedule. */
+  async isPendingInRound(notificationId: string, round: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(`SELECT 1 FROM notifications WHERE id = $1 AND status = 'pending' AND delivery_round = $2`, [notificationId, round]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** A failed notification whose failed job is retried (from Bull Board) starts a new round of the schedule. */
   async reopen(notificationId: string): Promise<void> {
     await this.pool.query(
       `UPDATE notifications SET status = 'pending', status_reason = NULL, round_attempts = 0, updated_at = now() WHERE id = $1 AND status = 'failed'`,

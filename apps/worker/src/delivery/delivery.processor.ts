@@ -4,8 +4,10 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { RedisErrorReporter } from '@callbacks/observability';
-import { DELIVERY_LOCK_DURATION_MS, DELIVERY_QUEUE, DELIVERY_STALLED_INTERVAL_MS, type DeliveryJobData } from '@callbacks/queue';
+import { DELIVERY_LOCK_DURATION_MS, DELIVERY_MAX_STALLED_COUNT, DELIVERY_QUEUE, DELIVERY_STALLED_INTERVAL_MS, type DeliveryJobData, STALLED_TOO_OFTEN } from '@callbacks/queue';
+import { ParkedDeliveries } from '../isolation/parked-deliveries';
 import { DeliverNotification, type DeliveryResult } from './deliver-notification.use-case';
+import { DeliveryStore } from './delivery-store';
 
 /** Time beyond one attempt's deadline for recording it before shutdown gives up waiting. */
 const SHUTDOWN_MARGIN_MS = 10_000;
@@ -16,11 +18,18 @@ const SHUTDOWN_MARGIN_MS = 10_000;
  * once (it stays visible, and retryable, in Bull Board). Errors other than those throw, so BullMQ
  * retries the job with its backoff.
  */
-@Processor(DELIVERY_QUEUE, { autorun: false, lockDuration: DELIVERY_LOCK_DURATION_MS, stalledInterval: DELIVERY_STALLED_INTERVAL_MS })
+@Processor(DELIVERY_QUEUE, {
+  autorun: false,
+  lockDuration: DELIVERY_LOCK_DURATION_MS,
+  stalledInterval: DELIVERY_STALLED_INTERVAL_MS,
+  maxStalledCount: DELIVERY_MAX_STALLED_COUNT,
+})
 export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly deliverNotification: DeliverNotification,
+    private readonly store: DeliveryStore,
+    private readonly parked: ParkedDeliveries,
     private readonly logger: PinoLogger,
     private readonly redisErrors: RedisErrorReporter,
   ) {
@@ -52,28 +61,44 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   }
 
   async process(job: Job<DeliveryJobData>, token?: string): Promise<DeliveryResult> {
-    const result = await this.deliverNotification.execute(job.data);
+    const result = await this.deliverNotification.execute({ id: job.id!, data: job.data, attemptsMade: job.attemptsMade });
     if (result.kind === 'retry') {
-      await job.log(`${result.summary}; retry in ${(result.delayMs / 1000).toFixed(1)} s`);
+      await this.jobLog(job, `${result.summary}; retry in ${(result.delayMs / 1000).toFixed(1)} s`);
       await job.moveToDelayed(Date.now() + result.delayMs, token);
       throw new DelayedError();
     }
-    if (result.kind === 'deferred') {
+    if (result.kind === 'parked') {
       await job.moveToDelayed(Date.now() + result.delayMs, token);
+      await this.parked.settle({ partnerId: job.data.partnerUniqueId, notificationTypeId: job.data.notificationTypeId }, job.id!);
       throw new DelayedError();
     }
     if (result.kind === 'failed') {
-      await job.log(`${result.summary}; failed: ${result.reason}`);
+      // Recorded already: nothing after this point may throw an error that BullMQ would retry.
+      await this.jobLog(job, `${result.summary}; failed: ${result.reason}`);
       throw new UnrecoverableError(result.reason);
     }
     return result;
   }
 
-  /** Infrastructure errors (BullMQ retries them with backoff) are logged here, not swallowed. */
+  /**
+   * Infrastructure errors (BullMQ retries them with backoff) are logged here, not swallowed. A job
+   * whose workers died under it too often is failed by BullMQ without running: its notification
+   * ends failed (worker_crash) so it never takes another worker down unless someone asks for it.
+   */
   @OnWorkerEvent('failed')
-  onFailed(job: Job<DeliveryJobData> | undefined, error: Error): void {
+  async onFailed(job: Job<DeliveryJobData> | undefined, error: Error): Promise<void> {
+    if (job && error.message === STALLED_TOO_OFTEN) {
+      const ended = await this.store.quarantine(job.data.notificationId, job.data.round).catch(() => false);
+      this.logger.error({ notificationId: job.data.notificationId, stalls: job.stalledCounter, ended }, 'delivery crashed its workers repeatedly; failed with worker_crash');
+      return;
+    }
     if (error instanceof UnrecoverableError) return;
     this.logger.error({ notificationId: job?.data.notificationId, jobAttempt: job?.attemptsMade, err: error }, 'delivery job errored; BullMQ will retry it');
+  }
+
+  /** The job log is for people reading Bull Board; losing a line must not change the delivery. */
+  private async jobLog(job: Job<DeliveryJobData>, line: string): Promise<void> {
+    await job.log(line).catch(() => undefined);
   }
 
   @OnWorkerEvent('error')

@@ -6,7 +6,8 @@ import { PinoLogger } from 'nestjs-pino';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { Metrics } from '@callbacks/observability';
-import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
+import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries, STALLED_TOO_OFTEN, withTimeout } from '@callbacks/queue';
+import { DeliveryStore } from '../delivery/delivery-store';
 
 /** Any constant works; it names the reconciler's lock among PostgreSQL advisory locks. */
 const RECONCILER_LOCK_ID = 7_243_001;
@@ -19,6 +20,8 @@ export interface ReconcileReport {
   scanned: number;
   reenqueued: number;
   retried: number;
+  /** Jobs that crashed workers too often: their notifications ended failed (worker_crash). */
+  quarantined: number;
 }
 
 interface PendingRow {
@@ -48,6 +51,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
+    private readonly store: DeliveryStore,
   ) {
     this.logger.setContext('Reconciler');
   }
@@ -69,7 +73,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         this.metrics.reconcilerRuns.inc({ result: report ? 'ran' : 'skipped_locked' });
         if (!report) return;
         this.metrics.reconcilerReenqueued.inc(report.reenqueued + report.retried);
-        if (report.reenqueued > 0 || report.retried > 0) this.logger.warn(report, 'reconciler re-enqueued deliveries');
+        if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0) this.logger.warn(report, 'reconciler re-enqueued deliveries');
       })
       .catch((error: unknown) => {
         this.metrics.reconcilerRuns.inc({ result: 'error' });
@@ -94,7 +98,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private async scan(runner: QueryRunner): Promise<ReconcileReport> {
-    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0 };
+    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0 };
     const quietMs = 2 * this.config.reconcileIntervalMs;
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
@@ -120,8 +124,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
           const jobId = deliveryJobId(row.id, row.delivery_round);
           const state = await this.queue.getJobState(jobId);
           if (state === 'failed') {
-            await (await this.queue.getJob(jobId))?.retry('failed');
-            report.retried++;
+            await this.repairFailed(row, jobId, report);
           } else if (state === 'unknown' || state === 'completed') {
             if (state === 'completed') await this.queue.remove(jobId);
             missing.push({
@@ -138,5 +141,23 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     }
     await enqueueDeliveries(this.queue, missing);
     report.reenqueued += missing.length;
+  }
+
+  /**
+   * A failed job whose notification is still pending failed for reasons of ours (infrastructure
+   * errors), and is retried; unless it crashed its workers too often, which ends the notification
+   * (worker_crash). The notification is read again after the job's state: the worker records a
+   * failure before it fails the job, so a notification that is failed by now stays failed.
+   */
+  private async repairFailed(row: PendingRow, jobId: string, report: ReconcileReport): Promise<void> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return;
+    if (job.failedReason === STALLED_TOO_OFTEN) {
+      if (await this.store.quarantine(row.id, row.delivery_round)) report.quarantined++;
+      return;
+    }
+    if (!(await this.store.isPendingInRound(row.id, row.delivery_round))) return;
+    await job.retry('failed');
+    report.retried++;
   }
 }

@@ -43,6 +43,20 @@ export class ListNotificationsQueryDto {
   @IsInt()
   notificationTypeId?: number;
 
+  @ApiPropertyOptional({ description: 'Only notifications about this process (the payload\'s processUniqueId).', maxLength: 128 })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(128)
+  processUniqueId?: string;
+
+  @ApiPropertyOptional({ description: 'Only notifications about this simulation (the payload\'s simulationUniqueId).', maxLength: 128 })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(128)
+  simulationUniqueId?: string;
+
   @PageLimit()
   limit = 50;
 
@@ -69,6 +83,12 @@ export class NotificationSummaryDto {
 
   @ApiProperty({ example: false })
   test: boolean;
+
+  @ApiProperty({ type: String, nullable: true, description: 'The process the notification is about.', example: 'PRC-2026-000123' })
+  processUniqueId: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'The simulation the notification is about.', example: null })
+  simulationUniqueId: string | null;
 
   @ApiTimestamp('When the event was accepted.')
   createdAt: string;
@@ -104,7 +124,13 @@ export class DeliveryAttemptDto {
   @ApiProperty({ example: 42 })
   durationMs: number;
 
-  @ApiProperty({ type: String, nullable: true, enum: [...ATTEMPT_ERROR_KINDS, null], example: null })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: [...ATTEMPT_ERROR_KINDS, null],
+    example: null,
+    description: 'circuit_open: the attempt fell due while the callback\'s circuit was open, and nothing was sent. worker_crash: the job crashed workers repeatedly and was stopped.',
+  })
   error: string | null;
 
   @ApiProperty({ type: String, nullable: true, description: 'The first 1 KiB of the response body.', example: 'Internal Server Error' })

@@ -23,6 +23,13 @@ export class NotificationEntity {
   @Column({ type: 'boolean', default: false })
   test: boolean;
 
+  /** The case the notification is about: exactly one of the two is set (from the payload, at intake). */
+  @Column({ name: 'process_unique_id', type: 'varchar', length: 128, nullable: true })
+  processUniqueId: string | null;
+
+  @Column({ name: 'simulation_unique_id', type: 'varchar', length: 128, nullable: true })
+  simulationUniqueId: string | null;
+
   @Column({ type: 'varchar', length: 16 })
   status: NotificationStatus;
 
