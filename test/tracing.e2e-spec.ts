@@ -71,7 +71,8 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
     api = startBuiltApp(BUILT_API, { ...tracingEnv('http/protobuf'), PORT: String(port) });
     await api.waitForOutput('API listening', 60_000);
     partner = await system.createPartner();
-    await system.registerCallback(partner, 5, partnerReceiver.url);
+    // A token in the callback URL's query must not reach the traces.
+    await system.registerCallback(partner, 5, `${partnerReceiver.url}/hooks?token=partner-secret-token`);
   }, 90_000);
 
   afterAll(async () => {
@@ -111,6 +112,9 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
       expect(children.map((span) => span.name)).toEqual(expect.arrayContaining(['sign webhook', 'POST']));
       expect(children.filter((span) => span.scope === '@opentelemetry/instrumentation-pg').length).toBeGreaterThanOrEqual(2);
     }
+    const posts = trace.worker.filter((span) => span.scope === '@opentelemetry/instrumentation-undici');
+    expect(posts[0].attributes['url.full']).toBe(`${partnerReceiver.url}/hooks`);
+    expect(JSON.stringify(otlp.spans)).not.toContain('partner-secret-token');
     // The exporters' two protocols both reached the receiver.
     expect([...otlp.contentTypes].sort()).toEqual(['application/json', 'application/x-protobuf']);
 

@@ -4,7 +4,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { UndiciInstrumentation, type UndiciRequest } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { register as registerEsmHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
 import type { Tracing } from './start-tracing';
@@ -12,6 +12,13 @@ import { GuardedPropagator } from './webhook-propagation';
 
 /** Probes and scrapes would drown the traces that matter. */
 const UNTRACED_PATHS = new Set(['/health', '/health/ready', '/metrics']);
+
+/**
+ * A webhook's span names the callback URL without its query string, which may hold a partner's token.
+ */
+function callbackUrlAttributes(request: UndiciRequest): Record<string, string> {
+  return { 'url.full': `${request.origin}${request.path.split('?')[0]}`, 'url.query': '' };
+}
 
 /**
  * NestJS 12 is newer than the range the maintained instrumentation declares (>=4 <12); its
@@ -39,7 +46,7 @@ export function createTracing(serviceName: string): Tracing {
     serviceName,
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0]) }),
-      new UndiciInstrumentation(),
+      new UndiciInstrumentation({ startSpanHook: callbackUrlAttributes }),
       new PgInstrumentation({ requireParentSpan: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),
       new NestInstrumentationWithNest12(),
