@@ -7,7 +7,9 @@
  * workers (deliveries per second once they start, against the ceiling); latency from 202 to receipt
  * at a steady 100/s and 1,000/s; memory; and isolation (a hanging partner with 500 pending
  * deliveries next to a healthy one). Notifications go round-robin to 20 partners whose callbacks
- * all point at the one receiver, as on a platform with many partners.
+ * all point at the one receiver, as on a platform with many partners. Last, the cluster row: the
+ * same drain on a local 3-master Redis Cluster with QUEUE_SHARDS=1 and =3 (BENCH_CLUSTER=0 skips it;
+ * it needs redis-server and redis-cli).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -16,7 +18,7 @@ import Redis from 'ioredis';
 import { Pool } from 'undici';
 import { checkServices, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@callbacks/config';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
-import { ChildApp, freePort } from '@callbacks/testing';
+import { ChildApp, freePort, LocalRedisCluster } from '@callbacks/testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -30,6 +32,10 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128').split(' ').filter(Boolean);
 /** Load is spread over this many partners, as on a platform (one callback is capped at CALLBACK_MAX_IN_FLIGHT). */
 const PARTNERS = 20;
+/** QUEUE_SHARDS values of the cluster row; empty with BENCH_CLUSTER=0. */
+const CLUSTER_SHARDS = process.env.BENCH_CLUSTER === '0' ? [] : [1, 3];
+const API_MAIN = join(DIST, 'apps/api/apps/api/src/main.js');
+const WORKER_MAIN = join(DIST, 'apps/worker/apps/worker/src/main.js');
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -132,6 +138,19 @@ class Bench {
     await fetch(`${this.receiverUrl}/reset`, { method: 'POST' });
   }
 
+  /** Deliveries per second from the first receipt to the last (the receiver reset before the run). */
+  async drainRate(): Promise<{ seconds: number; perSecond: number }> {
+    const receiptTimes = Object.values(await this.receipts()).sort((a, b) => a - b);
+    const seconds = (receiptTimes.at(-1)! - receiptTimes[0]) / 1000;
+    return { seconds, perSecond: (receiptTimes.length - 1) / seconds };
+  }
+
+  async partners(count: number): Promise<string[]> {
+    const partners: string[] = [];
+    for (let i = 0; i < count; i++) partners.push(await this.partnerWithCallback(`Bench Partner ${i + 1}`, `/ok/partner-${i + 1}`));
+    return partners;
+  }
+
   async waitForUnique(count: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -154,6 +173,64 @@ class Bench {
 async function redisUsedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+}
+
+async function waitForApi(port: number, api: ChildApp): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => null);
+    if (ready?.ok) return;
+    if (tries > 100) throw new Error(`API not ready:\n${api.output.slice(-2_000)}`);
+    await sleep(100);
+  }
+}
+
+interface ClusterDrain {
+  shards: number;
+  deliveries: number;
+  seconds: number;
+  perSecond: number;
+  ratioToCeiling: number;
+  duplicates: number;
+}
+
+/**
+ * The cluster row: for each QUEUE_SHARDS value, an API and one worker on a fresh local 3-master
+ * Redis Cluster queue (new prefix), NOTIFICATIONS published with the worker stopped, then drained.
+ */
+async function clusterDrain(baseEnv: Record<string, string>, receiverPort: number, ceilingPerSecond: number, log: (line: string) => void): Promise<ClusterDrain[]> {
+  const cluster = await LocalRedisCluster.start(3);
+  const rows: ClusterDrain[] = [];
+  try {
+    for (const shards of CLUSTER_SHARDS) {
+      const port = await freePort();
+      const env = { ...baseEnv, PORT: String(port), REDIS_CLUSTER_NODES: cluster.nodesVariable, QUEUE_SHARDS: String(shards), QUEUE_PREFIX: `${baseEnv.QUEUE_PREFIX}c${shards}` };
+      const api = startNode(`api-cluster-${shards}`, API_MAIN, env);
+      const bench = new Bench(`http://127.0.0.1:${port}`, receiverPort);
+      try {
+        await waitForApi(port, api);
+        const partners = await bench.partners(PARTNERS);
+        await bench.resetReceiver();
+        log(`cluster: ${NOTIFICATIONS} notifications on 3 masters, QUEUE_SHARDS=${shards}, then one worker drains`);
+        await bench.publishClosedLoop(partners, NOTIFICATIONS);
+        const worker = startNode(`worker-cluster-${shards}`, WORKER_MAIN, env, WORKER_NODE_FLAGS);
+        try {
+          await bench.waitForUnique(NOTIFICATIONS, 300_000);
+        } finally {
+          await worker.stop('SIGTERM', DELIVERY_TIMEOUT_MS + 15_000);
+        }
+        const { seconds, perSecond } = await bench.drainRate();
+        const { received } = await bench.receiverStats();
+        rows.push({ shards, deliveries: NOTIFICATIONS, seconds, perSecond, ratioToCeiling: perSecond / ceilingPerSecond, duplicates: received - NOTIFICATIONS });
+        log(`cluster: ${perSecond.toFixed(0)}/s with QUEUE_SHARDS=${shards} (${((perSecond / ceilingPerSecond) * 100).toFixed(0)} % of the ceiling)`);
+      } finally {
+        await bench.close();
+        await api.stop('SIGTERM', DELIVERY_TIMEOUT_MS + 15_000);
+      }
+    }
+  } finally {
+    await cluster.stop();
+  }
+  return rows;
 }
 
 async function main(): Promise<void> {
@@ -213,20 +290,14 @@ async function main(): Promise<void> {
       RETRY_SCHEDULE: '1s,5s,30s',
       RECONCILE_INTERVAL_MS: '60000',
     };
-    const api = startNode('api', join(DIST, 'apps/api/apps/api/src/main.js'), env);
+    const api = startNode('api', API_MAIN, env);
     processes.push(api);
     const bench = new Bench(`http://127.0.0.1:${apiPort}`, receiverPort);
-    for (let tries = 0; ; tries++) {
-      const ready = await fetch(`http://127.0.0.1:${apiPort}/health/ready`).catch(() => null);
-      if (ready?.ok) break;
-      if (tries > 100) throw new Error(`API not ready:\n${api.output.slice(-2_000)}`);
-      await sleep(100);
-    }
-    const partners: string[] = [];
-    for (let i = 0; i < PARTNERS; i++) partners.push(await bench.partnerWithCallback(`Bench Partner ${i + 1}`, `/ok/partner-${i + 1}`));
+    await waitForApi(apiPort, api);
+    const partners = await bench.partners(PARTNERS);
 
     const startWorkers = async (count: number): Promise<ChildApp[]> => {
-      const workers = Array.from({ length: count }, (_, i) => startNode(`worker${i + 1}`, join(DIST, 'apps/worker/apps/worker/src/main.js'), env, WORKER_NODE_FLAGS));
+      const workers = Array.from({ length: count }, (_, i) => startNode(`worker${i + 1}`, WORKER_MAIN, env, WORKER_NODE_FLAGS));
       processes.push(...workers);
       return workers;
     };
@@ -249,9 +320,7 @@ async function main(): Promise<void> {
       const sampler = setInterval(() => workers.forEach((worker) => (peakRss = Math.max(peakRss, worker.rssMb()))), 200);
       await bench.waitForUnique(NOTIFICATIONS, 300_000);
       clearInterval(sampler);
-      const receiptTimes = Object.values(await bench.receipts()).sort((a, b) => a - b);
-      const seconds = (receiptTimes.at(-1)! - receiptTimes[0]) / 1000;
-      const perSecond = (NOTIFICATIONS - 1) / seconds;
+      const { seconds, perSecond } = await bench.drainRate();
       const { received } = await bench.receiverStats();
       drains[`workers${workerCount}`] = {
         deliveries: NOTIFICATIONS,
@@ -306,6 +375,8 @@ async function main(): Promise<void> {
     const workers = processes.filter((proc) => proc.name.startsWith('worker') && proc.running);
     results.memoryMb = { api: Math.round(api.rssMb()), workers: workers.map((worker) => Math.round(worker.rssMb())) };
     await bench.close();
+
+    if (CLUSTER_SHARDS.length > 0) results.clusterDrain = await clusterDrain(env, receiverPort, ceiling.perSecond, log);
   } finally {
     await Promise.all(processes.map((proc) => proc.stop('SIGTERM', DELIVERY_TIMEOUT_MS + 15_000)));
     let cursor = '0';
@@ -340,6 +411,9 @@ function printTable(results: Record<string, any>): void {
   rows.push([`peak worker RSS while ${NOTIFICATIONS.toLocaleString('en')} pending`, `${results.drain.workers1.peakWorkerRssMb} MB`, 'goal < 200 MB']);
   rows.push(['RSS at the end', `api ${results.memoryMb.api} MB, workers ${results.memoryMb.workers.join(' / ')} MB`, '']);
   rows.push(['Redis per pending notification', `${results.redisBytesPerPendingNotification} bytes`, '']);
+  for (const drain of (results.clusterDrain ?? []) as ClusterDrain[]) {
+    rows.push([`drain on a 3-master Redis Cluster, QUEUE_SHARDS=${drain.shards}, 1 worker`, `${fmt(drain.perSecond)}/s`, `${fmt(drain.ratioToCeiling * 100)} % of ceiling; ${drain.duplicates} duplicates`]);
+  }
   rows.push(['isolation: healthy p99 beside a hanging partner', `${fmt(results.isolation.healthyLatencyMs.p99)} ms`, `goal < 500 ms; stuck callback health: ${results.isolation.stuckCallbackHealth}`]);
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column].length)));
   console.log('');

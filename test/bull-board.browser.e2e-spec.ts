@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { TestReceiver, TEST_ADMIN_API_KEY, waitUntil } from '@callbacks/testing';
+import { launchChromium, listenForBrowser } from './support/browser';
 import { TestSystem } from './support/system';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(__dirname, '..', 'test-output');
 
 describe('Bull Board in a real browser (headless Chromium)', () => {
@@ -16,13 +15,9 @@ describe('Bull Board in a real browser (headless Chromium)', () => {
 
   beforeAll(async () => {
     system = await TestSystem.start({ RETRY_SCHEDULE: '100ms,1h' });
-    await system.api.listen(0, '127.0.0.1');
-    baseUrl = `http://127.0.0.1:${(system.api.getHttpServer().address() as AddressInfo).port}`;
+    baseUrl = await listenForBrowser(system);
     receiver = await TestReceiver.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -18,13 +18,29 @@ type Service = {
   stop_grace_period?: string;
 };
 
-/** Resolves "${NAME:-default}" the way compose does when NAME is unset. */
-function withDefaults(environment: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(environment).map(([name, value]) => [name, String(value).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+/**
+ * Resolves "${NAME:-default}" and "${NAME:?message}" the way compose does, from `variables` (the
+ * shell and .env): a required variable that is unset or empty stops compose with its message.
+ */
+function interpolate(environment: Record<string, string>, variables: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(environment).map(([name, value]) => [
+      name,
+      String(value).replace(/\$\{([A-Z_]+):([-?])([^}]*)\}/g, (_match, variable: string, kind: string, text: string) => {
+        if (variables[variable]) return variables[variable];
+        if (kind === '?') throw new Error(`required variable ${variable} is missing a value: ${text}`);
+        return text;
+      }),
+    ]),
+  );
 }
 
+type ComposeFile = { services: Record<string, Service>; volumes: Record<string, unknown> };
+const readCompose = (file: string) => parse(readFileSync(join(root, file), 'utf8'), { merge: true }) as ComposeFile;
+const KEYS = { ADMIN_API_KEY: 'a'.repeat(32), SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') };
+
 describe('docker-compose.yml (no Docker engine here, so the file itself is checked)', () => {
-  const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+  const compose = readCompose('docker-compose.yml');
   const { services } = compose;
 
   it('runs redis, postgres, a migrate step, the api, scalable workers and a demo receiver', () => {
@@ -36,7 +52,6 @@ describe('docker-compose.yml (no Docker engine here, so the file itself is check
     expect(command).toMatch(/--appendonly yes/);
     expect(command).toMatch(/--appendfsync everysec/);
     expect(command).toMatch(/--maxmemory-policy noeviction/);
-    expect(services.redis.ports).toEqual(['6379:6379']);
     expect(services.redis.volumes).toEqual(['redis-data:/data']);
     expect(services.redis.healthcheck?.test).toContain('ping');
   });
@@ -44,7 +59,6 @@ describe('docker-compose.yml (no Docker engine here, so the file itself is check
   it('keeps PostgreSQL on a volume with the database the default DATABASE_URL names', () => {
     expect(services.postgres.volumes).toEqual(['postgres-data:/var/lib/postgresql/data']);
     expect(services.postgres.environment).toMatchObject({ POSTGRES_DB: 'webhooks', POSTGRES_PASSWORD: 'postgres' });
-    expect(services.postgres.ports).toEqual(['5432:5432']);
     expect(Object.keys(compose.volumes).sort()).toEqual(['postgres-data', 'redis-data']);
   });
 
@@ -65,12 +79,43 @@ describe('docker-compose.yml (no Docker engine here, so the file itself is check
     expect(services.worker.command).toEqual(['node', '--max-old-space-size=128', 'dist/apps/worker/apps/worker/src/main.js']);
   });
 
-  it('gives the api and workers an environment the apps accept', () => {
+  it('gives the api and workers an environment the apps accept, once the keys are set', () => {
     for (const name of ['api', 'worker']) {
-      const { config } = loadConfig(withDefaults(services[name].environment!));
+      const { config, warnings } = loadConfig(interpolate(services[name].environment!, KEYS));
       expect(config.nodeEnv).toBe('production');
-      expect(config.adminApiKey).not.toBeNull();
+      expect(config.adminApiKey).toBe(KEYS.ADMIN_API_KEY);
+      expect(config.secretsEncryptionKey).toEqual(Buffer.from(KEYS.SECRETS_ENCRYPTION_KEY, 'base64'));
+      expect(warnings).toEqual([]);
     }
+  });
+
+  it('refuses to start in production without the operator and encryption keys: no public default', () => {
+    for (const name of ['migrate', 'api', 'worker']) {
+      const environment = services[name].environment!;
+      expect(environment.NODE_ENV).toMatch(/production/);
+      expect(environment.ADMIN_API_KEY).toMatch(/^\$\{ADMIN_API_KEY:\?.*openssl rand/);
+      expect(environment.SECRETS_ENCRYPTION_KEY).toMatch(/^\$\{SECRETS_ENCRYPTION_KEY:\?.*openssl rand/);
+      expect(() => interpolate(environment)).toThrow(/ADMIN_API_KEY/);
+      expect(() => interpolate(environment, { ADMIN_API_KEY: KEYS.ADMIN_API_KEY })).toThrow(/SECRETS_ENCRYPTION_KEY/);
+      expect(() => interpolate(environment, { ...KEYS, ADMIN_API_KEY: '' })).toThrow(/ADMIN_API_KEY/);
+    }
+  });
+
+  it('publishes only the API’s port: PostgreSQL, Redis, worker metrics and the demo receiver stay inside', () => {
+    const published = Object.entries(services).filter(([, service]) => service.ports !== undefined);
+    expect(published).toEqual([['api', expect.objectContaining({ ports: ['3000:3000'] })]]);
+  });
+
+  it('has a services-only file for development on the host, on loopback, configured as the full one', () => {
+    const dev = readCompose('docker-compose.dev.yml');
+    expect(Object.keys(dev.services).sort()).toEqual(['postgres', 'redis']);
+    expect(dev.services.redis.ports).toEqual(['127.0.0.1:6379:6379']);
+    expect(dev.services.postgres.ports).toEqual(['127.0.0.1:5432:5432']);
+    for (const name of ['redis', 'postgres']) {
+      const { ports: _ports, ...rest } = dev.services[name];
+      expect(rest).toEqual(services[name]);
+    }
+    expect(dev.volumes).toEqual(compose.volumes);
   });
 
   it('lets workers scale: two replicas by default, no host port, no fixed container name, time to drain', () => {

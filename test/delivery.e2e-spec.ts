@@ -1,5 +1,6 @@
+import { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { TestReceiver } from '@callbacks/testing';
+import { TestReceiver, waitUntil } from '@callbacks/testing';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
 describe('delivery pipeline (API + worker, real PostgreSQL and Redis)', () => {
@@ -186,6 +187,59 @@ describe('delivery pipeline (API + worker, real PostgreSQL and Redis)', () => {
     expect((delivery.headers['webhook-signature'] as string).split(' ')).toHaveLength(2);
     for (const secret of [oldSecret, newSecret]) {
       expect(() => new Webhook(secret).verify(delivery.body, delivery.headers as Record<string, string>)).not.toThrow();
+    }
+  });
+
+  it('delivers custom headers at the edge of what HTTP allows, exactly as registered', async () => {
+    const edge = { "X-!#$%&'*+.^_`|~": 'tab\tspace obs-text \u00ff\u0080 ~', 'X-Empty': '', 'X-Long': 'v'.repeat(1024) };
+    await system.registerCallback(partner, 5, receiver.url, edge);
+    const { body } = await echo(5, { processUniqueId: 'p' }).expect(202);
+    const [delivery] = await receiver.waitFor(1);
+    // Node's HTTP parser reads header bytes as Latin-1, so U+0080–U+00FF come back as sent.
+    expect(delivery.headers).toMatchObject(Object.fromEntries(Object.entries(edge).map(([name, value]) => [name.toLowerCase(), value])));
+    expect((await system.waitForStatus(partner, body.notificationId, 'delivered')).attempts).toHaveLength(1);
+  });
+
+  it('loses no secret to concurrent rotations: the last two rotated secrets both sign', async () => {
+    const original = await system.registerCallback(partner, 6, receiver.url);
+    // Hold the row, so that every rotation has read the callback and waits to write it.
+    const blocker = new Client({ connectionString: system.environment.databaseUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM callbacks WHERE partner_id = $1 FOR UPDATE', [partner.partnerUniqueId]);
+      const rotations = Array.from({ length: 4 }, () => system.http.post(`/${partner.partnerUniqueId}/callbacks/6/secret/rotate`).set(partner.auth).then((response) => response));
+      await waitUntil(async () => {
+        // Asked on another connection: inside the blocker's transaction pg_stat_activity is a snapshot.
+        const [{ waiting }] = (await system.dataSource.query(
+          `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'UPDATE%callbacks%'`,
+        )) as Array<{ waiting: number }>;
+        return waiting === 4;
+      }, 10_000, 'four rotations to wait on the row');
+      await blocker.query('COMMIT');
+      const rotated = (await Promise.all(rotations)).map((response) => {
+        expect(response.status).toBe(200);
+        return response.body.signingSecret as string;
+      });
+      const current = (await system.http.get(`/${partner.partnerUniqueId}/callbacks/6/secret`).set(partner.auth).expect(200)).body.signingSecret;
+      expect(rotated).toContain(current);
+
+      await echo(6, { processUniqueId: 'p' }).expect(202);
+      const [delivery] = await receiver.waitFor(1);
+      const verifies = (secret: string) => {
+        try {
+          new Webhook(secret).verify(delivery.body, delivery.headers as Record<string, string>);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      // The current secret and the one rotated in just before it; the original was retired by then.
+      expect([original, ...rotated].filter(verifies)).toEqual(expect.arrayContaining([current]));
+      expect(rotated.filter(verifies)).toHaveLength(2);
+      expect(verifies(original)).toBe(false);
+    } finally {
+      await blocker.end();
     }
   });
 

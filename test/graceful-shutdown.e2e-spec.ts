@@ -1,4 +1,5 @@
-import { freePort, TestReceiver } from '@callbacks/testing';
+import { join } from 'node:path';
+import { ChildApp, freePort, TestReceiver } from '@callbacks/testing';
 import { Client } from 'pg';
 import { BUILT_API, BUILT_WORKER, startBuiltApp } from './support/processes';
 import { ADMIN, TestSystem } from './support/system';
@@ -67,6 +68,45 @@ describe('graceful shutdown of a worker process', () => {
     } finally {
       api.kill('SIGKILL');
       await blocker.end().catch(() => undefined);
+      await system.close();
+    }
+  });
+
+  it('on Ctrl-C, `npm start` lets the delivery in flight finish, and the API and the worker both exit 0', async () => {
+    const system = await TestSystem.start({ DELIVERY_TIMEOUT_MS: '5000' }, 0);
+    const receiver = await TestReceiver.start();
+    const root = join(__dirname, '..');
+    // As a shell runs `npm start` in the foreground: start-all leads a process group with its children.
+    const env = { PATH: process.env.PATH, ...system.environment.env, PORT: String(await freePort()), WORKER_PORT: '0', LOG_LEVEL: 'info' };
+    const started = ChildApp.start('npm start', process.execPath, [join(root, 'scripts/start-all.mjs')], env, { cwd: root, detached: true });
+    const group = -started.child.pid!;
+    try {
+      await started.waitForOutput('API listening');
+      await started.waitForOutput('worker running');
+      receiver.replyWith((_request, response) => void setTimeout(() => response.writeHead(200).end('ok'), 1_500));
+      const partner = await system.createPartner();
+      await system.registerCallback(partner, 5, receiver.url);
+      const { body } = await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).send({ processUniqueId: 'p' }).expect(202);
+      const [request] = await receiver.waitFor(1);
+
+      // Ctrl-C: the terminal sends SIGINT to every process of the foreground group.
+      process.kill(group, 'SIGINT');
+      expect(await started.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - request.receivedAt).toBeGreaterThanOrEqual(1_400);
+      expect(started.output).toContain('api stopped (code 0)');
+      expect(started.output).toContain('worker stopped (code 0)');
+      expect(started.output).not.toContain('without waiting');
+
+      const detail = await system.notification(partner, body.notificationId);
+      expect(detail).toMatchObject({ status: 'delivered', attemptCount: 1 });
+      expect(detail.attempts[0]).toMatchObject({ statusCode: 200, responseBody: 'ok' });
+    } finally {
+      try {
+        process.kill(group, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+      await receiver.close();
       await system.close();
     }
   });

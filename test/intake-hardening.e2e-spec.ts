@@ -62,6 +62,26 @@ describe('intake: payload text, value limit, idempotency scope, search by case',
       .expect(202);
   });
 
+  it('stores what it validated: a leading byte order mark is dropped, a charset other than UTF-8 is 415', async () => {
+    await system.registerCallback(partner, 5, receiver.url);
+    const payload = '{"payload":{"evil":true},"processUniqueId":"P"}';
+    const body = `\uFEFF{"partnerUniqueId":"${partner.partnerUniqueId}","notificationTypeId":5,"payload":${payload}}`;
+    await publish(body).expect(202);
+    const [delivery] = await receiver.waitFor(1);
+    expect(delivery.body.endsWith(`"data":${payload}}`)).toBe(true);
+
+    const before = await rowCount('notifications');
+    const utf7 = await system.http
+      .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`)
+      .set(partner.auth)
+      .set('Content-Type', 'application/json; charset=utf-7')
+      .send('{"simulationUniqueId+ACI-:+ACI-S+ACI-,+ACI-x":1}')
+      .expect(415);
+    expect(utf7.body.code).toBe('unsupported_media_type');
+    await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).set('Content-Type', 'application/json; charset=UTF-8').send('{"processUniqueId":"P"}').expect(202);
+    expect(await rowCount('notifications')).toBe(before + 1);
+  });
+
   it('binds an Idempotency-Key to its request: another partner, type or payload is 422, the same request replays', async () => {
     const other = await system.createPartner('Other');
     await system.registerCallback(partner, 5, receiver.url);

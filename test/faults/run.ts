@@ -59,6 +59,22 @@ class CuttableProxy {
   }
 }
 
+/** Redis INFO over a raw connection (the run has no Redis client of its own). */
+function redisInfo(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write('INFO stats\r\n'));
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+      if (text.includes('total_commands_processed')) {
+        socket.end();
+        resolve(text);
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
 interface FaultResult {
   name: string;
   ok: boolean;
@@ -107,19 +123,29 @@ async function main(): Promise<void> {
     RETRY_SCHEDULE: Array.from({ length: 12 }, () => '1s').join(','),
     RECONCILE_INTERVAL_MS: '2000',
     WORKER_CONCURRENCY: '50',
-    CALLBACK_MAX_IN_FLIGHT: '100',
+    // Below the 100 delivery slots of the two workers, so one slow partner cannot hold them all.
+    CALLBACK_MAX_IN_FLIGHT: '20',
     // These faults are about Redis, PostgreSQL and workers; the circuit breaker has its own tests.
-    CIRCUIT_FAILURE_THRESHOLD: '1000',
+    CIRCUIT_FAILURE_THRESHOLD: '1000000',
     PARTNER_RATE_LIMIT_PER_MINUTE: '100000',
+    ECHO_RATE_LIMIT_PER_MINUTE: '100000',
   };
   const node = process.execPath;
   console.log(`fault: the apps run on Node ${process.version} (${node})`);
   const workerEntry = join(ROOT, 'dist/apps/worker/apps/worker/src/main.js');
   const workerArgs = ['--max-old-space-size=128', workerEntry];
-  const startNode = (name: string, args: string[]) => ChildApp.start(name, node, args, { ...process.env, ...env });
+  const startNode = (name: string, args: string[], overrides: Record<string, string> = {}) => ChildApp.start(name, node, args, { ...process.env, ...env, ...overrides });
+  /** Replaces both workers (graceful stop, then start) with `overrides` on top of the run's environment. */
+  const retired: ChildApp[] = [];
+  const restartWorkers = async (overrides: Record<string, string> = {}) => {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    retired.push(...workers);
+    for (let i = 0; i < workers.length; i++) workers[i] = startNode(`worker-${i + 1}`, workerArgs, overrides);
+    await waitUntil(async () => workers.every((worker) => worker.output.includes('worker running')), 30_000, 'the workers to restart');
+  };
   const api = startNode('api', [join(ROOT, 'dist/apps/api/apps/api/src/main.js')]);
   const workers = [startNode('worker-1', workerArgs), startNode('worker-2', workerArgs)];
-  const everyProcess = () => [api, ...workers];
+  const everyProcess = () => [api, ...workers, ...retired];
   const receiver = await TestReceiver.start();
   const secrets: string[] = [ADMIN_KEY];
   const results: FaultResult[] = [];
@@ -140,14 +166,29 @@ async function main(): Promise<void> {
     const { rows } = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM notifications WHERE partner_id = $1 GROUP BY status', [partnerId]);
     return Object.fromEntries(rows.map((row) => [row.status, row.n]));
   };
-  const newPartner = async (name: string, path: string) => {
+  const partnerKeys = new Map<string, string>();
+  const newPartner = async (name: string, path: string, callbackUrl = `${receiver.url}${path}`) => {
     const partner = await call('POST', '/admin/partners', { name });
     const partnerId = partner.json.partnerUniqueId as string;
     secrets.push(partner.json.apiKey);
-    const callback = await call('PUT', `/${partnerId}/callbacks/5`, { callbackUrl: `${receiver.url}${path}` }, partner.json.apiKey);
+    partnerKeys.set(partnerId, partner.json.apiKey);
+    const callback = await call('PUT', `/${partnerId}/callbacks/5`, { callbackUrl }, partner.json.apiKey);
     secrets.push(callback.json.signingSecret);
     return partnerId;
   };
+  /** Milliseconds from the 202 to the receiver's receipt, for each of `count` events published `intervalMs` apart. */
+  const latencies = async (partnerId: string, count: number, intervalMs: number): Promise<number[]> => {
+    const accepted = new Map<string, number>();
+    for (let n = 0; n < count; n++) {
+      const response = await publish(partnerId, n);
+      accepted.set(response.json.notificationId, Date.now());
+      await sleep(intervalMs);
+    }
+    await waitUntil(async () => [...accepted.keys()].every((id) => receiver.deliveriesOf(id).length > 0) || undefined, 30_000, 'the healthy partner’s events');
+    return [...accepted].map(([id, at]) => receiver.deliveriesOf(id)[0].receivedAt - at).sort((a, b) => a - b);
+  };
+  const redisCommands = async () => Number(/total_commands_processed:(\d+)/.exec(await redisInfo(redisPort))?.[1] ?? NaN);
+  const pgTransactions = async () => Number((await db.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [dbName])).rows[0].n);
   const publish = (partnerId: string, n: number) => call('POST', '/v1/notifications', { partnerUniqueId: partnerId, notificationTypeId: 5, payload: { processUniqueId: `F-${n}` } });
   const publishMany = async (partnerId: string, count: number): Promise<string[]> => {
     const ids: string[] = [];
@@ -299,7 +340,110 @@ async function main(): Promise<void> {
       results.push({ name: 'hostile receivers end within the deadline with the error named, memory bounded', ok: allGood && bounded, line: `worker RSS ${rssMb.join(' / ')} MB` });
     }
 
-    // 6. No API key, signing secret or the operator key in any process's logs.
+    // 6. A partner with a valid key, within its limits, sends the payload shape that once crashed
+    //    every worker (256 KiB of empty objects), and payloads at the value limit, each redelivered twice.
+    {
+      receiver.replyAlways(200);
+      const poisoner = await newPartner('Poison', '/ok/poison');
+      const key = partnerKeys.get(poisoner)!;
+      const echo = (body: string) =>
+        fetch(`${base}/v1/callbacks/echo/${poisoner}/5`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+      const poison = `{"processUniqueId":"P","items":[${Array.from({ length: 87_000 }, () => '{}').join(',')}]}`;
+      // Exactly 10,000 values: the object, the id, the array and 9,997 strings of 20 characters (about 250 KiB).
+      const atLimit = `{"processUniqueId":"P","items":[${Array.from({ length: 9_997 }, (_, n) => JSON.stringify(`item-${String(n).padStart(15, '0')}`)).join(',')}]}`;
+      const poisonStatuses = await Promise.all(Array.from({ length: 30 }, () => echo(poison).then((response) => response.status)));
+      const accepted = await Promise.all(Array.from({ length: 30 }, () => echo(atLimit).then((response) => response.json() as Promise<{ notificationId: string }>)));
+      const ids = accepted.map((response) => response.notificationId);
+      for (let round = 0; round < 2; round++) {
+        await waitUntil(async () => (await statusCounts(poisoner)).delivered === 30 || undefined, 60_000, 'the payloads at the limit to be delivered');
+        await Promise.all(ids.map((id) => call('POST', `/${poisoner}/notifications/${id}/redeliver`, undefined, key)));
+        await sleep(500);
+      }
+      await waitUntil(async () => (await statusCounts(poisoner)).delivered === 30 || undefined, 60_000, 'the redeliveries');
+      await sleep(15_000);
+      const alive = workers.every((worker) => worker.running);
+      const healthy = await newPartner('After poison', '/ok/after-poison');
+      const [latency] = await latencies(healthy, 1, 0);
+      const rssMb = workers.map((worker) => Math.round(worker.rssMb()));
+      const refused = poisonStatuses.every((status) => status === 422);
+      const delivered = receiver.requests.filter((request) => request.path === '/ok/poison').length;
+      const ok = refused && alive && latency < 1_000 && delivered >= 90;
+      results.push({
+        name: 'poison payloads: refused or delivered, every worker alive',
+        ok,
+        line: `87,000-value echoes: ${poisonStatuses.filter((status) => status === 422).length} of 30 refused with 422; 10,000-value echoes delivered ${delivered} times (30 + 2 redeliveries each); workers alive 15 s later: ${alive}; RSS ${rssMb.join(' / ')} MB; a healthy partner's next event took ${latency} ms`,
+      });
+      console.log(`fault: ${results.at(-1)!.line}${ok ? '' : '  <-- FAILED'}`);
+    }
+
+    // 7. A slow partner's deep backlog waits parked: the work it costs follows what is sent, and a
+    //    healthy partner is not slowed down.
+    {
+      receiver.replyAlways((request, response) => {
+        if (request.path === '/slow') return void setTimeout(() => response.writeHead(200).end(), 1_000);
+        response.writeHead(200).end();
+      });
+      const slow = await newPartner('Slow', '/slow');
+      const healthy = await newPartner('Healthy beside slow', '/ok/healthy');
+      await publishMany(slow, 2_000);
+      await waitUntil(async () => receiver.requests.filter((request) => request.path === '/slow').length >= 40, 30_000, 'the slow backlog to start');
+      const sentBefore = receiver.requests.filter((request) => request.path === '/slow').length;
+      const [commandsBefore, transactionsBefore, started] = [await redisCommands(), await pgTransactions(), Date.now()];
+      const healthyLatencies = await latencies(healthy, 200, 50);
+      await sleep(Math.max(0, 15_000 - (Date.now() - started)));
+      const seconds = (Date.now() - started) / 1000;
+      const sent = receiver.requests.filter((request) => request.path === '/slow').length - sentBefore;
+      const commandsPerSecond = ((await redisCommands()) - commandsBefore) / seconds;
+      const transactionsPerSecond = ((await pgTransactions()) - transactionsBefore) / seconds;
+      const healthyCount = healthyLatencies.length;
+      const p99 = healthyLatencies[Math.min(healthyCount - 1, Math.ceil(healthyCount * 0.99) - 1)];
+      const sentPerSecond = sent / seconds;
+      // Polling would cost in proportion to the 2,000 waiting (thousands of wakes a second); parking, to what is sent.
+      const perDeliveryRedis = commandsPerSecond / (sentPerSecond + healthyCount / seconds);
+      const perDeliveryPg = transactionsPerSecond / (sentPerSecond + healthyCount / seconds);
+      const ok = p99 < 500 && perDeliveryRedis < 60 && perDeliveryPg < 10;
+      results.push({
+        name: 'a parked backlog of 2,000 behind a 1 s endpoint costs in proportion to what is sent',
+        ok,
+        line:
+          `over ${seconds.toFixed(0)} s: ${sentPerSecond.toFixed(1)} slow deliveries/s (cap 20), Redis ${commandsPerSecond.toFixed(0)} commands/s (${perDeliveryRedis.toFixed(1)} per delivery), ` +
+          `PostgreSQL ${transactionsPerSecond.toFixed(0)} statements/s (${perDeliveryPg.toFixed(1)} per delivery); healthy partner p99 ${p99} ms over ${healthyCount} events`,
+      });
+      console.log(`fault: ${results.at(-1)!.line}${ok ? '' : '  <-- FAILED'}`);
+      // The rest of the backlog is not this fault's business: end it so it does not weigh on the next.
+      await db.query(`UPDATE notifications SET status = 'failed', status_reason = 'fault_run_cleanup', next_attempt_at = NULL WHERE partner_id = $1 AND status = 'pending'`, [slow]);
+    }
+
+    // 8. A dead endpoint behind a circuit that never closes: every notification still ends failed
+    //    within its schedule plus CIRCUIT_OPEN_MS plus 60 s.
+    {
+      const scheduleMs = 2_000;
+      const circuitOpenMs = 30_000;
+      await restartWorkers({ RETRY_SCHEDULE: '1s,1s', CIRCUIT_FAILURE_THRESHOLD: '5', CIRCUIT_OPEN_MS: String(circuitOpenMs) });
+      const dead = await newPartner('Dead endpoint', '', `http://127.0.0.1:${await freePort()}/closed`);
+      const started = Date.now();
+      await publishMany(dead, 300);
+      const boundMs = scheduleMs + circuitOpenMs + 60_000;
+      const counts = await waitUntil(async () => {
+        const current = await statusCounts(dead);
+        return current.failed === 300 ? current : undefined;
+      }, boundMs, '300 notifications to a closed port to fail').catch(async () => statusCounts(dead));
+      const tookMs = Date.now() - started;
+      const { rows } = await db.query<{ error: string; n: number }>(
+        `SELECT a.error, count(*)::int AS n FROM delivery_attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.partner_id = $1 GROUP BY a.error`,
+        [dead],
+      );
+      const ok = counts.failed === 300 && tookMs <= boundMs;
+      results.push({
+        name: 'a dead endpoint’s backlog ends within schedule + CIRCUIT_OPEN_MS + 60 s',
+        ok,
+        line: `${counts.failed ?? 0} of 300 failed in ${(tookMs / 1000).toFixed(1)} s (bound ${boundMs / 1000} s); attempts by error ${JSON.stringify(Object.fromEntries(rows.map((row) => [row.error, row.n])))}`,
+      });
+      console.log(`fault: ${results.at(-1)!.line}${ok ? '' : '  <-- FAILED'}`);
+      await restartWorkers();
+    }
+
+    // 9. No API key, signing secret or the operator key in any process's logs.
     {
       const logs = everyProcess().map((proc) => proc.output).join('\n');
       const leaked = secrets.filter((secret) => secret && logs.includes(secret));

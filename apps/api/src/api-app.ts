@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import { requireJsonBody } from './common/json-body.middleware';
 import { ProblemFilter } from './common/problem.filter';
 import { DtoValidationPipe } from './common/validation';
+import { setUpPortal } from './portal/portal-http';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -38,6 +39,7 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.use(requireJsonBody);
+  setUpPortal(app);
   app.useBodyParser('json', { limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'] });
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(new DtoValidationPipe());

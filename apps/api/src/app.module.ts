@@ -3,7 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { type AppConfig, ConfigModule } from '@callbacks/config';
 import { LoggingModule, OpsModule } from '@callbacks/observability';
-import { ApiKeyEntity, DatabaseModule } from '@callbacks/persistence';
+import { ApiKeyEntity, DatabaseModule, PortalSessionEntity } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
 import { AuthGuard } from './auth/auth.guard';
 import { ApiRedisModule } from './common/api-redis';
@@ -12,6 +12,7 @@ import { CallbacksModule } from './callbacks/callbacks.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { QueueBoardModule } from './ops/bull-board.module';
 import { PartnersModule } from './partners/partners.module';
+import { PortalModule } from './portal/portal.module';
 
 @Module({})
 export class AppModule {
@@ -22,14 +23,15 @@ export class AppModule {
         ConfigModule.register(config),
         LoggingModule.register(config),
         DatabaseModule,
-        DeliveryQueueModule.register('producer'),
+        DeliveryQueueModule.register('producer', config),
         ApiRedisModule,
-        TypeOrmModule.forFeature([ApiKeyEntity]),
+        TypeOrmModule.forFeature([ApiKeyEntity, PortalSessionEntity]),
         PartnersModule,
         CallbacksModule,
         NotificationsModule,
         OpsModule,
-        QueueBoardModule,
+        QueueBoardModule.register(config),
+        PortalModule,
       ],
       providers: [
         // Guards run in this order: who is calling, then whether they are over their budget.

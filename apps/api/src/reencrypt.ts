@@ -3,7 +3,7 @@ import { createDataSource } from '@callbacks/persistence';
 import { SecretCipher } from '@callbacks/signing';
 import { reencryptSecrets } from './callbacks/reencrypt-secrets';
 
-/** `npm run secrets:reencrypt`: re-encrypts every signing secret with SECRETS_ENCRYPTION_KEY. */
+/** `npm run secrets:reencrypt`: re-encrypts every signing secret and custom header value with SECRETS_ENCRYPTION_KEY. */
 void startService('secrets:reencrypt', async ({ config }) => {
   const dataSource = createDataSource(config.databaseUrl, 1);
   await dataSource.initialize();

@@ -1,3 +1,5 @@
+import { callbackKeys } from '@callbacks/queue';
+import { ApiRedis } from '../src/common/api-redis';
 import { ADMIN, type ApiTestApp, expectProblem, startApiTestApp, type TestPartner } from './api-test-app';
 
 const URL_A = 'https://partner.example.com/hooks/status';
@@ -74,6 +76,24 @@ describe('partner callbacks API', () => {
     expect(JSON.stringify(row)).not.toContain(Buffer.from(secretBase64, 'base64').toString('hex'));
   });
 
+  it('stores custom header values encrypted, shows them in plaintext, and still reads rows stored before', async () => {
+    const headers = { 'X-Partner-Token': 'tok_live_6f1d0c', Authorization: 'Basic cGFydG5lcjpodW50ZXIy' };
+    await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A, headers }).expect(201);
+    const [row] = (await api.dataSource.query('SELECT * FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<Record<string, unknown>>;
+    expect(row.headers_encrypted).toMatch(/^v1\./);
+    for (const value of Object.values(headers)) expect(JSON.stringify(row)).not.toContain(value);
+    expect((await api.http.get(`${base}/6`).set(partner.auth).expect(200)).body.headers).toEqual(headers);
+    expect((await api.http.get(base).set(partner.auth).expect(200)).body.items[0].headers).toEqual(headers);
+
+    // A row written before header values were encrypted keeps working as it is.
+    await api.dataSource.query(`UPDATE callbacks SET headers = '{"X-Legacy": "plain"}', headers_encrypted = NULL WHERE partner_id = $1`, [partner.partnerUniqueId]);
+    expect((await api.http.get(`${base}/6`).set(partner.auth).expect(200)).body.headers).toEqual({ 'X-Legacy': 'plain' });
+    // Replacing the headers with none stores no ciphertext.
+    await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(200);
+    const [replaced] = (await api.dataSource.query('SELECT headers, headers_encrypted FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<Record<string, unknown>>;
+    expect(replaced).toEqual({ headers: {}, headers_encrypted: null });
+  });
+
   it('answers 404 for an unknown partner (operator key) and 400 for a malformed partner id', async () => {
     const unknown = '00000000-0000-4000-8000-000000000000';
     const before = await api.tableCounts();
@@ -111,13 +131,31 @@ describe('partner callbacks API', () => {
       [{ callbackUrl: 'https://[::1]/hook' }, 'callbackUrl', /non-public/],
       [{ callbackUrl: 'https://10.0.0.8/hook' }, 'callbackUrl', /non-public/],
       [{ callbackUrl: 'https://localhost/hook' }, 'callbackUrl', /public host/],
-      [{ callbackUrl: URL_A, headers: { 'Webhook-Signature': 'x' } }, 'headers', /set by the service/],
-      [{ callbackUrl: URL_A, headers: { 'Content-Type': 'text/plain' } }, 'headers', /set by the service/],
-      [{ callbackUrl: URL_A, headers: { host: 'evil.example' } }, 'headers', /set by the service/],
-      [{ callbackUrl: URL_A, headers: { 'user-agent': 'x' } }, 'headers', /set by the service/],
-      [{ callbackUrl: URL_A, headers: { 'content-length': '1' } }, 'headers', /set by the service/],
+      [{ callbackUrl: URL_A, headers: { 'Webhook-Signature': 'x' } }, 'headers.Webhook-Signature', /set by the service/],
+      [{ callbackUrl: URL_A, headers: { 'Content-Type': 'text/plain' } }, 'headers.Content-Type', /set by the service/],
+      [{ callbackUrl: URL_A, headers: { host: 'evil.example' } }, 'headers.host', /set by the service/],
+      [{ callbackUrl: URL_A, headers: { 'user-agent': 'x' } }, 'headers.user-agent', /set by the service/],
+      [{ callbackUrl: URL_A, headers: { 'content-length': '1' } }, 'headers.content-length', /set by the service/],
       [{ callbackUrl: URL_A, headers: ['X-A'] }, 'headers', /object/],
-      [{ callbackUrl: URL_A, headers: { 'X-A': 5 } }, 'headers', /string/],
+      [{ callbackUrl: URL_A, headers: { 'X-A': 5 } }, 'headers.X-A', /string/],
+      // What the HTTP client (undici) refuses to send: accepted, every attempt would fail as "network".
+      [{ callbackUrl: URL_A, headers: { Expect: '100-continue' } }, 'headers.Expect', /connection/],
+      [{ callbackUrl: URL_A, headers: { 'Keep-Alive': 'timeout=5' } }, 'headers.Keep-Alive', /connection/],
+      [{ callbackUrl: URL_A, headers: { Upgrade: 'h2c' } }, 'headers.Upgrade', /connection/],
+      [{ callbackUrl: URL_A, headers: { 'transfer-encoding': 'chunked' } }, 'headers.transfer-encoding', /connection/],
+      [{ callbackUrl: URL_A, headers: { Connection: 'close' } }, 'headers.Connection', /connection/],
+      [{ callbackUrl: URL_A, headers: { 'X-Token': 'caf\u0101' } }, 'headers.X-Token', /above U\+00FF/],
+      [{ callbackUrl: URL_A, headers: { 'X-Token': 'price \u20ac' } }, 'headers.X-Token', /above U\+00FF/],
+      [{ callbackUrl: URL_A, headers: { 'X-Token': 'emoji \u{1F600}' } }, 'headers.X-Token', /above U\+00FF/],
+      [{ callbackUrl: URL_A, headers: { 'X-Token': 'a\rb' } }, 'headers.X-Token', /control characters/],
+      [{ callbackUrl: URL_A, headers: { 'X-Token': 'a\nInjected: 1' } }, 'headers.X-Token', /control characters/],
+      [{ callbackUrl: URL_A, headers: { 'X-Token': 'bell\u0007' } }, 'headers.X-Token', /control characters/],
+      [{ callbackUrl: URL_A, headers: { 'X-Token': 'del\u007f' } }, 'headers.X-Token', /control characters/],
+      [{ callbackUrl: URL_A, headers: { 'X-Token': 'nul\u0000' } }, 'headers.X-Token', /NUL|control characters/],
+      [{ callbackUrl: URL_A, headers: { 'X Token': 'v' } }, 'headers', /not a valid header name/],
+      [{ callbackUrl: URL_A, headers: { 'X:Token': 'v' } }, 'headers', /not a valid header name/],
+      [{ callbackUrl: URL_A, headers: { 'X-T\u00f6ken': 'v' } }, 'headers', /not a valid header name/],
+      [{ callbackUrl: URL_A, headers: { '': 'v' } }, 'headers', /not a valid header name/],
       [{ callbackUrl: URL_A, enabled: 'yes' }, 'enabled', /boolean/],
       [{ callbackUrl: URL_A, secret: 'mine' }, 'secret', /not a known field/],
     ])('%p -> 400 naming %s', async (body, field, message) => {
@@ -144,6 +182,36 @@ describe('partner callbacks API', () => {
         await insecure.close();
       }
     });
+  });
+
+  it('starts a callback deleted and created again with a closed circuit, leaving in-flight leases alone', async () => {
+    const redis = api.app.get(ApiRedis).client;
+    const keys = callbackKeys(api.environment.config, partner.partnerUniqueId, 6);
+    // The state a worker leaves behind for a dead endpoint: failures over the threshold, a probe, a lease.
+    const openCircuit = () =>
+      redis
+        .multi()
+        .hset(keys.circuit, 'failures', '50', 'openUntil', String(Date.now() + 600_000))
+        .set(keys.probe, 'n-probe', 'PX', 600_000)
+        .zadd(keys.inFlight, Date.now() + 60_000, 'n-in-flight')
+        .exec();
+    const health = async () => (await api.http.get(`${base}/6`).set(partner.auth).expect(200)).body.health;
+
+    await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
+    await openCircuit();
+    expect(await health()).toBe('open');
+    await api.http.delete(`${base}/6`).set(partner.auth).expect(204);
+    expect(await redis.exists(keys.circuit, keys.probe)).toBe(0);
+    expect(await redis.zscore(keys.inFlight, 'n-in-flight')).not.toBeNull();
+    await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
+    expect(await health()).toBe('ok');
+
+    // A failure counted after the delete (an attempt still in flight) does not survive the create either.
+    await api.http.delete(`${base}/6`).set(partner.auth).expect(204);
+    await openCircuit();
+    await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
+    expect(await health()).toBe('ok');
+    expect(await redis.zscore(keys.inFlight, 'n-in-flight')).not.toBeNull();
   });
 
   it('keeps exactly one callback per partner and type under concurrent first PUTs', async () => {

@@ -4,7 +4,7 @@ import { LoggingModule, OpsModule } from '@callbacks/observability';
 import { DatabaseModule } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
 import { DeliverNotification } from './delivery/deliver-notification.use-case';
-import { DeliveryProcessor } from './delivery/delivery.processor';
+import { deliveryProcessors } from './delivery/delivery-processors';
 import { DeliveryStore } from './delivery/delivery-store';
 import { HttpSender } from './delivery/http-sender';
 import { CallbackGuard } from './isolation/callback-guard';
@@ -16,7 +16,7 @@ export class WorkerModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.register(config), LoggingModule.register(config), DatabaseModule, DeliveryQueueModule.register('worker'), OpsModule],
+      imports: [ConfigModule.register(config), LoggingModule.register(config), DatabaseModule, DeliveryQueueModule.register('worker', config), OpsModule],
       providers: [
         {
           provide: HttpSender,
@@ -33,7 +33,7 @@ export class WorkerModule {
         CallbackGuard,
         ParkedDeliveries,
         DeliverNotification,
-        DeliveryProcessor,
+        ...deliveryProcessors(config),
         Reconciler,
       ],
     };

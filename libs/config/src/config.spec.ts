@@ -38,7 +38,9 @@ describe('loadConfig', () => {
       workerPort: 3001,
       databaseUrl: DEFAULT_DATABASE_URL,
       redisUrl: 'redis://127.0.0.1:6379',
+      redisClusterNodes: null,
       queuePrefix: '{whk}',
+      queueShards: 1,
       adminApiKey: null,
       retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
       deliveryTimeoutMs: 15_000,
@@ -90,6 +92,16 @@ describe('loadConfig', () => {
     expect(configError({ SECRETS_ENCRYPTION_KEY_PREVIOUS: 'short' }).variable).toBe('SECRETS_ENCRYPTION_KEY_PREVIOUS');
   });
 
+  it('reads Redis Cluster seed nodes and the shard count', () => {
+    const { config } = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-2.internal:7001,[::1]:7002', QUEUE_SHARDS: '3' });
+    expect(config.redisClusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-2.internal', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(config.queueShards).toBe(3);
+  });
+
   it('accepts a hex encryption key and keeps a braced prefix as is', () => {
     const { config } = loadConfig({ SECRETS_ENCRYPTION_KEY: 'ab'.repeat(32), QUEUE_PREFIX: '{whk}' });
     expect(config.secretsEncryptionKey.equals(Buffer.alloc(32, 0xab))).toBe(true);
@@ -112,6 +124,13 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ CALLBACK_MAX_IN_FLIGHT: '0' }, 'CALLBACK_MAX_IN_FLIGHT'],
     [{ CIRCUIT_OPEN_MS: 'soon' }, 'CIRCUIT_OPEN_MS'],
+    [{ REDIS_CLUSTER_NODES: '10.0.0.1' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: '10.0.0.1:7000,,10.0.0.2:7000' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: '10.0.0.1:70000' }, 'REDIS_CLUSTER_NODES'],
+    [{ QUEUE_SHARDS: '0' }, 'QUEUE_SHARDS'],
+    [{ QUEUE_SHARDS: '65' }, 'QUEUE_SHARDS'],
+    [{ PUBLIC_BASE_URL: 'ftp://portal.example.com' }, 'PUBLIC_BASE_URL'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);

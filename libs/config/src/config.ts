@@ -9,8 +9,15 @@ export interface AppConfig {
   workerPort: number;
   databaseUrl: string;
   redisUrl: string;
+  /**
+   * REDIS_CLUSTER_NODES: the seed nodes of a Redis Cluster, or null for one Redis at REDIS_URL.
+   * In cluster mode REDIS_URL still gives the user, password and TLS (rediss:) of every node.
+   */
+  redisClusterNodes: RedisNode[] | null;
   /** Redis key prefix, always a hash tag ("{whk}") so a queue's keys share one Redis Cluster slot. */
   queuePrefix: string;
+  /** Delivery queues, each under its own hash tag; callbacks are spread over them (see @callbacks/queue). */
+  queueShards: number;
   adminApiKey: string | null;
   secretsEncryptionKey: Buffer;
   /** Older keys, accepted for reading while `npm run secrets:reencrypt` moves rows to the current one. */
@@ -35,6 +42,13 @@ export interface AppConfig {
   tracingEnabled: boolean;
   /** WEBHOOK_TRACEPARENT: webhooks carry a W3C traceparent header (opt-in: it tells partners about our traces). */
   webhookTraceparent: boolean;
+  /** The API's address as browsers reach it (portal sign-in links); null: taken from each request's Host. */
+  publicBaseUrl: string | null;
+}
+
+export interface RedisNode {
+  host: string;
+  port: number;
 }
 
 /** Warnings that are not fatal but must be shown once at start. */
@@ -58,6 +72,8 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
 /** The BullMQ job lock (see @callbacks/queue); one attempt must end well inside it. */
 export const MAX_DELIVERY_TIMEOUT_MS = 50_000;
+/** More shards than a cluster has masters only adds queues to poll; 64 leaves room to grow. */
+export const MAX_QUEUE_SHARDS = 64;
 // Development only: anyone can read this key, so production refuses to start with it.
 const DEV_SECRETS_KEY = Buffer.from('partner-callbacks-dev-only-key!!', 'utf8');
 
@@ -115,6 +131,20 @@ function queuePrefix(env: Environment): string {
   return `{${bare}}`;
 }
 
+/** "host:port,host:port" (IPv6 hosts in brackets: "[::1]:7000"). */
+function redisClusterNodes(env: Environment): RedisNode[] | null {
+  const raw = read(env, 'REDIS_CLUSTER_NODES');
+  if (raw === undefined) return null;
+  return raw.split(',').map((entry) => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry.trim());
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65535) {
+      throw new ConfigError('REDIS_CLUSTER_NODES', `expected host:port entries separated by commas (e.g. "10.0.0.1:6379,10.0.0.2:6379"), got "${entry.trim()}"`);
+    }
+    return { host: match[1] ?? match[2], port };
+  });
+}
+
 export function loadConfig(env: Environment): LoadedConfig {
   const warnings: string[] = [];
   const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
@@ -167,7 +197,9 @@ export function loadConfig(env: Environment): LoadedConfig {
     workerPort: integer(env, 'WORKER_PORT', 3001, 0, 65535),
     databaseUrl: url(env, 'DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    redisClusterNodes: redisClusterNodes(env),
     queuePrefix: queuePrefix(env),
+    queueShards: integer(env, 'QUEUE_SHARDS', 1, 1, MAX_QUEUE_SHARDS),
     adminApiKey,
     secretsEncryptionKey,
     previousSecretsEncryptionKeys,
@@ -184,6 +216,7 @@ export function loadConfig(env: Environment): LoadedConfig {
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
     tracingEnabled,
     webhookTraceparent,
+    publicBaseUrl: read(env, 'PUBLIC_BASE_URL') === undefined ? null : url(env, 'PUBLIC_BASE_URL', '', ['http:', 'https:']).replace(/\/+$/, ''),
   };
   return { config, warnings };
 }

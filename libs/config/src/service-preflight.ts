@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import type { RedisNode } from './config';
 
 /** The URL with its password hidden, for messages and logs. */
 export function redactUrl(raw: string): string {
@@ -13,8 +14,10 @@ export function redactUrl(raw: string): string {
 
 function reachable(raw: string, defaultPort: number, timeoutMs: number): Promise<string | null> {
   const url = new URL(raw);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(url.port || defaultPort);
+  return reachableAt(url.hostname.replace(/^\[(.*)\]$/, '$1'), Number(url.port || defaultPort), timeoutMs);
+}
+
+function reachableAt(host: string, port: number, timeoutMs: number): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const finish = (problem: string | null) => {
@@ -27,20 +30,33 @@ function reachable(raw: string, defaultPort: number, timeoutMs: number): Promise
   });
 }
 
+/** A cluster starts when any one seed node answers (it tells the client about the others). */
+async function clusterReachable(nodes: RedisNode[], timeoutMs: number): Promise<string[]> {
+  const problems = await Promise.all(nodes.map((node) => reachableAt(node.host, node.port, timeoutMs)));
+  if (problems.some((problem) => problem === null)) return [];
+  const tried = nodes.map((node, index) => `${node.host}:${node.port} (${problems[index]})`).join(', ');
+  return [`no Redis Cluster node of REDIS_CLUSTER_NODES is reachable: ${tried}`];
+}
+
 /**
- * Checks that PostgreSQL and Redis accept connections. Returns one line per unreachable service,
- * naming the URL tried and how to start it; [] when both answer.
+ * Checks that PostgreSQL and Redis (or one seed node of the Redis Cluster) accept connections.
+ * Returns one line per unreachable service, naming the URL tried and how to start it; [] when both answer.
  */
-export async function checkServices(urls: { databaseUrl: string; redisUrl: string }, timeoutMs = 2_000): Promise<string[]> {
+export async function checkServices(urls: { databaseUrl: string; redisUrl: string; redisClusterNodes?: RedisNode[] | null }, timeoutMs = 2_000): Promise<string[]> {
   const services = [
     { name: 'PostgreSQL', url: urls.databaseUrl, port: 5432, compose: 'postgres' },
-    { name: 'Redis', url: urls.redisUrl, port: 6379, compose: 'redis' },
+    ...(urls.redisClusterNodes ? [] : [{ name: 'Redis', url: urls.redisUrl, port: 6379, compose: 'redis' }]),
   ];
-  const problems = await Promise.all(services.map((service) => reachable(service.url, service.port, timeoutMs)));
-  return services.flatMap((service, index) => {
-    const problem = problems[index];
-    return problem === null
-      ? []
-      : [`${service.name} is not reachable at ${redactUrl(service.url)} (${problem}); start it with: docker compose up -d ${service.compose}`];
-  });
+  const [problems, cluster] = await Promise.all([
+    Promise.all(services.map((service) => reachable(service.url, service.port, timeoutMs))),
+    urls.redisClusterNodes ? clusterReachable(urls.redisClusterNodes, timeoutMs) : [],
+  ]);
+  return services
+    .flatMap((service, index) => {
+      const problem = problems[index];
+      return problem === null
+        ? []
+        : [`${service.name} is not reachable at ${redactUrl(service.url)} (${problem}); start it with: docker compose -f docker-compose.dev.yml up -d ${service.compose}`];
+    })
+    .concat(cluster);
 }

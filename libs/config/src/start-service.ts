@@ -14,12 +14,15 @@ export interface RunningService {
 
 /**
  * On SIGTERM or SIGINT: close (a worker finishes its deliveries, the API its requests), then exit 0.
- * A second signal exits at once.
+ * While closing, a SIGTERM changes nothing: it is a supervisor repeating itself, or `npm start`
+ * passing on a Ctrl-C that the terminal already sent to the whole process group, children included.
+ * A second SIGINT (Ctrl-C pressed again) exits at once.
  */
 function closeOnSignals(name: string, service: RunningService): void {
   let closing = false;
   const stop = (signal: NodeJS.Signals) => {
     if (closing) {
+      if (signal !== 'SIGINT') return;
       console.error(`${name}: ${signal} again, exiting without waiting`);
       process.exit(1);
     }

@@ -12,3 +12,4 @@ export * from './dto/notification.dto';
 export * from './dto/partner.dto';
 export * from './dto/problem.dto';
 export * from './dto/api-public';
+export * from './dto/portal.dto';

@@ -55,22 +55,33 @@ describe('validateNotificationPayload', () => {
 
 describe('callbackHeadersProblem', () => {
   it.each([
-    [{ 'X-Custom': 'v' }, null],
-    [{}, null],
-    [[], /must be an object/],
-    [{ 'Webhook-Signature': 'x' }, /set by the service/],
-    [{ 'content-type': 'text/plain' }, /set by the service/],
-    [{ Host: 'evil' }, /set by the service/],
-    [{ 'User-Agent': 'x' }, /set by the service/],
-    [{ 'Bad Name': 'x' }, /not a valid header name/],
-    [{ 'X-A': 1 }, /must be a string/],
-    [{ 'X-A': 'line\r\nInjected: 1' }, /control characters/],
-    [{ 'X-A': 'x'.repeat(1025) }, /longer than 1024/],
-    [{ 'X-A': 'a', 'x-a': 'b' }, /given twice/],
-    [Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`X-${i}`, 'v'])), /at most 20/],
-  ])('%p -> %p', (headers, expected) => {
+    [{ 'X-Custom': 'v' }, null, null],
+    [{}, null, null],
+    [{ "X-!#$%&'*+.^_`|~": 'tab\tand obs-text \u00ff ~' }, null, null],
+    [[], null, /must be an object/],
+    [{ 'Webhook-Signature': 'x' }, 'Webhook-Signature', /set by the service/],
+    [{ 'content-type': 'text/plain' }, 'content-type', /set by the service/],
+    [{ Host: 'evil' }, 'Host', /set by the service/],
+    [{ 'User-Agent': 'x' }, 'User-Agent', /set by the service/],
+    [{ Expect: '100-continue' }, 'Expect', /connection/],
+    [{ 'Keep-Alive': 'timeout=5' }, 'Keep-Alive', /connection/],
+    [{ Upgrade: 'websocket' }, 'Upgrade', /connection/],
+    [{ 'Transfer-Encoding': 'chunked' }, 'Transfer-Encoding', /connection/],
+    [{ Connection: 'close' }, 'Connection', /connection/],
+    [{ 'Bad Name': 'x' }, null, /not a valid header name/],
+    [{ 'X-\u00e9': 'x' }, null, /not a valid header name/],
+    [{ 'X-A': 1 }, 'X-A', /must be a string/],
+    [{ 'X-A': 'line\r\nInjected: 1' }, 'X-A', /control characters/],
+    [{ 'X-A': 'nul\u0000' }, 'X-A', /control characters/],
+    [{ 'X-A': 'del\u007f' }, 'X-A', /control characters/],
+    [{ 'X-A': 'caf\u0101' }, 'X-A', /above U\+00FF/],
+    [{ 'X-A': '\u20ac 5' }, 'X-A', /above U\+00FF/],
+    [{ 'X-A': 'x'.repeat(1025) }, 'X-A', /longer than 1024/],
+    [{ 'X-A': 'a', 'x-a': 'b' }, 'x-a', /given twice/],
+    [Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`X-${i}`, 'v'])), null, /at most 20/],
+  ])('%p -> %p %p', (headers, header, expected) => {
     const problem = callbackHeadersProblem(headers);
     if (expected === null) expect(problem).toBeNull();
-    else expect(problem).toMatch(expected);
+    else expect(problem).toEqual({ header, message: expect.stringMatching(expected) });
   });
 });

@@ -1,9 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import type { Queue } from 'bullmq';
-import { DELIVERY_QUEUE, withTimeout } from '@callbacks/queue';
+import { DeliveryQueues, withTimeout } from '@callbacks/queue';
 import { ApiOpsRoute } from './ops-route';
 
 const PING_TIMEOUT_MS = 2_000;
@@ -16,7 +14,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly database: TypeOrmHealthIndicator,
-    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly queues: DeliveryQueues,
   ) {}
 
   @Get()
@@ -28,7 +26,7 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOpsRoute('Readiness: 200 only when PostgreSQL and Redis answer')
+  @ApiOpsRoute('Readiness: 200 only when PostgreSQL and Redis (every queue shard) answer')
   @ApiServiceUnavailableResponse({ description: 'PostgreSQL or Redis does not answer' })
   ready() {
     return this.health.check([() => this.database.pingCheck('postgres', { timeout: PING_TIMEOUT_MS }), () => this.redis()]);
@@ -37,7 +35,8 @@ export class HealthController {
   private async redis() {
     const indicator = this.indicators.check('redis');
     try {
-      await withTimeout(this.queue.getJobCounts('waiting'), PING_TIMEOUT_MS, 'Redis');
+      // Every shard: in a Redis Cluster they live on different masters.
+      await withTimeout(Promise.all(this.queues.all.map((queue) => queue.getJobCounts('waiting'))), PING_TIMEOUT_MS, 'Redis');
       return indicator.up();
     } catch (error) {
       return indicator.down({ message: error instanceof Error ? error.message : String(error) });

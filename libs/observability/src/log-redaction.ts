@@ -14,3 +14,19 @@ export const LOG_REDACT_PATHS = [
   '*.password',
   '*.callbackHeaders',
 ];
+
+const PORTAL_SIGN_IN = /(\/portal\/sign-in\/)[^/?#]*/;
+
+/** A portal sign-in link carries its one-time token in the path: a credential until it is used. */
+export function redactRequestUrl(url: string): string {
+  return url.replace(PORTAL_SIGN_IN, '$1[redacted]');
+}
+
+/** pino-http's request serializer, after the standard one: the URL (and its route parameters) without sign-in tokens. */
+export function redactRequestSerializer<T extends { url?: string; params?: unknown }>(request: T): T {
+  if (typeof request.url === 'string' && PORTAL_SIGN_IN.test(request.url)) {
+    request.url = redactRequestUrl(request.url);
+    request.params = '[redacted]';
+  }
+  return request;
+}

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DELIVERY_QUEUE, withTimeout } from '@callbacks/queue';
+import { DeliveryQueues, withTimeout } from '@callbacks/queue';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
 
@@ -78,16 +76,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(@InjectQueue(DELIVERY_QUEUE) queue: Queue) {
+  constructor(queues: DeliveryQueues) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'webhook_queue_jobs',
-      help: 'Delivery jobs in the queue by state (read from Redis at scrape time)',
+      help: 'Delivery jobs in the queues (all shards) by state (read from Redis at scrape time)',
       labelNames: ['state'] as const,
       registers: [this.registry],
       async collect() {
-        const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), 2_000, 'reading queue depth').catch(() => null);
-        if (counts) for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
+        const counts = await withTimeout(Promise.all(queues.all.map((queue) => queue.getJobCounts(...QUEUE_STATES))), 2_000, 'reading queue depth').catch(() => null);
+        if (counts) for (const state of QUEUE_STATES) this.set({ state }, counts.reduce((sum, shard) => sum + (shard[state] ?? 0), 0));
       },
     });
   }

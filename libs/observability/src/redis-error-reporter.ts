@@ -1,8 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
-import { DELIVERY_QUEUE } from '@callbacks/queue';
+import { DeliveryQueues } from '@callbacks/queue';
 
 const REPORT_EVERY_MS = 30_000;
 
@@ -16,14 +14,14 @@ export class RedisErrorReporter implements OnModuleInit {
   private suppressed = 0;
 
   constructor(
-    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly queues: DeliveryQueues,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('Redis');
   }
 
   onModuleInit(): void {
-    this.queue.on('error', (error: Error) => this.report(error));
+    for (const queue of this.queues.all) queue.on('error', (error: Error) => this.report(error));
   }
 
   report(error: Error): void {

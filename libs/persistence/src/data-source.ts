@@ -4,12 +4,32 @@ import { CallbackEntity } from './entities/callback.entity';
 import { DeliveryAttemptEntity } from './entities/delivery-attempt.entity';
 import { NotificationEntity } from './entities/notification.entity';
 import { PartnerEntity } from './entities/partner.entity';
+import { PortalLinkEntity } from './entities/portal-link.entity';
+import { PortalSessionEntity } from './entities/portal-session.entity';
 import { InitialSchema1764180000000 } from './migrations/1764180000000-InitialSchema';
 import { DeliveryLog1764190000000 } from './migrations/1764190000000-DeliveryLog';
 import { CaseColumnsAndRequestHash1764400000000 } from './migrations/1764400000000-CaseColumnsAndRequestHash';
+import { EncryptedCallbackHeaders1764430000000 } from './migrations/1764430000000-EncryptedCallbackHeaders';
+import { ParkedAndFailedJobAttempts1764440000000 } from './migrations/1764440000000-ParkedAndFailedJobAttempts';
+import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSessions';
 
-export const ENTITIES = [PartnerEntity, ApiKeyEntity, CallbackEntity, NotificationEntity, DeliveryAttemptEntity];
-export const MIGRATIONS = [InitialSchema1764180000000, DeliveryLog1764190000000, CaseColumnsAndRequestHash1764400000000];
+export const ENTITIES = [
+  PartnerEntity,
+  ApiKeyEntity,
+  CallbackEntity,
+  NotificationEntity,
+  DeliveryAttemptEntity,
+  PortalLinkEntity,
+  PortalSessionEntity,
+];
+export const MIGRATIONS = [
+  InitialSchema1764180000000,
+  DeliveryLog1764190000000,
+  CaseColumnsAndRequestHash1764400000000,
+  EncryptedCallbackHeaders1764430000000,
+  ParkedAndFailedJobAttempts1764440000000,
+  PortalSessions1764700000000,
+];
 
 /** The one definition of our PostgreSQL connection, used by both apps, the tests and `npm run migrate`. */
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {

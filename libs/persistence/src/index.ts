@@ -5,4 +5,6 @@ export * from './entities/callback.entity';
 export * from './entities/delivery-attempt.entity';
 export * from './entities/notification.entity';
 export * from './entities/partner.entity';
+export * from './entities/portal-link.entity';
+export * from './entities/portal-session.entity';
 export * from './database.module';

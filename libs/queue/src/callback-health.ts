@@ -1,17 +1,19 @@
 import type { CallbackHealth } from '@callbacks/contracts';
+import { callbackShard, type ShardSettings } from './queue-shards';
 
 /**
  * Redis keys of one callback's isolation state, named by partner and notification type (what a job
- * carries, so the worker can ask before it has read the callback), under the queue's hash-tag
- * prefix so that a Redis Cluster keeps them in the queue's slot:
+ * carries, so the worker can ask before it has read the callback), under the hash-tag prefix of
+ * the callback's shard, so that a Redis Cluster keeps them in the slot of the queue that holds the
+ * callback's jobs. Any new per-callback key belongs here, for the same reason.
  * - inFlight: sorted set of deliveries being sent now (score = lease expiry), for the in-flight cap
  * - circuit: hash {failures, openUntil} of consecutive failures and the circuit's open deadline
  * - probe: the one delivery let through while the circuit is half-open
  * - waiting: sorted set of the job ids parked behind the in-flight cap (score = when they parked),
  *   handed a slot in that order as deliveries end
  */
-export function callbackKeys(prefix: string, partnerId: string, notificationTypeId: number): { inFlight: string; circuit: string; probe: string; waiting: string } {
-  const base = `${prefix}:callback:${partnerId}:${notificationTypeId}`;
+export function callbackKeys(settings: ShardSettings, partnerId: string, notificationTypeId: number): { inFlight: string; circuit: string; probe: string; waiting: string } {
+  const base = `${callbackShard(settings, partnerId, notificationTypeId).prefix}:callback:${partnerId}:${notificationTypeId}`;
   return { inFlight: `${base}:inflight`, circuit: `${base}:circuit`, probe: `${base}:probe`, waiting: `${base}:waiting` };
 }
 

@@ -55,16 +55,23 @@ export function deliveryJobId(notificationId: string, round: number): string {
   return round === 0 ? notificationId : `${notificationId}-r${round}`;
 }
 
+/** Finished jobs of each kind that Redis keeps for Bull Board, at most (the newest ones). */
+export const KEPT_FINISHED_JOBS = 10_000;
+
 /**
  * Attempts and backoff here cover infrastructure failures only (PostgreSQL unreachable while the
  * job runs): a failed HTTP attempt is rescheduled by the processor with moveToDelayed, which does
- * not count as a job attempt. Completed jobs are kept an hour for Bull Board, failed ones a week.
+ * not count as a job attempt. Completed jobs are kept an hour for Bull Board, failed ones a week,
+ * and either kind at most KEPT_FINISHED_JOBS: one dead partner can fail far more than that in a
+ * week, and Redis runs with noeviction, so an unbounded failed set would end with Redis refusing
+ * writes for every partner. 10,000 jobs with their logs take a few tens of MB; the delivery log in
+ * PostgreSQL keeps every attempt, and nothing (redeliver, recover, the reconciler) needs the job.
  */
 export const DELIVERY_JOB_OPTIONS: JobsOptions = {
   attempts: 10,
   backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 3_600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3_600 },
+  removeOnComplete: { age: 3_600, count: KEPT_FINISHED_JOBS },
+  removeOnFail: { age: 7 * 24 * 3_600, count: KEPT_FINISHED_JOBS },
 };
 
 /** A delivery to hand to the queue; the type's name is looked up here, from the catalog. */
@@ -73,8 +80,11 @@ export interface DeliveryToEnqueue extends Omit<DeliveryJobData, 'notificationTy
   dueAt?: Date | null;
 }
 
-/** Adds delivery jobs (one pipeline for many). Adding a job that exists already changes nothing. */
-export async function enqueueDeliveries(queue: Queue, deliveries: DeliveryToEnqueue[], now = Date.now()): Promise<void> {
+/**
+ * Adds delivery jobs to one queue (one pipeline for many). Adding a job that exists already
+ * changes nothing. Callers hand deliveries to `enqueueDeliveries`, which picks each one's shard.
+ */
+export async function addDeliveryJobs(queue: Queue, deliveries: DeliveryToEnqueue[], now = Date.now()): Promise<void> {
   if (deliveries.length === 0) return;
   await queue.addBulk(
     deliveries.map(({ dueAt, ...ids }) => {

@@ -1,4 +1,4 @@
-import { deliveryJobId } from './delivery-queue';
+import { DELIVERY_JOB_OPTIONS, deliveryJobId, KEPT_FINISHED_JOBS } from './delivery-queue';
 import { redisConnectionOptions } from './redis-connection';
 
 describe('redisConnectionOptions', () => {
@@ -26,5 +26,14 @@ describe('deliveryJobId', () => {
     expect(deliveryJobId(id, 0)).toBe(id);
     expect(deliveryJobId(id, 2)).toBe(`${id}-r2`);
     expect(deliveryJobId(id, 2)).not.toContain(':');
+  });
+});
+
+describe('DELIVERY_JOB_OPTIONS', () => {
+  it('bounds the finished jobs Redis keeps by count as well as by age, failed ones included', () => {
+    for (const keep of [DELIVERY_JOB_OPTIONS.removeOnComplete, DELIVERY_JOB_OPTIONS.removeOnFail]) {
+      expect(keep).toEqual({ age: expect.any(Number), count: KEPT_FINISHED_JOBS });
+    }
+    expect(KEPT_FINISHED_JOBS).toBeLessThanOrEqual(10_000);
   });
 });

@@ -1,2 +1,3 @@
 export * from './webhook-signature';
 export * from './secret-cipher';
+export * from './callback-headers-cipher';

@@ -21,9 +21,13 @@ export class ChildApp {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  /** `env` is the whole environment of the child: pass process.env explicitly to inherit it. */
-  static start(name: string, command: string, args: string[], env: ChildEnvironment): ChildApp {
-    return new ChildApp(name, spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  /**
+   * `env` is the whole environment of the child: pass process.env explicitly to inherit it.
+   * `detached` makes the child lead a process group of its own, as a shell does for a foreground
+   * command, so a test can signal the whole group (`process.kill(-pid, …)`, what Ctrl-C does).
+   */
+  static start(name: string, command: string, args: string[], env: ChildEnvironment, options: { cwd?: string; detached?: boolean } = {}): ChildApp {
+    return new ChildApp(name, spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...options }));
   }
 
   get running(): boolean {

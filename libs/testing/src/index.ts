@@ -4,3 +4,4 @@ export * from './test-receiver';
 export * from './wait-until';
 export * from './child-app';
 export * from './otlp-receiver';
+export * from './redis-cluster';

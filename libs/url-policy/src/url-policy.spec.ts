@@ -31,6 +31,10 @@ describe('isForbiddenAddress', () => {
     ['::ffff:169.254.169.254', 'IPv4-mapped metadata'],
     ['::ffff:a9fe:a9fe', 'IPv4-mapped metadata, hex form'],
     ['::ffff:8.8.8.8', 'IPv4-mapped, even public'],
+    ['::7f00:1', 'IPv4-compatible loopback (::/96)'],
+    ['::127.0.0.1', 'IPv4-compatible loopback, dotted'],
+    ['::a9fe:a9fe', 'IPv4-compatible metadata'],
+    ['::808:808', 'IPv4-compatible, even public'],
     ['2002:7f00:1::', '6to4 of loopback'],
     ['64:ff9b::a9fe:a9fe', 'NAT64 of metadata'],
     ['2001::1', 'Teredo'],
@@ -76,6 +80,8 @@ describe('checkCallbackUrl', () => {
     ['https://10.1.2.3/x', /non-public/],
     ['https://[::1]/x', /non-public/],
     ['https://[::ffff:127.0.0.1]/x', /non-public/],
+    ['https://[::127.0.0.1]/x', /non-public/],
+    ['https://[::7f00:1]/x', /non-public/],
     ['https://[fd00::1]/x', /non-public/],
     [`https://example.com/${'a'.repeat(2048)}`, /at most 2048/],
   ])('refuses %s', (url, problem) => expect(checkCallbackUrl(url, strict)).toMatch(problem));
@@ -119,5 +125,6 @@ describe('createGuardedLookup', () => {
     expect(error).toBeInstanceOf(BlockedAddressError);
     expect((error as BlockedAddressError).code).toBe('ERR_BLOCKED_ADDRESS');
     expect((await lookup([{ address: '::ffff:127.0.0.1', family: 6 }], true)).error).toBeInstanceOf(BlockedAddressError);
+    expect((await lookup([{ address: '::7f00:1', family: 6 }], false)).error).toBeInstanceOf(BlockedAddressError);
   });
 });

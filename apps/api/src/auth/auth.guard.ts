@@ -2,13 +2,16 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import { Reflector } from '@nestjs/core';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import { IsNull, Repository } from 'typeorm';
+import { IsNull, MoreThan, Repository } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { ApiKeyEntity } from '@callbacks/persistence';
+import { ApiKeyEntity, PortalSessionEntity } from '@callbacks/persistence';
 import { DomainError } from '../common/domain-error';
 import { isUuid } from '../common/params';
 import { hashApiKey, secretsEqual } from './api-key';
+import { CSRF_FIELD, csrfTokenFor, hashPortalToken, isPortalToken, readSessionCookie } from './portal-session-cookie';
 import { AUDIENCE_METADATA, type Audience, type AuthenticatedRequest, type Principal } from './principal';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
 
@@ -20,6 +23,9 @@ function unauthorized(detail: string): DomainError {
  * Authenticates `Authorization: Bearer <key>` on every route that declares an Audience.
  * Keys are only ever read from that header (never from a query string). A partner key may act
  * only on its own partnerUniqueID; the operator key may act on any partner and alone on admin routes.
+ * Without an Authorization header, a partner portal session cookie stands for its partner's key,
+ * under the same rules; a change made with it must also come from the portal's own pages
+ * (same origin, and the session's CSRF token).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -27,21 +33,24 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
+    @InjectRepository(PortalSessionEntity) private readonly portalSessions: Repository<PortalSessionEntity>,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const audience = this.reflector.getAllAndOverride<Audience | undefined>(AUDIENCE_METADATA, [context.getHandler(), context.getClass()]);
     if (!audience) return true;
     const request = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
-    const principal = await this.authenticate(request.headers.authorization);
+    const sessionToken = request.headers.authorization === undefined ? readSessionCookie(request) : undefined;
+    const principal = sessionToken === undefined ? await this.authenticate(request.headers.authorization) : await this.portalSession(sessionToken);
     if (audience === 'admin' && principal.kind !== 'admin') {
       throw new DomainError(403, 'forbidden', 'this route needs the operator key');
     }
     const partnerParam = request.params.partnerUniqueID;
     // A malformed id is left to the route's validation (400); it cannot name the caller's partner anyway.
-    if (principal.kind === 'partner' && isUuid(partnerParam) && partnerParam.toLowerCase() !== principal.partnerId) {
-      throw new DomainError(403, 'forbidden', 'this API key may only act on its own partnerUniqueID');
+    if (principal.kind !== 'admin' && isUuid(partnerParam) && partnerParam.toLowerCase() !== principal.partnerId) {
+      throw new DomainError(403, 'forbidden', `this ${principal.kind === 'portal' ? 'portal session' : 'API key'} may only act on its own partnerUniqueID`);
     }
+    if (sessionToken !== undefined && !SAFE_METHODS.has(request.method)) refuseCrossSite(request, sessionToken);
     request.principal = principal;
     return true;
   }
@@ -54,5 +63,35 @@ export class AuthGuard implements CanActivate {
     const apiKey = await this.apiKeys.findOne({ where: { keyHash: hashApiKey(token), revokedAt: IsNull() }, select: { id: true, partnerId: true } });
     if (!apiKey) throw unauthorized('unknown or revoked API key');
     return { kind: 'partner', partnerId: apiKey.partnerId, apiKeyId: apiKey.id };
+  }
+
+  private async portalSession(token: string): Promise<Principal> {
+    const session = isPortalToken(token)
+      ? await this.portalSessions.findOne({ where: { tokenHash: hashPortalToken(token), expiresAt: MoreThan(new Date()) }, select: { id: true, partnerId: true } })
+      : null;
+    if (!session) throw unauthorized('the portal session has ended or is not valid; open a new portal link');
+    return { kind: 'portal', partnerId: session.partnerId, sessionId: session.id };
+  }
+}
+
+/** A change made with the session cookie must come from the portal's own pages. */
+function refuseCrossSite(request: Request, sessionToken: string): void {
+  const fetchSite = request.headers['sec-fetch-site'];
+  const origin = request.headers.origin;
+  if ((fetchSite !== undefined && fetchSite !== 'same-origin') || (origin !== undefined && !sameHost(origin, request.headers.host))) {
+    throw new DomainError(403, 'forbidden', 'cross-site request refused');
+  }
+  const body = request.body as Record<string, unknown> | undefined;
+  const given = request.headers['x-csrf-token'] ?? body?.[CSRF_FIELD];
+  if (typeof given !== 'string' || !secretsEqual(given, csrfTokenFor(sessionToken))) {
+    throw new DomainError(403, 'forbidden', 'missing or wrong CSRF token; reload the page and try again');
+  }
+}
+
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
   }
 }

@@ -1,6 +1,10 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 
-export type Principal = { kind: 'admin' } | { kind: 'partner'; partnerId: string; apiKeyId: string };
+export type Principal =
+  | { kind: 'admin' }
+  | { kind: 'partner'; partnerId: string; apiKeyId: string }
+  /** A browser signed in to the partner portal: the same rights as its partner's API key. */
+  | { kind: 'portal'; partnerId: string; sessionId: string };
 
 /** Who may call a route: the operator only, or a partner (on its own partnerUniqueID) or the operator. */
 export type Audience = 'admin' | 'partner';
@@ -20,5 +24,6 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, context: E
 
 /** The idempotency scope of a caller: keys from different callers never collide. */
 export function callerId(principal: Principal): string {
-  return principal.kind === 'admin' ? 'admin' : `key:${principal.apiKeyId}`;
+  if (principal.kind === 'admin') return 'admin';
+  return principal.kind === 'partner' ? `key:${principal.apiKeyId}` : `portal:${principal.sessionId}`;
 }

@@ -25,20 +25,23 @@ export class CallbackHealthStore {
   async read(callbacks: Array<{ partnerId: string; notificationTypeId: number }>): Promise<CallbackHealth[]> {
     if (callbacks.length === 0) return [];
     try {
-      const pipeline = this.redis.pipeline();
-      for (const { partnerId, notificationTypeId } of callbacks) pipeline.hget(callbackKeys(this.config.queuePrefix, partnerId, notificationTypeId).circuit, 'failures');
-      const results = (await withTimeout(pipeline.exec(), READ_TIMEOUT_MS, 'reading callback health')) ?? [];
-      return results.map(([, failures]) => callbackHealth(Number(failures ?? 0), this.config.circuitFailureThreshold));
+      // One read per callback (auto-pipelined): their keys may sit in different cluster slots.
+      const reads = callbacks.map(({ partnerId, notificationTypeId }) => this.redis.client.hget(callbackKeys(this.config, partnerId, notificationTypeId).circuit, 'failures'));
+      const results = await withTimeout(Promise.all(reads), READ_TIMEOUT_MS, 'reading callback health');
+      return results.map((failures) => callbackHealth(Number(failures ?? 0), this.config.circuitFailureThreshold));
     } catch (error) {
       this.logger.warn({ err: error }, 'callback health unavailable; reporting ok');
       return callbacks.map(() => 'ok');
     }
   }
 
-  /** A partner who re-registers the URL gets a closed circuit: deliveries resume at once. */
+  /**
+   * A closed circuit: forgets the consecutive failures and the probe. The in-flight leases (and any
+   * other per-delivery state) stay: they belong to deliveries still running, which release them.
+   */
   async reset(partnerId: string, notificationTypeId: number): Promise<void> {
-    const keys = callbackKeys(this.config.queuePrefix, partnerId, notificationTypeId);
-    await withTimeout(this.redis.del(keys.circuit, keys.probe), READ_TIMEOUT_MS, 'resetting the circuit').catch((error: unknown) =>
+    const keys = callbackKeys(this.config, partnerId, notificationTypeId);
+    await withTimeout(this.redis.client.del(keys.circuit, keys.probe), READ_TIMEOUT_MS, 'resetting the circuit').catch((error: unknown) =>
       this.logger.warn({ err: error, partnerId, notificationTypeId }, 'could not reset the circuit; it closes on the next successful probe'),
     );
   }

@@ -5,6 +5,10 @@ import { CallbackEntity } from '@callbacks/persistence';
 import { DomainError } from '../common/domain-error';
 import { PartnerLookup } from '../partners/partner-lookup';
 
+export function callbackNotFound(partnerId: string, notificationTypeId: number): DomainError {
+  return DomainError.notFound('callback_not_found', `partner ${partnerId} has no callback for notification type ${notificationTypeId}`);
+}
+
 /** Finds a partner's callback for a type: 404 partner_not_found, then 404 callback_not_found. */
 @Injectable()
 export class CallbackLookup {
@@ -17,6 +21,6 @@ export class CallbackLookup {
     const callback = await this.callbacks.findOne({ where: { partnerId, notificationTypeId } });
     if (callback) return callback;
     await this.partners.require(partnerId);
-    throw DomainError.notFound('callback_not_found', `partner ${partnerId} has no callback for notification type ${notificationTypeId}`);
+    throw callbackNotFound(partnerId, notificationTypeId);
   }
 }

@@ -1,13 +1,14 @@
 import { type CallbackDto, type CallbackHealth, notificationTypeName } from '@callbacks/contracts';
 import type { CallbackEntity } from '@callbacks/persistence';
 
-export function toCallbackDto(callback: CallbackEntity, health: CallbackHealth): CallbackDto {
+/** `headers` are the callback's custom headers in plaintext (the entity holds them encrypted). */
+export function toCallbackDto(callback: CallbackEntity, health: CallbackHealth, headers: Record<string, string>): CallbackDto {
   return {
     partnerUniqueId: callback.partnerId,
     notificationTypeId: callback.notificationTypeId,
     notificationType: notificationTypeName(callback.notificationTypeId),
     callbackUrl: callback.callbackUrl,
-    headers: callback.headers,
+    headers,
     enabled: callback.enabled,
     health,
     createdAt: callback.createdAt.toISOString(),

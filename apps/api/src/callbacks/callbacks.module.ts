@@ -17,6 +17,6 @@ import { RotateSigningSecret } from './use-cases/rotate-signing-secret.use-case'
   imports: [TypeOrmModule.forFeature([CallbackEntity]), PartnersModule],
   controllers: [CallbacksController],
   providers: [SecretVault, CallbackHealthStore, CallbackLookup, RegisterCallback, ListCallbacks, GetCallback, DeleteCallback, GetSigningSecret, RotateSigningSecret],
-  exports: [CallbackLookup, SecretVault],
+  exports: [CallbackLookup, SecretVault, RegisterCallback, ListCallbacks, GetCallback, DeleteCallback, GetSigningSecret, RotateSigningSecret],
 })
 export class CallbacksModule {}

@@ -33,7 +33,8 @@ function isDependencyDown(exception: unknown): boolean {
   );
 }
 
-function toDomainError(exception: unknown, request: Request): DomainError | null {
+/** The DomainError an exception stands for, or null for an unexpected one (a 500, to be logged). */
+export function toDomainError(exception: unknown, request: Request): DomainError | null {
   if (exception instanceof DomainError) return exception;
   if (isDependencyDown(exception)) {
     return new DomainError(503, 'service_unavailable', 'the database is unavailable; nothing was stored, retry shortly', undefined, { 'Retry-After': '5' });

@@ -3,21 +3,24 @@ import { Reflector } from '@nestjs/core';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { withTimeout } from '@callbacks/queue';
-import type { AuthenticatedRequest } from '../auth/principal';
+import { type AuthenticatedRequest, callerId } from '../auth/principal';
 import { ApiRedis } from './api-redis';
 import { DomainError } from './domain-error';
 
 const WINDOW_MS = 60_000;
 const RATE_LIMIT_METADATA = 'callbacks:rate-limit';
 
-/** Which budget a route draws from; every partner route draws from "partner" unless it says otherwise. */
+/**
+ * Which budget a route draws from; every partner route draws from "partner" unless it says otherwise.
+ * "echo" is for the routes that make us send traffic to the partner's endpoint: echo and redeliver.
+ */
 export type RateLimitClass = 'partner' | 'echo';
 export const RateLimit = (limitClass: RateLimitClass) => SetMetadata(RATE_LIMIT_METADATA, limitClass);
 
 /**
  * Per API key, per minute (a fixed window counted in Redis, so every API replica shares it): one
  * partner cannot starve the others, and the echo, which makes us send traffic, has a tighter
- * budget. Over the limit: 429 with Retry-After. The operator key is not limited. When Redis
+ * budget, shared with redelivery. Over the limit: 429 with Retry-After. The operator key is not limited. When Redis
  * cannot answer, requests pass: the limiter protects capacity, it is not an authorisation check.
  */
 @Injectable()
@@ -33,15 +36,15 @@ export class RateLimitGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
-    if (principal?.kind !== 'partner') return true;
+    if (principal === undefined || principal.kind === 'admin') return true;
     const limitClass = this.reflector.getAllAndOverride<RateLimitClass | undefined>(RATE_LIMIT_METADATA, [context.getHandler(), context.getClass()]) ?? 'partner';
     const limit = limitClass === 'echo' ? this.config.echoRateLimitPerMinute : this.config.partnerRateLimitPerMinute;
     const now = Date.now();
     const windowStart = now - (now % WINDOW_MS);
-    const key = `${this.config.queuePrefix}:ratelimit:${limitClass}:${principal.apiKeyId}:${windowStart}`;
+    const key = `${this.config.queuePrefix}:ratelimit:${limitClass}:${callerId(principal)}:${windowStart}`;
     let count: number;
     try {
-      const results = await withTimeout(this.redis.multi().incr(key).pexpire(key, WINDOW_MS).exec(), 500, 'the rate-limit counter');
+      const results = await withTimeout(this.redis.client.multi().incr(key).pexpire(key, WINDOW_MS).exec(), 500, 'the rate-limit counter');
       count = Number(results?.[0]?.[1] ?? 0);
     } catch (error) {
       this.logger.warn({ err: error }, 'rate limiter unavailable; letting the request through');
@@ -49,7 +52,7 @@ export class RateLimitGuard implements CanActivate {
     }
     if (count <= limit) return true;
     const retryAfterSeconds = Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000));
-    throw new DomainError(429, 'rate_limited', `this API key made more than ${limit} ${limitClass === 'echo' ? 'echo ' : ''}requests this minute; retry after ${retryAfterSeconds} s`, undefined, {
+    throw new DomainError(429, 'rate_limited', `this API key (or portal session) made more than ${limit} ${limitClass === 'echo' ? 'echo and redeliver ' : ''}requests this minute; retry after ${retryAfterSeconds} s`, undefined, {
       'Retry-After': String(retryAfterSeconds),
     });
   }

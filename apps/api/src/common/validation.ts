@@ -4,14 +4,23 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { type FieldError, inspectJson } from '@callbacks/contracts';
 import { DomainError } from './domain-error';
 
+/**
+ * class-validator starts messages with the property name, or with a path inside the property
+ * ("headers.Expect is …", from a validator that names the part at fault); the field is named
+ * separately, so that prefix moves from the message to the field.
+ */
+function fieldError(property: string, field: string, constraint: string): FieldError {
+  const space = constraint.indexOf(' ');
+  const first = space < 0 ? '' : constraint.slice(0, space);
+  if (first === property) return { field, message: constraint.slice(space + 1) };
+  if (first.startsWith(`${property}.`)) return { field: `${field}${first.slice(property.length)}`, message: constraint.slice(space + 1) };
+  return { field, message: constraint };
+}
+
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((constraint) => ({
-      field,
-      // class-validator starts messages with the property name; the field is named separately.
-      message: constraint.startsWith(`${error.property} `) ? constraint.slice(error.property.length + 1) : constraint,
-    }));
+    const own = Object.values(error.constraints ?? {}).map((constraint) => fieldError(error.property, field, constraint));
     return [...own, ...flatten(error.children ?? [], field)];
   });
 }

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
-import { DELIVERY_QUEUE, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
+import { DeliveryQueues, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
 
@@ -14,7 +12,7 @@ const ENQUEUE_TIMEOUT_MS = 2_000;
 @Injectable()
 export class DeliveryScheduler {
   constructor(
-    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly queues: DeliveryQueues,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('DeliveryScheduler');
@@ -22,7 +20,7 @@ export class DeliveryScheduler {
 
   async schedule(delivery: DeliveryToEnqueue): Promise<void> {
     try {
-      await withTimeout(enqueueDeliveries(this.queue, [delivery]), ENQUEUE_TIMEOUT_MS, 'enqueueing the delivery');
+      await withTimeout(enqueueDeliveries(this.queues, [delivery]), ENQUEUE_TIMEOUT_MS, 'enqueueing the delivery');
     } catch (error) {
       this.logger.warn({ notificationId: delivery.notificationId, err: error }, 'could not enqueue; the reconciler will pick the notification up from PostgreSQL');
     }

@@ -109,11 +109,15 @@ export class NotificationsController {
 
   @Post(':partnerUniqueID/notifications/:notificationId/redeliver')
   @Audience('partner')
+  @RateLimit('echo')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Deliver again now (same webhook-id); on failure the retry schedule runs again' })
+  @ApiOperation({
+    summary: 'Deliver again now (same webhook-id); on failure the retry schedule runs again',
+    description: 'It sends traffic, so it draws from the echo budget (ECHO_RATE_LIMIT_PER_MINUTE per API key, shared with the echo).',
+  })
   @ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
-  @ApiProblems(400, 401, 403, 404)
+  @ApiProblems(400, 401, 403, 404, 429)
   redeliver(@PartnerIdParam() partnerId: string, @UuidParam('notificationId') notificationId: string): Promise<NotificationAcceptedDto> {
     return this.redeliverNotification.execute(partnerId, notificationId);
   }

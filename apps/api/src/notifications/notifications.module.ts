@@ -15,5 +15,6 @@ import { SendTestNotification } from './use-cases/send-test-notification.use-cas
   imports: [TypeOrmModule.forFeature([NotificationEntity, DeliveryAttemptEntity]), PartnersModule],
   controllers: [NotificationsController],
   providers: [DeliveryScheduler, NotificationIntake, SendTestNotification, PublishNotification, ListNotifications, GetNotification, RedeliverNotification],
+  exports: [SendTestNotification, ListNotifications, GetNotification, RedeliverNotification],
 })
 export class NotificationsModule {}

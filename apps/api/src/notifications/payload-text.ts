@@ -9,7 +9,9 @@ import { DomainError } from '../common/domain-error';
  * not bytes, and 256 KiB of `{}` is 87,000 of them.
  */
 export function payloadText(rawBody: string, field: string, member?: string): string {
-  const text = member === undefined ? rawBody.trim() : scanJsonText(rawBody).members.get(member);
+  // The body parser drops a leading byte order mark before it parses; so does this.
+  const body = rawBody.replace(/^\uFEFF/, '');
+  const text = member === undefined ? body.trim() : scanJsonText(body).members.get(member);
   if (text === undefined) throw new Error(`the validated body has no "${member}" member`);
   if (scanJsonText(text, MAX_PAYLOAD_VALUES).values > MAX_PAYLOAD_VALUES) {
     throw new DomainError(422, 'payload_too_complex', `${field} holds more than ${MAX_PAYLOAD_VALUES} JSON values`, [

@@ -1,10 +1,10 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { BullBoardModule } from '@bull-board/nestjs';
 import type { NextFunction, Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { DELIVERY_QUEUE } from '@callbacks/queue';
+import { queueShards } from '@callbacks/queue';
 import { secretsEqual } from '../auth/api-key';
 import { DomainError } from '../common/domain-error';
 import { sendProblem } from '../common/problem.filter';
@@ -23,26 +23,39 @@ export function boardBasicAuth(adminApiKey: string | null) {
   };
 }
 
-/** Bull Board at /admin/queues: waiting, active, delayed (the retries), completed and failed deliveries. */
-@Module({
-  imports: [
-    BullBoardModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
-        route: BULL_BOARD_ROUTE,
-        adapter: ExpressAdapter,
-        middleware: boardBasicAuth(config.adminApiKey),
-        boardOptions: { uiConfig: { boardTitle: 'Partner Callbacks' } },
-      }),
-    }),
-    BullBoardModule.forFeature({
-      name: DELIVERY_QUEUE,
-      adapter: BullMQAdapter,
-      options: {
-        displayName: 'Webhook deliveries',
-        description: 'One job per notification (job id = notification id). Delayed jobs are retries; failed ones exhausted the schedule.',
-      },
-    }),
-  ],
-})
-export class QueueBoardModule {}
+/**
+ * Bull Board at /admin/queues: waiting, active, delayed (the retries), completed and failed
+ * deliveries, one entry per queue shard.
+ */
+@Module({})
+export class QueueBoardModule {
+  static register(config: AppConfig): DynamicModule {
+    const shards = queueShards(config);
+    return {
+      module: QueueBoardModule,
+      imports: [
+        BullBoardModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (appConfig: AppConfig) => ({
+            route: BULL_BOARD_ROUTE,
+            adapter: ExpressAdapter,
+            middleware: boardBasicAuth(appConfig.adminApiKey),
+            boardOptions: { uiConfig: { boardTitle: 'Partner Callbacks' } },
+          }),
+        }),
+        BullBoardModule.forFeature(
+          ...shards.map((shard) => ({
+            name: shard.queueName,
+            adapter: BullMQAdapter,
+            options: {
+              displayName: shards.length === 1 ? 'Webhook deliveries' : `Webhook deliveries, shard ${shard.index + 1} of ${shards.length}`,
+              description:
+                'One job per notification (job id = notification id). Delayed jobs are retries; failed ones exhausted the schedule.' +
+                (shards.length === 1 ? '' : ` Callbacks are spread over ${shards.length} shards; this one's keys start with ${shard.prefix}.`),
+            },
+          })),
+        ),
+      ],
+    };
+  }
+}

@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { DELIVERY_USER_AGENT, notificationTypeName, serializeEnvelope } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
 import type { DeliveryJobData } from '@callbacks/queue';
-import { SecretCipher, signWebhook } from '@callbacks/signing';
+import { openCallbackHeaders, SecretCipher, signWebhook } from '@callbacks/signing';
 import { inSpan } from '@callbacks/telemetry';
 import { type CallbackRef, CallbackGuard } from '../isolation/callback-guard';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
@@ -95,10 +95,10 @@ export class DeliverNotification {
   private async deliver(job: DeliveryJob, context: DeliveryContext | null, admitted: boolean, callbackRef: CallbackRef, lease: { held: boolean }): Promise<DeliveryResult> {
     if (!context) return { kind: 'nothing_to_do', reason: 'notification_deleted' };
     if (job.data.round !== context.deliveryRound) return { kind: 'nothing_to_do', reason: 'superseded_by_redelivery' };
-    if (context.status === 'failed' && job.attemptsMade > 0) {
-      // A failed job retried by an operator (Bull Board) runs again: a new round of the schedule.
-      // Any other run that finds it failed (a stale duplicate, a stall after the failure was
-      // recorded) leaves it failed.
+    if (context.status === 'failed' && job.attemptsMade > (context.failedJobAttempts ?? 0)) {
+      // The job failed after the failure was recorded, and someone retried it (an operator in Bull
+      // Board): a new round of the schedule. Any other run that finds it failed (a stale duplicate,
+      // a stall after the failure was recorded) leaves it failed.
       await this.store.reopen(context.notificationId);
       context.roundAttempts = 0;
     } else if (context.status !== 'pending') {
@@ -107,7 +107,7 @@ export class DeliverNotification {
     const { callback } = context;
     if (!callback || !callback.enabled) {
       const reason = callback ? 'callback_disabled' : 'callback_deleted';
-      await this.store.skip(context.notificationId, reason);
+      await this.store.skip(context.notificationId, job.data.round, reason);
       this.metrics.deliveries.inc({ type: notificationTypeName(context.notificationTypeId), outcome: 'skipped' });
       this.logger.info({ notificationId: context.notificationId, reason }, 'delivery skipped');
       return { kind: 'nothing_to_do', reason };
@@ -122,22 +122,25 @@ export class DeliverNotification {
     }
     const update = this.decide(context, outcome);
     // The lease release and the attempt record are independent: one round trip of waiting, not two.
-    const [released, applied] = await Promise.all([
-      admitted ? this.guard.release(callbackRef, job.id, outcome.ok) : null,
-      this.store.recordAttempt(
-        {
-          notificationId: context.notificationId,
-          round: job.data.round,
-          at,
-          callbackUrl: callback.url,
-          statusCode: outcome.statusCode,
-          durationMs: outcome.durationMs,
-          error: outcome.error,
-          responseBody: outcome.responseBody,
-        },
-        update.next,
-      ),
-    ]);
+    // A release that fails leaves the lease to expire; it must not fail a recorded attempt's job, and
+    // a record that fails must not lose the wake of the parked job the slot was handed to.
+    const releasing = admitted ? this.guard.release(callbackRef, job.id, outcome.ok).catch(() => null) : Promise.resolve(null);
+    const recording = this.store.recordAttempt(
+      {
+        notificationId: context.notificationId,
+        round: job.data.round,
+        jobAttempts: job.attemptsMade,
+        at,
+        callbackUrl: callback.url,
+        statusCode: outcome.statusCode,
+        durationMs: outcome.durationMs,
+        error: outcome.error,
+        responseBody: outcome.responseBody,
+      },
+      update.next,
+    );
+    recording.catch(() => undefined); // awaited below, after the wake
+    const released = await releasing;
     if (released) {
       this.parked.wake(callbackRef, released.handedTo);
       if (released.transition === 'opened' || released.transition === 'closed') {
@@ -148,6 +151,7 @@ export class DeliverNotification {
         );
       }
     }
+    const applied = await recording;
     const log = { notificationId: context.notificationId, attempt: update.result.attempt, statusCode: outcome.statusCode, error: outcome.error, durationMs: outcome.durationMs };
     if (!applied) {
       this.logger.info(log, 'attempt logged; the notification had moved on (a newer round, or finished elsewhere)');
@@ -189,7 +193,7 @@ export class DeliverNotification {
     }
     const timestamp = Math.floor(at.getTime() / 1000);
     return {
-      ...callback.headers,
+      ...openCallbackHeaders(this.cipher, callback),
       'content-type': 'application/json',
       'user-agent': DELIVERY_USER_AGENT,
       'webhook-id': context.notificationId,

@@ -16,10 +16,14 @@ export interface DeliveryContext {
   attemptCount: number;
   roundAttempts: number;
   deliveryRound: number;
+  /** The job's attemptsMade when the failure was recorded (failed notifications only). */
+  failedJobAttempts: number | null;
   createdAt: Date;
   callback: {
     url: string;
+    /** Stored form: pass the callback to openCallbackHeaders (@callbacks/signing) for the plaintext. */
     headers: Record<string, string>;
+    headersEncrypted: string | null;
     enabled: boolean;
     signingSecretEncrypted: string;
     previousSigningSecretEncrypted: string | null;
@@ -31,6 +35,8 @@ export interface AttemptRecord {
   notificationId: string;
   /** The delivery round the attempt belongs to: it changes the notification only in that round. */
   round: number;
+  /** The job's attemptsMade, kept with a failure (see DeliveryContext.failedJobAttempts). */
+  jobAttempts: number;
   at: Date;
   callbackUrl: string;
   statusCode: number | null;
@@ -55,9 +61,11 @@ interface ContextRow {
   attempt_count: number;
   round_attempts: number;
   delivery_round: number;
+  failed_job_attempts: number | null;
   created_at: Date;
   callback_url: string | null;
   headers: Record<string, string> | null;
+  headers_encrypted: string | null;
   enabled: boolean | null;
   signing_secret_encrypted: string | null;
   previous_signing_secret_encrypted: string | null;
@@ -65,7 +73,7 @@ interface ContextRow {
 }
 
 const CONTEXT_COLUMNS = `n.id, n.partner_id, n.notification_type_id, n.test, n.status, n.attempt_count, n.round_attempts,
-  n.delivery_round, n.created_at, c.callback_url, c.headers, c.enabled, c.signing_secret_encrypted,
+  n.delivery_round, n.failed_job_attempts, n.created_at, c.callback_url, c.headers, c.headers_encrypted, c.enabled, c.signing_secret_encrypted,
   c.previous_signing_secret_encrypted, c.previous_secret_expires_at`;
 
 function toContext(row: ContextRow): DeliveryContext {
@@ -79,6 +87,7 @@ function toContext(row: ContextRow): DeliveryContext {
     attemptCount: row.attempt_count,
     roundAttempts: row.round_attempts,
     deliveryRound: row.delivery_round,
+    failedJobAttempts: row.failed_job_attempts,
     createdAt: row.created_at,
     callback:
       row.callback_url === null
@@ -86,6 +95,7 @@ function toContext(row: ContextRow): DeliveryContext {
         : {
             url: row.callback_url,
             headers: row.headers ?? {},
+            headersEncrypted: row.headers_encrypted,
             enabled: row.enabled ?? false,
             signingSecretEncrypted: row.signing_secret_encrypted ?? '',
             previousSigningSecretEncrypted: row.previous_signing_secret_encrypted,
@@ -116,7 +126,7 @@ const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
   name: 'record-attempts',
   text: `WITH input AS (
            SELECT * FROM json_to_recordset($1::json) AS x(
-             notification_id uuid, round integer, at timestamptz, callback_url varchar, status_code smallint, duration_ms integer,
+             notification_id uuid, round integer, job_attempts integer, at timestamptz, callback_url varchar, status_code smallint, duration_ms integer,
              error varchar, response_body text, status varchar, status_reason varchar, next_attempt_at timestamptz)
          ), current AS (
            SELECT n.id, n.status = 'pending' AND n.delivery_round = i.round AS applies
@@ -130,6 +140,8 @@ const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
                   status_reason = CASE WHEN c.applies THEN i.status_reason ELSE n.status_reason END,
                   next_attempt_at = CASE WHEN c.applies THEN i.next_attempt_at ELSE n.next_attempt_at END,
                   delivered_at = CASE WHEN c.applies AND i.status = 'delivered' THEN now() ELSE n.delivered_at END,
+                  failed_job_attempts = CASE WHEN c.applies AND i.status = 'failed' THEN i.job_attempts ELSE n.failed_job_attempts END,
+                  parked_at = CASE WHEN c.applies THEN NULL ELSE n.parked_at END,
                   updated_at = now()
              FROM input i, current c
             WHERE n.id = i.notification_id AND c.id = n.id
@@ -142,10 +154,14 @@ const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
          SELECT id, applies FROM numbered`,
 };
 
-/** Parked deliveries are not overdue: the reconciler leaves them alone until their park times out. */
+/**
+ * Parked deliveries are not overdue: their next attempt is due at the latest at the park timeout,
+ * and the reconciler's scan of overdue rows leaves them alone until then (unless Redis lost them).
+ */
 const PARK: Pick<QueryConfig, 'name' | 'text'> = {
   name: 'park-deliveries',
-  text: `UPDATE notifications SET next_attempt_at = $2 WHERE id = ANY($1::uuid[]) AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at < $2)`,
+  text: `UPDATE notifications SET next_attempt_at = greatest(next_attempt_at, $2), parked_at = coalesce(parked_at, now())
+          WHERE id = ANY($1::uuid[]) AND status = 'pending'`,
 };
 
 /** Splits entries into rounds in which each notification appears at most once (one statement each). */
@@ -234,6 +250,7 @@ export class DeliveryStore implements OnApplicationShutdown {
     const input = entries.map(({ attempt, update }) => ({
       notification_id: attempt.notificationId,
       round: attempt.round,
+      job_attempts: attempt.jobAttempts,
       at: attempt.at.toISOString(),
       callback_url: attempt.callbackUrl,
       status_code: attempt.statusCode,
@@ -253,28 +270,29 @@ export class DeliveryStore implements OnApplicationShutdown {
    * Ends a notification whose job crashed workers too often: failed with reason worker_crash, and an
    * attempt in the log saying so (nothing was known to be sent). Only in the job's own round.
    */
-  async quarantine(notificationId: string, round: number): Promise<boolean> {
+  async quarantine(notificationId: string, round: number, jobAttempts: number): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `WITH ended AS (
          UPDATE notifications
             SET attempt_count = attempt_count + 1, status = 'failed', status_reason = 'worker_crash', next_attempt_at = NULL,
-                last_attempt_at = now(), updated_at = now()
+                parked_at = NULL, failed_job_attempts = $3, last_attempt_at = now(), updated_at = now()
           WHERE id = $1 AND status = 'pending' AND delivery_round = $2
       RETURNING id, attempt_count, partner_id, notification_type_id
        )
        INSERT INTO delivery_attempts (notification_id, attempt, at, callback_url, status_code, duration_ms, error, response_body)
        SELECT e.id, e.attempt_count, now(), coalesce(c.callback_url, ''), NULL, 0, 'worker_crash', NULL
          FROM ended e LEFT JOIN callbacks c ON c.partner_id = e.partner_id AND c.notification_type_id = e.notification_type_id`,
-      [notificationId, round],
+      [notificationId, round, jobAttempts],
     );
     return (rowCount ?? 0) > 0;
   }
 
   /** Ends a pending notification without an attempt (callback deleted or disabled). */
-  async skip(notificationId: string, reason: string): Promise<void> {
+  async skip(notificationId: string, round: number, reason: string): Promise<void> {
     await this.pool.query(
-      `UPDATE notifications SET status = 'skipped', status_reason = $2, next_attempt_at = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'`,
-      [notificationId, reason],
+      `UPDATE notifications SET status = 'skipped', status_reason = $3, next_attempt_at = NULL, parked_at = NULL, updated_at = now()
+        WHERE id = $1 AND status = 'pending' AND delivery_round = $2`,
+      [notificationId, round, reason],
     );
   }
 

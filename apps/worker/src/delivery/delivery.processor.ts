@@ -88,7 +88,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   @OnWorkerEvent('failed')
   async onFailed(job: Job<DeliveryJobData> | undefined, error: Error): Promise<void> {
     if (job && error.message === STALLED_TOO_OFTEN) {
-      const ended = await this.store.quarantine(job.data.notificationId, job.data.round).catch(() => false);
+      const ended = await this.store.quarantine(job.data.notificationId, job.data.round, Math.max(0, job.attemptsMade - 1)).catch(() => false);
       this.logger.error({ notificationId: job.data.notificationId, stalls: job.stalledCounter, ended }, 'delivery crashed its workers repeatedly; failed with worker_crash');
       return;
     }

@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { callbackKeys, redisConnectionOptions } from '@callbacks/queue';
+import { callbackKeys, closeRedisClient, createRedisClient, type RedisClient } from '@callbacks/queue';
 
 /*
  * Both scripts take KEYS inFlight, circuit, probe, waiting. A lease is a member of inFlight (the job
@@ -46,14 +45,18 @@ if failures >= tonumber(ARGV[5]) then
 end
 if redis.call('ZSCORE', KEYS[1], member) then
   redis.call('ZADD', KEYS[1], now + leaseMs, member)
+  redis.call('PEXPIRE', KEYS[1], leaseMs)
   return {1, 0, '', ''}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= cap then
+-- A newcomer does not overtake parked jobs: a slot freed by an expired lease goes to the first of them.
+local full = redis.call('ZCARD', KEYS[1]) >= cap
+if full or (redis.call('ZCARD', KEYS[4]) > 0 and not redis.call('ZSCORE', KEYS[4], member)) then
   if probing then redis.call('DEL', KEYS[3]) end
   redis.call('ZADD', KEYS[4], 'NX', now, member)
   redis.call('PEXPIRE', KEYS[4], ARGV[6])
-  return {0, 0, 'in_flight_cap', ''}
+  if full then return {0, 0, 'in_flight_cap', ''} end
+  return {0, 0, 'in_flight_cap', handOver(now, cap, leaseMs)}
 end
 redis.call('ZREM', KEYS[4], member)
 redis.call('ZADD', KEYS[1], now + leaseMs, member)
@@ -99,7 +102,7 @@ export interface CallbackRef {
   notificationTypeId: number;
 }
 
-type GuardRedis = Redis & {
+type GuardRedis = RedisClient & {
   admitDelivery(inFlight: string, circuit: string, probe: string, waiting: string, ...args: Array<string | number>): Promise<[number, number, string, string]>;
   releaseDelivery(inFlight: string, circuit: string, probe: string, waiting: string, ...args: Array<string | number>): Promise<[CircuitTransition, string]>;
 };
@@ -121,7 +124,7 @@ export class CallbackGuard implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     // Auto-pipelining sends the admits and releases of concurrent deliveries in one write.
-    this.redis = new Redis({ ...redisConnectionOptions(config.redisUrl, 'worker'), enableAutoPipelining: true }) as GuardRedis;
+    this.redis = createRedisClient(config, 'worker', { enableAutoPipelining: true }) as GuardRedis;
     this.redis.on('error', () => undefined); // the queue's own connection reports Redis trouble
     this.redis.defineCommand('admitDelivery', { numberOfKeys: 4, lua: ADMIT });
     this.redis.defineCommand('releaseDelivery', { numberOfKeys: 4, lua: RELEASE });
@@ -164,11 +167,11 @@ export class CallbackGuard implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedisClient(this.redis);
   }
 
   private keys(callback: CallbackRef): [string, string, string, string] {
-    const keys = callbackKeys(this.config.queuePrefix, callback.partnerId, callback.notificationTypeId);
+    const keys = callbackKeys(this.config, callback.partnerId, callback.notificationTypeId);
     return [keys.inFlight, keys.circuit, keys.probe, keys.waiting];
   }
 }

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
-import { DELIVERY_QUEUE } from '@callbacks/queue';
+import { DeliveryQueues } from '@callbacks/queue';
 import { type CallbackRef, CallbackGuard } from './callback-guard';
 
 const GONE_STATES = new Set(['unknown', 'completed', 'failed']);
@@ -19,7 +17,7 @@ const GONE_STATES = new Set(['unknown', 'completed', 'failed']);
 @Injectable()
 export class ParkedDeliveries {
   constructor(
-    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly queues: DeliveryQueues,
     private readonly guard: CallbackGuard,
     private readonly logger: PinoLogger,
   ) {
@@ -38,9 +36,10 @@ export class ParkedDeliveries {
   }
 
   private async promote(callback: CallbackRef, jobId: string): Promise<void> {
-    const state = await this.queue.getJobState(jobId);
+    const queue = this.queues.forCallback(callback.partnerId, callback.notificationTypeId);
+    const state = await queue.getJobState(jobId);
     if (state === 'delayed') {
-      await this.queue
+      await queue
         .getJob(jobId)
         .then((job) => job?.promote())
         .catch(() => undefined); // promoted by the other side of the race already

@@ -1,12 +1,11 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
+import type { Queue } from 'bullmq';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { Metrics } from '@callbacks/observability';
-import { DELIVERY_QUEUE, deliveryJobId, type DeliveryToEnqueue, enqueueDeliveries, STALLED_TOO_OFTEN, withTimeout } from '@callbacks/queue';
+import { deliveryJobId, DeliveryQueues, type DeliveryToEnqueue, enqueueDeliveries, STALLED_TOO_OFTEN, withTimeout } from '@callbacks/queue';
 import { DeliveryStore } from '../delivery/delivery-store';
 
 /** Any constant works; it names the reconciler's lock among PostgreSQL advisory locks. */
@@ -22,6 +21,8 @@ export interface ReconcileReport {
   retried: number;
   /** Jobs that crashed workers too often: their notifications ended failed (worker_crash). */
   quarantined: number;
+  /** Parked deliveries re-enqueued, due at once, because Redis had lost its data (waiting lists included). */
+  unparked: number;
 }
 
 interface PendingRow {
@@ -39,6 +40,7 @@ interface PendingRow {
  * nothing has touched for two intervals and gives each a job again if its job is gone (Redis
  * restarted or lost its data), failed (infrastructure errors, or stalled twice) or finished
  * without delivering. Adding a job is idempotent, so a race with a live job changes nothing.
+ * Each notification is looked for, and re-enqueued, in its callback's shard queue.
  */
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -48,7 +50,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly queues: DeliveryQueues,
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
     private readonly store: DeliveryStore,
@@ -73,7 +75,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         this.metrics.reconcilerRuns.inc({ result: report ? 'ran' : 'skipped_locked' });
         if (!report) return;
         this.metrics.reconcilerReenqueued.inc(report.reenqueued + report.retried);
-        if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0) this.logger.warn(report, 'reconciler re-enqueued deliveries');
+        if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0 || report.unparked > 0) this.logger.warn(report, 'reconciler re-enqueued deliveries');
       })
       .catch((error: unknown) => {
         this.metrics.reconcilerRuns.inc({ result: 'error' });
@@ -90,7 +92,10 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     await runner.startTransaction();
     try {
       const [{ locked }] = (await runner.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RECONCILER_LOCK_ID])) as Array<{ locked: boolean }>;
-      return locked ? await this.scan(runner) : null;
+      if (!locked) return null;
+      // First: the scan would give a parked delivery that Redis lost a job due at its park timeout.
+      const unparked = await withTimeout(this.recoverParkedAfterRedisLoss(runner), BATCH_TIMEOUT_MS, 'recovering parked deliveries');
+      return { ...(await this.scan(runner)), unparked };
     } finally {
       await runner.commitTransaction();
       await runner.release();
@@ -98,7 +103,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private async scan(runner: QueryRunner): Promise<ReconcileReport> {
-    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0 };
+    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0, unparked: 0 };
     const quietMs = 2 * this.config.reconcileIntervalMs;
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
@@ -122,11 +127,12 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
       await Promise.all(
         rows.slice(start, start + STATE_LOOKUPS_IN_PARALLEL).map(async (row) => {
           const jobId = deliveryJobId(row.id, row.delivery_round);
-          const state = await this.queue.getJobState(jobId);
+          const queue = this.queues.forCallback(row.partner_id, row.notification_type_id);
+          const state = await queue.getJobState(jobId);
           if (state === 'failed') {
-            await this.repairFailed(row, jobId, report);
+            await this.repairFailed(queue, row, jobId, report);
           } else if (state === 'unknown' || state === 'completed') {
-            if (state === 'completed') await this.queue.remove(jobId);
+            if (state === 'completed') await queue.remove(jobId);
             missing.push({
               notificationId: row.id,
               partnerUniqueId: row.partner_id,
@@ -139,8 +145,48 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         }),
       );
     }
-    await enqueueDeliveries(this.queue, missing);
+    await enqueueDeliveries(this.queues, missing);
     report.reenqueued += missing.length;
+  }
+
+  /**
+   * A parked delivery's next attempt is due at its park timeout, so the scan of overdue rows does
+   * not see it for minutes. Redis losing its data (a restart without persistence, a failover to an
+   * empty replica) loses the waiting lists that would have woken them: an epoch key, set once and
+   * gone with the data, tells this pass, which then gives every parked delivery a job due now.
+   */
+  private async recoverParkedAfterRedisLoss(runner: QueryRunner): Promise<number> {
+    // One epoch key per shard (a cluster can lose one master's data); only the lock holder gets
+    // here, so looking and then setting cannot race another pass.
+    const lost = await Promise.all(
+      this.queues.all.map(async (queue) => {
+        const redis = await queue.backend.client;
+        const epochKey = `${queue.opts.prefix}:${queue.name}:reconciler-epoch`;
+        if ((await redis.get(epochKey)) !== null) return false;
+        await redis.set(epochKey, new Date().toISOString());
+        return true;
+      }),
+    );
+    if (!lost.includes(true)) return 0;
+    let unparked = 0;
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const rows = (await runner.query(
+        `SELECT id, partner_id, notification_type_id, delivery_round, test, next_attempt_at
+           FROM notifications
+          WHERE parked_at IS NOT NULL AND status = 'pending' AND id > $1
+          ORDER BY id LIMIT $2`,
+        [after, BATCH_SIZE],
+      )) as PendingRow[];
+      if (rows.length === 0) return unparked;
+      // Jobs that still exist (on shards that kept their data) are left as they are.
+      await enqueueDeliveries(
+        this.queues,
+        rows.map((row) => ({ notificationId: row.id, partnerUniqueId: row.partner_id, notificationTypeId: row.notification_type_id, round: row.delivery_round, test: row.test })),
+      );
+      unparked += rows.length;
+      after = rows[rows.length - 1].id;
+    }
   }
 
   /**
@@ -149,11 +195,11 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
    * (worker_crash). The notification is read again after the job's state: the worker records a
    * failure before it fails the job, so a notification that is failed by now stays failed.
    */
-  private async repairFailed(row: PendingRow, jobId: string, report: ReconcileReport): Promise<void> {
-    const job = await this.queue.getJob(jobId);
+  private async repairFailed(queue: Queue, row: PendingRow, jobId: string, report: ReconcileReport): Promise<void> {
+    const job = await queue.getJob(jobId);
     if (!job) return;
     if (job.failedReason === STALLED_TOO_OFTEN) {
-      if (await this.store.quarantine(row.id, row.delivery_round)) report.quarantined++;
+      if (await this.store.quarantine(row.id, row.delivery_round, Math.max(0, job.attemptsMade - 1))) report.quarantined++;
       return;
     }
     if (!(await this.store.isPendingInRound(row.id, row.delivery_round))) return;

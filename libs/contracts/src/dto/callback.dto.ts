@@ -17,7 +17,10 @@ export class PutCallbackDto {
   callbackUrl: string;
 
   @ApiPropertyOptional({
-    description: 'Extra headers sent with every delivery. Names the service sets itself (webhook-*, content-type, content-length, host, user-agent) are refused.',
+    description:
+      'Extra headers sent with every delivery (at most 20; values up to 1024 characters of tab, visible ASCII, space or U+0080–U+00FF). ' +
+      'Names the service sets itself (webhook-*, content-type, content-length, host, user-agent) and connection-level ones ' +
+      '(connection, expect, keep-alive, transfer-encoding, upgrade) are refused with a 400 naming headers.<name>. Values are stored encrypted.',
     example: { 'X-Partner-Token': 'abc123' },
     type: 'object',
     additionalProperties: { type: 'string' },

@@ -16,8 +16,13 @@ export class CallbackEntity {
   @Column({ name: 'callback_url', type: 'varchar', length: 2048 })
   callbackUrl: string;
 
+  /** Plaintext custom headers of rows written before encryption; {} once headersEncrypted is set. */
   @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
   headers: Record<string, string>;
+
+  /** AES-256-GCM of the custom headers as JSON (see openCallbackHeaders); null: none, or a plaintext row. */
+  @Column({ name: 'headers_encrypted', type: 'text', nullable: true })
+  headersEncrypted: string | null;
 
   @Column({ type: 'boolean', default: true })
   enabled: boolean;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CallbackDto } from '@callbacks/contracts';
+import { SecretVault } from '../../common/secret-vault';
 import { CallbackHealthStore } from '../callback-health.store';
 import { CallbackLookup } from '../callback-lookup';
 import { toCallbackDto } from '../callback.mapper';
@@ -9,11 +10,12 @@ export class GetCallback {
   constructor(
     private readonly lookup: CallbackLookup,
     private readonly health: CallbackHealthStore,
+    private readonly vault: SecretVault,
   ) {}
 
   async execute(partnerId: string, notificationTypeId: number): Promise<CallbackDto> {
     const callback = await this.lookup.require(partnerId, notificationTypeId);
     const [health] = await this.health.read([callback]);
-    return toCallbackDto(callback, health);
+    return toCallbackDto(callback, health, this.vault.openHeaders(callback));
   }
 }

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import type { CallbackListDto } from '@callbacks/contracts';
 import { CallbackEntity } from '@callbacks/persistence';
+import { SecretVault } from '../../common/secret-vault';
 import { PartnerLookup } from '../../partners/partner-lookup';
 import { CallbackHealthStore } from '../callback-health.store';
 import { toCallbackDto } from '../callback.mapper';
@@ -13,6 +14,7 @@ export class ListCallbacks {
     private readonly partners: PartnerLookup,
     @InjectRepository(CallbackEntity) private readonly callbacks: Repository<CallbackEntity>,
     private readonly health: CallbackHealthStore,
+    private readonly vault: SecretVault,
   ) {}
 
   async execute(partnerId: string, offset: number, limit: number): Promise<CallbackListDto> {
@@ -24,6 +26,6 @@ export class ListCallbacks {
       take: limit,
     });
     const health = await this.health.read(callbacks);
-    return { items: callbacks.map((callback, index) => toCallbackDto(callback, health[index])), total };
+    return { items: callbacks.map((callback, index) => toCallbackDto(callback, health[index], this.vault.openHeaders(callback))), total };
   }
 }

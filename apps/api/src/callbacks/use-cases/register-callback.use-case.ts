@@ -17,8 +17,10 @@ export type RegisterCallbackResult = { created: true; callback: CallbackCreatedD
 
 /**
  * PUT semantics: the body replaces the callback's URL, headers (default none) and enabled flag
- * (default true). The signing secret is made on creation and kept on every update. Re-registering
- * closes the callback's circuit, so a fixed endpoint gets its deliveries at once.
+ * (default true). The signing secret is made on creation and kept on every update. Registering
+ * closes the callback's circuit: a fixed endpoint gets its deliveries at once, and a callback created
+ * again after a delete does not inherit the old one's failures (an attempt still in flight at the
+ * delete may have counted one after it).
  */
 @Injectable()
 export class RegisterCallback {
@@ -36,17 +38,29 @@ export class RegisterCallback {
     await this.partners.require(partnerId);
 
     const signingSecret = generateSigningSecret();
+    const headers = body.headers ?? {};
+    const stored = this.vault.sealHeaders(headers);
     // One statement, so two concurrent first PUTs cannot both create (or both fail).
     const [row] = (await this.dataSource.query(
-      `INSERT INTO callbacks (id, partner_id, notification_type_id, callback_url, headers, enabled, signing_secret_encrypted)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO callbacks (id, partner_id, notification_type_id, callback_url, headers, headers_encrypted, enabled, signing_secret_encrypted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (partner_id, notification_type_id) DO UPDATE
-         SET callback_url = EXCLUDED.callback_url, headers = EXCLUDED.headers, enabled = EXCLUDED.enabled, updated_at = now()
+         SET callback_url = EXCLUDED.callback_url, headers = EXCLUDED.headers, headers_encrypted = EXCLUDED.headers_encrypted,
+             enabled = EXCLUDED.enabled, updated_at = now()
        RETURNING id, (xmax = 0) AS created`,
-      [randomUUID(), partnerId, notificationTypeId, body.callbackUrl, JSON.stringify(body.headers ?? {}), body.enabled ?? true, this.vault.seal(signingSecret)],
+      [
+        randomUUID(),
+        partnerId,
+        notificationTypeId,
+        body.callbackUrl,
+        JSON.stringify(stored.headers),
+        stored.headersEncrypted,
+        body.enabled ?? true,
+        this.vault.seal(signingSecret),
+      ],
     )) as Array<{ id: string; created: boolean }>;
-    if (!row.created) await this.health.reset(partnerId, notificationTypeId);
-    const callback = toCallbackDto(await this.dataSource.manager.findOneByOrFail(CallbackEntity, { id: row.id }), 'ok');
+    await this.health.reset(partnerId, notificationTypeId);
+    const callback = toCallbackDto(await this.dataSource.manager.findOneByOrFail(CallbackEntity, { id: row.id }), 'ok', headers);
     return row.created ? { created: true, callback: { ...callback, signingSecret } } : { created: false, callback };
   }
 }

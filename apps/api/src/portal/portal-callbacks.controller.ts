@@ -1,0 +1,151 @@
+import { Body, Controller, Get, Post, Query, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { type CallbackDto, findNotificationType, MAX_PAGE_LIMIT, PutCallbackDto } from '@callbacks/contracts';
+import { Audience } from '../auth/principal';
+import { DomainError } from '../common/domain-error';
+import { NotificationTypeParam } from '../common/params';
+import { DtoValidationPipe } from '../common/validation';
+import { DeleteCallback } from '../callbacks/use-cases/delete-callback.use-case';
+import { GetCallback } from '../callbacks/use-cases/get-callback.use-case';
+import { GetSigningSecret } from '../callbacks/use-cases/get-signing-secret.use-case';
+import { ListCallbacks } from '../callbacks/use-cases/list-callbacks.use-case';
+import { RegisterCallback } from '../callbacks/use-cases/register-callback.use-case';
+import { RotateSigningSecret } from '../callbacks/use-cases/rotate-signing-secret.use-case';
+import { PortalErrorFilter } from './portal-error.filter';
+import { formErrors, formText, notice, Portal, redirectTo, sendPage } from './portal-context';
+import { callbacksPage, type CallbackFormState, overviewPage, rotateConfirmPage, secretPage } from './views/callbacks.view';
+import { groupErrors, portalPath, type PortalContext } from './views/layout';
+
+type Form = Record<string, unknown>;
+
+/** "Name: value" lines into a headers object; the API's own rules are checked after. */
+export function parseHeaderLines(text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((line, index) => {
+    if (line.trim() === '') return;
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw DomainError.validation([{ field: 'headers', message: `line ${index + 1} must be written as "Name: value"` }]);
+    const name = line.slice(0, colon).trim();
+    if (Object.hasOwn(headers, name)) throw DomainError.validation([{ field: 'headers', message: `"${name}" is given twice` }]);
+    headers[name] = line.slice(colon + 1).trim();
+  });
+  return headers;
+}
+
+/** Which input an API validation error belongs beside. */
+function callbackInput(field: string): string {
+  if (field === 'callbackUrl' || field === 'enabled') return field;
+  return field.startsWith('headers') ? 'headers' : 'form';
+}
+
+/** The overview and the callbacks pages: the API's callback use cases, behind HTML forms. */
+@ApiExcludeController()
+@UseFilters(PortalErrorFilter)
+@Audience('partner')
+@Controller('portal/:partnerUniqueID')
+export class PortalCallbacksController {
+  private readonly validation = new DtoValidationPipe();
+
+  constructor(
+    private readonly listCallbacks: ListCallbacks,
+    private readonly getCallback: GetCallback,
+    private readonly registerCallback: RegisterCallback,
+    private readonly deleteCallback: DeleteCallback,
+    private readonly getSigningSecret: GetSigningSecret,
+    private readonly rotateSigningSecret: RotateSigningSecret,
+  ) {}
+
+  @Get()
+  async overview(@Portal() portal: PortalContext, @Query('done') done: unknown, @Res() response: Response): Promise<void> {
+    sendPage(response, overviewPage(portal, await this.callbacks(portal), notice(done)));
+  }
+
+  @Get('callbacks')
+  async list(@Portal() portal: PortalContext, @Query('done') done: unknown, @Res() response: Response): Promise<void> {
+    sendPage(response, callbacksPage(portal, await this.callbacks(portal), { notice: notice(done) }));
+  }
+
+  @Post('callbacks/:notificationType')
+  async save(
+    @Portal() portal: PortalContext,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @Body() form: Form,
+    @Res() response: Response,
+  ): Promise<void> {
+    const state: CallbackFormState = {
+      notificationTypeId,
+      callbackUrl: formText(form, 'callbackUrl'),
+      headersText: formText(form, 'headers'),
+      enabled: formText(form, 'enabled') === 'true',
+      errors: {},
+    };
+    try {
+      const body = this.validation.transform(
+        { callbackUrl: state.callbackUrl, headers: parseHeaderLines(state.headersText), enabled: state.enabled },
+        { type: 'body', metatype: PutCallbackDto },
+      ) as PutCallbackDto;
+      const result = await this.registerCallback.execute(portal.partnerId, notificationTypeId, body);
+      redirectTo(response, this.callbacksUrl(portal, result.created ? 'created' : 'saved', notificationTypeId));
+    } catch (error) {
+      const errors = formErrors(error);
+      if (!errors) throw error;
+      state.errors = groupErrors(errors, callbackInput);
+      sendPage(response, callbacksPage(portal, await this.callbacks(portal), { form: state }), 400);
+    }
+  }
+
+  @Post('callbacks/:notificationType/enable')
+  enable(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+    return this.setEnabled(portal, notificationTypeId, true, response);
+  }
+
+  @Post('callbacks/:notificationType/disable')
+  disable(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+    return this.setEnabled(portal, notificationTypeId, false, response);
+  }
+
+  @Post('callbacks/:notificationType/delete')
+  async delete(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+    await this.deleteCallback.execute(portal.partnerId, notificationTypeId);
+    redirectTo(response, this.callbacksUrl(portal, 'deleted', notificationTypeId));
+  }
+
+  @Get('callbacks/:notificationType/secret')
+  async secret(
+    @Portal() portal: PortalContext,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @Query('done') done: unknown,
+    @Res() response: Response,
+  ): Promise<void> {
+    const { signingSecret } = await this.getSigningSecret.execute(portal.partnerId, notificationTypeId);
+    sendPage(response, secretPage(portal, findNotificationType(notificationTypeId)!, signingSecret, notice(done)));
+  }
+
+  @Get('callbacks/:notificationType/rotate')
+  async confirmRotation(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+    await this.getCallback.execute(portal.partnerId, notificationTypeId);
+    sendPage(response, rotateConfirmPage(portal, findNotificationType(notificationTypeId)!));
+  }
+
+  @Post('callbacks/:notificationType/secret/rotate')
+  async rotate(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+    await this.rotateSigningSecret.execute(portal.partnerId, notificationTypeId);
+    redirectTo(response, portalPath(portal, `/callbacks/${notificationTypeId}/secret?done=rotated`));
+  }
+
+  /** Enabling or disabling is a PUT of the callback as it is, with the flag changed: the API's way. */
+  private async setEnabled(portal: PortalContext, notificationTypeId: number, enabled: boolean, response: Response): Promise<void> {
+    const callback = await this.getCallback.execute(portal.partnerId, notificationTypeId);
+    await this.registerCallback.execute(portal.partnerId, notificationTypeId, { callbackUrl: callback.callbackUrl, headers: callback.headers, enabled });
+    redirectTo(response, this.callbacksUrl(portal, enabled ? 'enabled' : 'disabled', notificationTypeId));
+  }
+
+  private async callbacks(portal: PortalContext): Promise<CallbackDto[]> {
+    return (await this.listCallbacks.execute(portal.partnerId, 0, MAX_PAGE_LIMIT)).items;
+  }
+
+  private callbacksUrl(portal: PortalContext, done: string, notificationTypeId: number): string {
+    return portalPath(portal, `/callbacks?done=${done}#type-${notificationTypeId}`);
+  }
+}

@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { LessThan, Repository } from 'typeorm';
+import { PortalLinkEntity } from '@callbacks/persistence';
+import { generatePortalToken, hashPortalToken } from '../../auth/portal-session-cookie';
+import { PartnerLookup } from '../../partners/partner-lookup';
+
+export const PORTAL_LINK_TTL_MS = 15 * 60 * 1000;
+const SWEEP_AFTER_MS = 24 * 60 * 60 * 1000;
+
+export interface NewPortalLink {
+  token: string;
+  expiresAt: Date;
+}
+
+/** A one-time sign-in link to the partner portal; only the token's hash is stored. */
+@Injectable()
+export class CreatePortalLink {
+  constructor(
+    private readonly partners: PartnerLookup,
+    @InjectRepository(PortalLinkEntity) private readonly links: Repository<PortalLinkEntity>,
+  ) {}
+
+  async execute(partnerId: string): Promise<NewPortalLink> {
+    await this.partners.require(partnerId);
+    const token = generatePortalToken();
+    const expiresAt = new Date(Date.now() + PORTAL_LINK_TTL_MS);
+    await this.links.insert({ tokenHash: hashPortalToken(token), partnerId, expiresAt, usedAt: null });
+    // Links a day past their expiry no longer need telling apart from forged ones.
+    await this.links.delete({ expiresAt: LessThan(new Date(Date.now() - SWEEP_AFTER_MS)) });
+    return { token, expiresAt };
+  }
+}
