@@ -28,6 +28,10 @@ describe('partner callbacks API', () => {
       callbackUrl: URL_A,
       headers: { 'X-Custom': 'v' },
       enabled: true,
+      disabledReason: null,
+      disabledAt: null,
+      failingSince: null,
+      lastSuccessAt: null,
       health: 'ok',
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
@@ -35,7 +39,8 @@ describe('partner callbacks API', () => {
     });
 
     const updated = await api.http.put(`${base}/5`).set(partner.auth).send({ callbackUrl: URL_B, enabled: false }).expect(200);
-    expect(updated.body).toMatchObject({ callbackUrl: URL_B, headers: {}, enabled: false, createdAt: created.body.createdAt });
+    expect(updated.body).toMatchObject({ callbackUrl: URL_B, headers: {}, enabled: false, disabledReason: 'partner', createdAt: created.body.createdAt });
+    expect(Date.parse(updated.body.disabledAt)).toBeGreaterThanOrEqual(Date.parse(created.body.createdAt));
     expect(updated.body.signingSecret).toBeUndefined();
     expect(Date.parse(updated.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.body.updatedAt));
 

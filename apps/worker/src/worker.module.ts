@@ -9,6 +9,10 @@ import { DeliveryStore } from './delivery/delivery-store';
 import { HttpSender } from './delivery/http-sender';
 import { CallbackGuard } from './isolation/callback-guard';
 import { ParkedDeliveries } from './isolation/parked-deliveries';
+import { CallbackLifecycle } from './lifecycle/callback-lifecycle';
+import { DeliverOperatorEvent } from './lifecycle/deliver-operator-event.use-case';
+import { OperatorEventReconciler } from './lifecycle/operator-event-reconciler';
+import { OperatorEvents } from './lifecycle/operator-events';
 import { Reconciler } from './reconciler/reconciler';
 
 @Module({})
@@ -35,6 +39,10 @@ export class WorkerModule {
         DeliverNotification,
         ...deliveryProcessors(config),
         Reconciler,
+        OperatorEvents,
+        CallbackLifecycle,
+        DeliverOperatorEvent,
+        OperatorEventReconciler,
       ],
     };
   }

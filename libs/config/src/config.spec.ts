@@ -1,6 +1,8 @@
 import { ConfigError, DEFAULT_DATABASE_URL, loadConfig } from './config';
 import { parseDuration, parseDurationList } from './duration';
 
+const OPERATOR_SECRET = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+
 function configError(env: Record<string, string>): ConfigError {
   try {
     loadConfig(env);
@@ -18,9 +20,10 @@ describe('durations', () => {
     ['1.5s', 1_500],
     ['5m', 300_000],
     ['2h', 7_200_000],
+    ['5d', 432_000_000],
   ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['5', '5d', '-5s', 's', '5 s s', ''])('rejects %p', (text) => expect(parseDuration(text)).toBeNull());
+  it.each(['5', '5w', '-5s', 's', '5 s s', ''])('rejects %p', (text) => expect(parseDuration(text)).toBeNull());
 
   it('parses a list and rejects a list with one bad step', () => {
     expect(parseDurationList('5s, 5m,30m')).toEqual([5_000, 300_000, 1_800_000]);
@@ -108,6 +111,22 @@ describe('loadConfig', () => {
     expect(config.queuePrefix).toBe('{whk}');
   });
 
+  it('reads the callback lifecycle settings', () => {
+    expect(loadConfig({}).config).toMatchObject({ callbackDisableAfterMs: 5 * 86_400_000, operatorWebhook: null, operatorExhaustedCoalesceMs: 3_600_000 });
+    const { config } = loadConfig({
+      CALLBACK_DISABLE_AFTER: '3s',
+      OPERATOR_WEBHOOK_URL: 'http://127.0.0.1:9999/ops',
+      OPERATOR_WEBHOOK_SECRET: OPERATOR_SECRET,
+      OPERATOR_EXHAUSTED_COALESCE: '2s',
+      ALLOW_INSECURE_CALLBACKS: 'true',
+    });
+    expect(config).toMatchObject({
+      callbackDisableAfterMs: 3_000,
+      operatorWebhook: { url: 'http://127.0.0.1:9999/ops', secret: OPERATOR_SECRET },
+      operatorExhaustedCoalesceMs: 2_000,
+    });
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -131,6 +150,13 @@ describe('loadConfig', () => {
     [{ QUEUE_SHARDS: '0' }, 'QUEUE_SHARDS'],
     [{ QUEUE_SHARDS: '65' }, 'QUEUE_SHARDS'],
     [{ PUBLIC_BASE_URL: 'ftp://portal.example.com' }, 'PUBLIC_BASE_URL'],
+    [{ CALLBACK_DISABLE_AFTER: '5 days' }, 'CALLBACK_DISABLE_AFTER'],
+    [{ CALLBACK_DISABLE_AFTER: '10ms' }, 'CALLBACK_DISABLE_AFTER'],
+    [{ OPERATOR_WEBHOOK_URL: 'https://ops.example.com/hooks' }, 'OPERATOR_WEBHOOK_SECRET'],
+    [{ OPERATOR_WEBHOOK_SECRET: OPERATOR_SECRET }, 'OPERATOR_WEBHOOK_URL'],
+    [{ OPERATOR_WEBHOOK_URL: 'https://ops.example.com/hooks', OPERATOR_WEBHOOK_SECRET: 'hunter2' }, 'OPERATOR_WEBHOOK_SECRET'],
+    [{ OPERATOR_WEBHOOK_URL: 'http://ops.example.com/hooks', OPERATOR_WEBHOOK_SECRET: OPERATOR_SECRET }, 'OPERATOR_WEBHOOK_URL'],
+    [{ OPERATOR_EXHAUSTED_COALESCE: 'hourly' }, 'OPERATOR_EXHAUSTED_COALESCE'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);

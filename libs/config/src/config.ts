@@ -1,4 +1,4 @@
-import { parseDurationList } from './duration';
+import { parseDuration, parseDurationList } from './duration';
 import { OTLP_ENDPOINT_VARIABLES, tracingConfig } from './tracing';
 
 export type Environment = Record<string, string | undefined>;
@@ -44,6 +44,18 @@ export interface AppConfig {
   webhookTraceparent: boolean;
   /** The API's address as browsers reach it (portal sign-in links); null: taken from each request's Host. */
   publicBaseUrl: string | null;
+  /** A callback whose attempts have all failed for this long (a span, not a count) is disabled. */
+  callbackDisableAfterMs: number;
+  /** Where operator events go, and the secret that signs them; null: no operator events. */
+  operatorWebhook: OperatorWebhookConfig | null;
+  /** notification.exhausted events of one callback are coalesced into at most one per this span. */
+  operatorExhaustedCoalesceMs: number;
+}
+
+export interface OperatorWebhookConfig {
+  url: string;
+  /** whsec_… (Standard Webhooks). */
+  secret: string;
 }
 
 export interface RedisNode {
@@ -70,6 +82,8 @@ export class ConfigError extends Error {
 export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/webhooks';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+export const DEFAULT_CALLBACK_DISABLE_AFTER = '5d';
+export const DEFAULT_OPERATOR_EXHAUSTED_COALESCE = '1h';
 /** The BullMQ job lock (see @callbacks/queue); one attempt must end well inside it. */
 export const MAX_DELIVERY_TIMEOUT_MS = 50_000;
 /** More shards than a cluster has masters only adds queues to poll; 64 leaves room to grow. */
@@ -102,7 +116,10 @@ function boolean(env: Environment, name: string, fallback: boolean): boolean {
 }
 
 function url(env: Environment, name: string, fallback: string, protocols: string[]): string {
-  const raw = read(env, name) ?? fallback;
+  return readUrl(name, read(env, name) ?? fallback, protocols);
+}
+
+function readUrl(name: string, raw: string, protocols: string[]): string {
   let parsed: URL;
   try {
     parsed = new URL(raw);
@@ -113,6 +130,31 @@ function url(env: Environment, name: string, fallback: string, protocols: string
     throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
   return raw;
+}
+
+function duration(env: Environment, name: string, fallback: string, minMs: number): number {
+  const raw = read(env, name) ?? fallback;
+  const ms = parseDuration(raw);
+  if (ms === null) throw new ConfigError(name, `expected a duration such as "${fallback}" (units ms, s, m, h, d), got "${raw}"`);
+  if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms, got ${ms} ms`);
+  return ms;
+}
+
+/** OPERATOR_WEBHOOK_URL and OPERATOR_WEBHOOK_SECRET come together; the URL's host is checked again when sending. */
+function operatorWebhook(env: Environment, allowInsecure: boolean): OperatorWebhookConfig | null {
+  const rawUrl = read(env, 'OPERATOR_WEBHOOK_URL');
+  const secret = read(env, 'OPERATOR_WEBHOOK_SECRET');
+  if (rawUrl === undefined) {
+    if (secret !== undefined) throw new ConfigError('OPERATOR_WEBHOOK_URL', 'is required when OPERATOR_WEBHOOK_SECRET is set');
+    return null;
+  }
+  const url = allowInsecure ? readUrl('OPERATOR_WEBHOOK_URL', rawUrl, ['https:', 'http:']) : readUrl('OPERATOR_WEBHOOK_URL', rawUrl, ['https:']);
+  if (secret === undefined) throw new ConfigError('OPERATOR_WEBHOOK_SECRET', 'is required when OPERATOR_WEBHOOK_URL is set');
+  const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (!key || Buffer.from(key[1], 'base64').length < 24) {
+    throw new ConfigError('OPERATOR_WEBHOOK_SECRET', 'must be "whsec_" followed by at least 24 bytes in base64 (try: echo whsec_$(openssl rand -base64 32))');
+  }
+  return { url, secret };
 }
 
 /** A 32-byte AES key given as 64 hex characters or as base64. */
@@ -217,6 +259,9 @@ export function loadConfig(env: Environment): LoadedConfig {
     tracingEnabled,
     webhookTraceparent,
     publicBaseUrl: read(env, 'PUBLIC_BASE_URL') === undefined ? null : url(env, 'PUBLIC_BASE_URL', '', ['http:', 'https:']).replace(/\/+$/, ''),
+    callbackDisableAfterMs: duration(env, 'CALLBACK_DISABLE_AFTER', DEFAULT_CALLBACK_DISABLE_AFTER, 1_000),
+    operatorWebhook: operatorWebhook(env, allowInsecureCallbacks),
+    operatorExhaustedCoalesceMs: duration(env, 'OPERATOR_EXHAUSTED_COALESCE', DEFAULT_OPERATOR_EXHAUSTED_COALESCE, 1_000),
   };
   return { config, warnings };
 }

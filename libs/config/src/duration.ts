@@ -1,8 +1,8 @@
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses "250ms", "5s", "30m" or "2h" into milliseconds; anything else is null. */
+/** Parses "250ms", "5s", "30m", "2h" or "5d" into milliseconds; anything else is null. */
 export function parseDuration(text: string): number | null {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
   if (!match) return null;
   const ms = Number(match[1]) * UNIT_MS[match[2]];
   return Number.isFinite(ms) ? Math.round(ms) : null;

@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'api_key_not_found',
   'callback_not_found',
   'notification_not_found',
+  'callback_disabled',
+  'recovery_window_too_large',
   'route_not_found',
   'method_not_allowed',
   'rate_limited',

@@ -76,6 +76,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly callbacksDisabled = new Counter({
+    name: 'webhook_callbacks_disabled_total',
+    help: 'Callbacks disabled automatically after CALLBACK_DISABLE_AFTER of failed attempts',
+    registers: [this.registry],
+  });
+
+  readonly callbacksRecovered = new Counter({
+    name: 'webhook_callbacks_recovered_total',
+    help: 'Callbacks whose first success came after their circuit had opened (callback.recovered)',
+    registers: [this.registry],
+  });
+
+  readonly operatorEvents = new Counter({
+    name: 'webhook_operator_events_total',
+    help: 'Operator events by type and outcome: recorded, coalesced (counted into a waiting event), delivered, retry_scheduled or failed',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly recoveryRequests = new Counter({
+    name: 'webhook_recovery_requests_total',
+    help: 'Bulk recovery requests that started new delivery rounds, by scope (callback or partner)',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+
+  readonly notificationsRecovered = new Counter({
+    name: 'webhook_notifications_recovered_total',
+    help: 'Notifications given a new delivery round by bulk recovery, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
   constructor(queues: DeliveryQueues) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({

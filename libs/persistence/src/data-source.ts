@@ -11,6 +11,7 @@ import { DeliveryLog1764190000000 } from './migrations/1764190000000-DeliveryLog
 import { CaseColumnsAndRequestHash1764400000000 } from './migrations/1764400000000-CaseColumnsAndRequestHash';
 import { EncryptedCallbackHeaders1764430000000 } from './migrations/1764430000000-EncryptedCallbackHeaders';
 import { ParkedAndFailedJobAttempts1764440000000 } from './migrations/1764440000000-ParkedAndFailedJobAttempts';
+import { CallbackLifecycle1764500000000 } from './migrations/1764500000000-CallbackLifecycle';
 import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSessions';
 
 export const ENTITIES = [
@@ -28,6 +29,7 @@ export const MIGRATIONS = [
   CaseColumnsAndRequestHash1764400000000,
   EncryptedCallbackHeaders1764430000000,
   ParkedAndFailedJobAttempts1764440000000,
+  CallbackLifecycle1764500000000,
   PortalSessions1764700000000,
 ];
 

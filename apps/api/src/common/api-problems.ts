@@ -9,7 +9,7 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'Conflict',
   413: 'Body larger than 256 KiB',
   415: 'Body is not JSON',
-  422: 'Understood but refused: the payload holds too many JSON values, or an Idempotency-Key was reused for another request',
+  422: 'Understood but refused; `detail` says why (e.g. too many JSON values, an Idempotency-Key reused, a recovery window over 10,000)',
   429: 'Rate limited; see Retry-After',
   503: 'A dependency is unavailable',
 };

@@ -3,6 +3,8 @@ import { PinoLogger } from 'nestjs-pino';
 import { DeliveryQueues, type DeliveryToEnqueue, enqueueDeliveries, withTimeout } from '@callbacks/queue';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
+/** Jobs per addBulk when many are scheduled at once (a bulk recovery). */
+const ENQUEUE_CHUNK = 1_000;
 
 /**
  * Hands a committed notification to the queue. PostgreSQL already holds it, so when Redis is down
@@ -19,10 +21,19 @@ export class DeliveryScheduler {
   }
 
   async schedule(delivery: DeliveryToEnqueue): Promise<void> {
-    try {
-      await withTimeout(enqueueDeliveries(this.queues, [delivery]), ENQUEUE_TIMEOUT_MS, 'enqueueing the delivery');
-    } catch (error) {
-      this.logger.warn({ notificationId: delivery.notificationId, err: error }, 'could not enqueue; the reconciler will pick the notification up from PostgreSQL');
+    await this.scheduleMany([delivery]);
+  }
+
+  async scheduleMany(deliveries: DeliveryToEnqueue[]): Promise<void> {
+    for (let start = 0; start < deliveries.length; start += ENQUEUE_CHUNK) {
+      const chunk = deliveries.slice(start, start + ENQUEUE_CHUNK);
+      try {
+        await withTimeout(enqueueDeliveries(this.queues, chunk), ENQUEUE_TIMEOUT_MS, 'enqueueing deliveries');
+      } catch (error) {
+        const notificationIds = chunk.map((delivery) => delivery.notificationId);
+        this.logger.warn({ notificationId: notificationIds[0], notificationIds: notificationIds.slice(0, 20), count: chunk.length, err: error }, 'could not enqueue; the reconciler will pick the notifications up from PostgreSQL');
+        return;
+      }
     }
   }
 }

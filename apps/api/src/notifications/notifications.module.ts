@@ -1,20 +1,32 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DeliveryAttemptEntity, NotificationEntity } from '@callbacks/persistence';
+import { CallbacksModule } from '../callbacks/callbacks.module';
 import { PartnersModule } from '../partners/partners.module';
 import { DeliveryScheduler } from './delivery-scheduler';
 import { NotificationIntake } from './notification-intake';
 import { NotificationsController } from './notifications.controller';
+import { RecoveryController } from './recovery.controller';
 import { GetNotification } from './use-cases/get-notification.use-case';
 import { ListNotifications } from './use-cases/list-notifications.use-case';
 import { PublishNotification } from './use-cases/publish-notification.use-case';
+import { RecoverNotifications } from './use-cases/recover-notifications.use-case';
 import { RedeliverNotification } from './use-cases/redeliver-notification.use-case';
 import { SendTestNotification } from './use-cases/send-test-notification.use-case';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([NotificationEntity, DeliveryAttemptEntity]), PartnersModule],
-  controllers: [NotificationsController],
-  providers: [DeliveryScheduler, NotificationIntake, SendTestNotification, PublishNotification, ListNotifications, GetNotification, RedeliverNotification],
+  imports: [TypeOrmModule.forFeature([NotificationEntity, DeliveryAttemptEntity]), PartnersModule, CallbacksModule],
+  controllers: [NotificationsController, RecoveryController],
+  providers: [
+    DeliveryScheduler,
+    NotificationIntake,
+    SendTestNotification,
+    PublishNotification,
+    ListNotifications,
+    GetNotification,
+    RedeliverNotification,
+    RecoverNotifications,
+  ],
   exports: [SendTestNotification, ListNotifications, GetNotification, RedeliverNotification],
 })
 export class NotificationsModule {}

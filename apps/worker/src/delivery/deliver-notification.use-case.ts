@@ -8,6 +8,7 @@ import { openCallbackHeaders, SecretCipher, signWebhook } from '@callbacks/signi
 import { inSpan } from '@callbacks/telemetry';
 import { type CallbackRef, CallbackGuard } from '../isolation/callback-guard';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
+import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
 import { type DeliveryContext, DeliveryStore, type NotificationUpdate } from './delivery-store';
 import { type AttemptOutcome, HttpSender } from './http-sender';
 import { parseRetryAfter, RetryPolicy } from './retry-policy';
@@ -61,6 +62,7 @@ export class DeliverNotification {
     private readonly metrics: Metrics,
     private readonly guard: CallbackGuard,
     private readonly parked: ParkedDeliveries,
+    private readonly lifecycle: CallbackLifecycle,
   ) {
     this.cipher = new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys);
     this.retryPolicy = new RetryPolicy(config.retryScheduleMs);
@@ -157,6 +159,8 @@ export class DeliverNotification {
       this.logger.info(log, 'attempt logged; the notification had moved on (a newer round, or finished elsewhere)');
       return { kind: 'nothing_to_do', reason: 'finished_elsewhere' };
     }
+    this.lifecycle.attemptRecorded(callbackRef, { ok: outcome.ok, at, statusCode: outcome.statusCode, error: outcome.error, circuit: released?.transition });
+    if (update.result.kind === 'failed') this.lifecycle.notificationFailed(callbackRef, { notificationId: context.notificationId, statusReason: update.result.reason, statusCode: outcome.statusCode, error: outcome.error });
     this.observe(context, outcome, update.result);
     if (update.result.kind === 'delivered') this.logger.info(log, 'delivered');
     else this.logger.warn({ ...log, next: update.result.kind }, 'delivery attempt failed');

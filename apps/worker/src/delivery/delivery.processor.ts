@@ -4,8 +4,10 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { RedisErrorReporter } from '@callbacks/observability';
-import { DELIVERY_LOCK_DURATION_MS, DELIVERY_MAX_STALLED_COUNT, DELIVERY_QUEUE, DELIVERY_STALLED_INTERVAL_MS, type DeliveryJobData, STALLED_TOO_OFTEN } from '@callbacks/queue';
+import { DELIVERY_LOCK_DURATION_MS, DELIVERY_MAX_STALLED_COUNT, DELIVERY_QUEUE, DELIVERY_STALLED_INTERVAL_MS, type DeliveryJobData, isOperatorEventJob, type OperatorEventJobData, STALLED_TOO_OFTEN } from '@callbacks/queue';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
+import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
+import { DeliverOperatorEvent } from '../lifecycle/deliver-operator-event.use-case';
 import { DeliverNotification, type DeliveryResult } from './deliver-notification.use-case';
 import { DeliveryStore } from './delivery-store';
 
@@ -30,6 +32,8 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     private readonly deliverNotification: DeliverNotification,
     private readonly store: DeliveryStore,
     private readonly parked: ParkedDeliveries,
+    private readonly deliverOperatorEvent: DeliverOperatorEvent,
+    private readonly lifecycle: CallbackLifecycle,
     private readonly logger: PinoLogger,
     private readonly redisErrors: RedisErrorReporter,
   ) {
@@ -60,16 +64,22 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     }
   }
 
-  async process(job: Job<DeliveryJobData>, token?: string): Promise<DeliveryResult> {
+  async process(job: Job<DeliveryJobData> | Job<OperatorEventJobData>, token?: string): Promise<DeliveryResult> {
+    if (isOperatorEventJob(job)) return this.settle(job, await this.deliverOperatorEvent.execute(job.data), token);
     const result = await this.deliverNotification.execute({ id: job.id!, data: job.data, attemptsMade: job.attemptsMade });
-    if (result.kind === 'retry') {
-      await this.jobLog(job, `${result.summary}; retry in ${(result.delayMs / 1000).toFixed(1)} s`);
-      await job.moveToDelayed(Date.now() + result.delayMs, token);
-      throw new DelayedError();
-    }
     if (result.kind === 'parked') {
       await job.moveToDelayed(Date.now() + result.delayMs, token);
       await this.parked.settle({ partnerId: job.data.partnerUniqueId, notificationTypeId: job.data.notificationTypeId }, job.id!);
+      throw new DelayedError();
+    }
+    return this.settle(job, result, token);
+  }
+
+  /** A retry waits as a delayed job; a final failure fails the job at once (partner deliveries and operator events alike). */
+  private async settle(job: Job, result: DeliveryResult, token?: string): Promise<DeliveryResult> {
+    if (result.kind === 'retry') {
+      await this.jobLog(job, `${result.summary}; retry in ${(result.delayMs / 1000).toFixed(1)} s`);
+      await job.moveToDelayed(Date.now() + result.delayMs, token);
       throw new DelayedError();
     }
     if (result.kind === 'failed') {
@@ -89,6 +99,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   async onFailed(job: Job<DeliveryJobData> | undefined, error: Error): Promise<void> {
     if (job && error.message === STALLED_TOO_OFTEN) {
       const ended = await this.store.quarantine(job.data.notificationId, job.data.round, Math.max(0, job.attemptsMade - 1)).catch(() => false);
+      if (ended) this.lifecycle.notificationFailed({ partnerId: job.data.partnerUniqueId, notificationTypeId: job.data.notificationTypeId }, { notificationId: job.data.notificationId, statusReason: 'worker_crash', statusCode: null, error: 'worker_crash' });
       this.logger.error({ notificationId: job.data.notificationId, stalls: job.stalledCounter, ended }, 'delivery crashed its workers repeatedly; failed with worker_crash');
       return;
     }
@@ -97,7 +108,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   }
 
   /** The job log is for people reading Bull Board; losing a line must not change the delivery. */
-  private async jobLog(job: Job<DeliveryJobData>, line: string): Promise<void> {
+  private async jobLog(job: Job, line: string): Promise<void> {
     await job.log(line).catch(() => undefined);
   }
 

@@ -7,6 +7,7 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { Metrics } from '@callbacks/observability';
 import { deliveryJobId, DeliveryQueues, type DeliveryToEnqueue, enqueueDeliveries, STALLED_TOO_OFTEN, withTimeout } from '@callbacks/queue';
 import { DeliveryStore } from '../delivery/delivery-store';
+import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
 
 /** Any constant works; it names the reconciler's lock among PostgreSQL advisory locks. */
 const RECONCILER_LOCK_ID = 7_243_001;
@@ -54,6 +55,7 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
     private readonly store: DeliveryStore,
+    private readonly lifecycle: CallbackLifecycle,
   ) {
     this.logger.setContext('Reconciler');
   }
@@ -199,7 +201,9 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     const job = await queue.getJob(jobId);
     if (!job) return;
     if (job.failedReason === STALLED_TOO_OFTEN) {
-      if (await this.store.quarantine(row.id, row.delivery_round, Math.max(0, job.attemptsMade - 1))) report.quarantined++;
+      if (!(await this.store.quarantine(row.id, row.delivery_round, Math.max(0, job.attemptsMade - 1)))) return;
+      report.quarantined++;
+      this.lifecycle.notificationFailed({ partnerId: row.partner_id, notificationTypeId: row.notification_type_id }, { notificationId: row.id, statusReason: 'worker_crash', statusCode: null, error: 'worker_crash' });
       return;
     }
     if (!(await this.store.isPendingInRound(row.id, row.delivery_round))) return;

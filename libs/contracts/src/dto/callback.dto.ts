@@ -6,6 +6,9 @@ import { IsCallbackHeaders } from './callback-headers';
 
 export const CALLBACK_HEALTH = ['ok', 'degraded', 'open'] as const;
 export type CallbackHealth = (typeof CALLBACK_HEALTH)[number];
+/** partner: the partner PUT `enabled: false`; failing: every attempt failed for CALLBACK_DISABLE_AFTER. */
+export const CALLBACK_DISABLED_REASONS = ['partner', 'failing'] as const;
+export type CallbackDisabledReason = (typeof CALLBACK_DISABLED_REASONS)[number];
 
 export class PutCallbackDto {
   @ApiProperty({
@@ -29,7 +32,10 @@ export class PutCallbackDto {
   @IsCallbackHeaders()
   headers?: Record<string, string>;
 
-  @ApiPropertyOptional({ description: 'Disabled callbacks receive nothing; defaults to true.', example: true })
+  @ApiPropertyOptional({
+    description: 'Disabled callbacks receive nothing (new events are recorded skipped); defaults to true. A PUT with true re-enables a callback disabled for failing.',
+    example: true,
+  })
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
@@ -53,6 +59,23 @@ export class CallbackDto {
 
   @ApiProperty({ example: true })
   enabled: boolean;
+
+  @ApiProperty({
+    enum: CALLBACK_DISABLED_REASONS,
+    nullable: true,
+    example: null,
+    description: 'null while enabled; "partner" when disabled by a PUT with enabled: false; "failing" when disabled automatically after CALLBACK_DISABLE_AFTER of failures (a PUT re-enables it)',
+  })
+  disabledReason: CallbackDisabledReason | null;
+
+  @ApiTimestamp('When the callback was disabled; null while enabled.', true)
+  disabledAt: string | null;
+
+  @ApiTimestamp('The first failed attempt of the current failure streak (no success since); null while healthy.', true)
+  failingSince: string | null;
+
+  @ApiTimestamp('The last successful delivery (to about a second); null before the first.', true)
+  lastSuccessAt: string | null;
 
   @ApiProperty({
     enum: CALLBACK_HEALTH,

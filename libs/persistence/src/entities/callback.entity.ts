@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, Unique, UpdateDateColumn } from 'typeorm';
+import type { CallbackDisabledReason } from '@callbacks/contracts';
 
 /** One callback URL per partner and notification type. */
 @Entity({ name: 'callbacks' })
@@ -26,6 +27,25 @@ export class CallbackEntity {
 
   @Column({ type: 'boolean', default: true })
   enabled: boolean;
+
+  /** Why a disabled callback is disabled: the partner said so, or it failed for CALLBACK_DISABLE_AFTER. */
+  @Column({ name: 'disabled_reason', type: 'varchar', length: 16, nullable: true })
+  disabledReason: CallbackDisabledReason | null;
+
+  @Column({ name: 'disabled_at', type: 'timestamptz', nullable: true })
+  disabledAt: Date | null;
+
+  /** The first failed attempt of the current streak (no success since); null while healthy. */
+  @Column({ name: 'failing_since', type: 'timestamptz', nullable: true })
+  failingSince: Date | null;
+
+  /** The last successful attempt (kept to about a second: workers write it at most once a second). */
+  @Column({ name: 'last_success_at', type: 'timestamptz', nullable: true })
+  lastSuccessAt: Date | null;
+
+  /** When the circuit last opened; the next success clears it and tells the operator (callback.recovered). */
+  @Column({ name: 'circuit_opened_at', type: 'timestamptz', nullable: true })
+  circuitOpenedAt: Date | null;
 
   /** AES-256-GCM ciphertext of the whsec_ signing secret (see SecretCipher). */
   @Column({ name: 'signing_secret_encrypted', type: 'text' })

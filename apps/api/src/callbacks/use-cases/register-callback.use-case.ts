@@ -21,6 +21,9 @@ export type RegisterCallbackResult = { created: true; callback: CallbackCreatedD
  * closes the callback's circuit: a fixed endpoint gets its deliveries at once, and a callback created
  * again after a delete does not inherit the old one's failures (an attempt still in flight at the
  * delete may have counted one after it).
+ * A PUT that enables the callback re-enables one disabled for failing and starts its failure
+ * streak afresh; `enabled: false` disables it for "partner" (keeping the time it was first
+ * disabled so). circuit_opened_at is kept: the first success afterwards tells the operator it recovered.
  */
 @Injectable()
 export class RegisterCallback {
@@ -42,11 +45,13 @@ export class RegisterCallback {
     const stored = this.vault.sealHeaders(headers);
     // One statement, so two concurrent first PUTs cannot both create (or both fail).
     const [row] = (await this.dataSource.query(
-      `INSERT INTO callbacks (id, partner_id, notification_type_id, callback_url, headers, headers_encrypted, enabled, signing_secret_encrypted)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO callbacks (id, partner_id, notification_type_id, callback_url, headers, headers_encrypted, enabled, signing_secret_encrypted, disabled_reason, disabled_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, CASE WHEN $7::boolean THEN NULL ELSE 'partner' END, CASE WHEN $7::boolean THEN NULL ELSE now() END)
        ON CONFLICT (partner_id, notification_type_id) DO UPDATE
          SET callback_url = EXCLUDED.callback_url, headers = EXCLUDED.headers, headers_encrypted = EXCLUDED.headers_encrypted,
-             enabled = EXCLUDED.enabled, updated_at = now()
+             enabled = EXCLUDED.enabled, updated_at = now(), disabled_reason = EXCLUDED.disabled_reason,
+             disabled_at = CASE WHEN callbacks.disabled_reason = 'partner' AND NOT EXCLUDED.enabled THEN callbacks.disabled_at ELSE EXCLUDED.disabled_at END,
+             failing_since = CASE WHEN EXCLUDED.enabled THEN NULL ELSE callbacks.failing_since END
        RETURNING id, (xmax = 0) AS created`,
       [
         randomUUID(),

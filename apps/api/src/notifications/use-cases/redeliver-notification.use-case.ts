@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { NotificationAcceptedDto } from '@callbacks/contracts';
 import { DomainError } from '../../common/domain-error';
+import { NEW_DELIVERY_ROUND, NEW_ROUND_COLUMNS, newRoundDelivery, type NewRoundRow } from '../delivery-round';
 import { DeliveryScheduler } from '../delivery-scheduler';
 
 /**
@@ -17,17 +18,13 @@ export class RedeliverNotification {
   ) {}
 
   async execute(partnerId: string, notificationId: string): Promise<NotificationAcceptedDto> {
-    const [rows] = (await this.dataSource.query(
-      `UPDATE notifications
-          SET status = 'pending', status_reason = NULL, round_attempts = 0, delivery_round = delivery_round + 1,
-              next_attempt_at = now(), updated_at = now()
-        WHERE id = $1 AND partner_id = $2
-        RETURNING notification_type_id, delivery_round, test`,
-      [notificationId, partnerId],
-    )) as [Array<{ notification_type_id: number; delivery_round: number; test: boolean }>, number];
+    const [rows] = (await this.dataSource.query(`UPDATE notifications SET ${NEW_DELIVERY_ROUND} WHERE id = $1 AND partner_id = $2 RETURNING ${NEW_ROUND_COLUMNS}`, [
+      notificationId,
+      partnerId,
+    ])) as [NewRoundRow[], number];
     const [row] = rows;
     if (!row) throw DomainError.notFound('notification_not_found', `partner ${partnerId} has no notification ${notificationId}`);
-    await this.scheduler.schedule({ notificationId, partnerUniqueId: partnerId, notificationTypeId: row.notification_type_id, round: row.delivery_round, test: row.test });
+    await this.scheduler.schedule(newRoundDelivery(row));
     return { notificationId, status: 'pending' };
   }
 }
