@@ -14,6 +14,7 @@ import { DeliverOperatorEvent } from './lifecycle/deliver-operator-event.use-cas
 import { OperatorEventReconciler } from './lifecycle/operator-event-reconciler';
 import { OperatorEvents } from './lifecycle/operator-events';
 import { Reconciler } from './reconciler/reconciler';
+import { RetentionSweep } from './retention/retention-sweep';
 
 @Module({})
 export class WorkerModule {
@@ -43,6 +44,7 @@ export class WorkerModule {
         CallbackLifecycle,
         DeliverOperatorEvent,
         OperatorEventReconciler,
+        RetentionSweep,
       ],
     };
   }

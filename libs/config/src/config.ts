@@ -38,6 +38,10 @@ export interface AppConfig {
   circuitFailureThreshold: number;
   /** How long an open circuit holds deliveries back before one probe is let through. */
   circuitOpenMs: number;
+  /** Delivered, failed and skipped notifications unchanged for longer than this are deleted (pending never). */
+  retentionPeriodMs: number;
+  /** How often the retention sweep runs (in one worker at a time). */
+  retentionSweepIntervalMs: number;
   /** OpenTelemetry tracing is on (an OTLP endpoint is set); the SDK itself reads the OTEL_* variables. */
   tracingEnabled: boolean;
   /** WEBHOOK_TRACEPARENT: webhooks carry a W3C traceparent header (opt-in: it tells partners about our traces). */
@@ -107,6 +111,14 @@ function integer(env: Environment, name: string, fallback: number, min: number, 
   return value;
 }
 
+function duration(env: Environment, name: string, fallback: string, minMs: number): number {
+  const raw = read(env, name) ?? fallback;
+  const ms = parseDuration(raw, { days: true });
+  if (ms === null) throw new ConfigError(name, `expected a duration such as "${fallback}" (units ms, s, m, h, d), got "${raw}"`);
+  if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms, got ${ms} ms`);
+  return ms;
+}
+
 function boolean(env: Environment, name: string, fallback: boolean): boolean {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
@@ -130,14 +142,6 @@ function readUrl(name: string, raw: string, protocols: string[]): string {
     throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
   return raw;
-}
-
-function duration(env: Environment, name: string, fallback: string, minMs: number): number {
-  const raw = read(env, name) ?? fallback;
-  const ms = parseDuration(raw);
-  if (ms === null) throw new ConfigError(name, `expected a duration such as "${fallback}" (units ms, s, m, h, d), got "${raw}"`);
-  if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms, got ${ms} ms`);
-  return ms;
 }
 
 /** OPERATOR_WEBHOOK_URL and OPERATOR_WEBHOOK_SECRET come together; the URL's host is checked again when sending. */
@@ -256,6 +260,8 @@ export function loadConfig(env: Environment): LoadedConfig {
     callbackMaxInFlight: integer(env, 'CALLBACK_MAX_IN_FLIGHT', 10, 1, 10_000),
     circuitFailureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1_000),
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
+    retentionPeriodMs: duration(env, 'RETENTION_PERIOD', '30d', 1_000),
+    retentionSweepIntervalMs: integer(env, 'RETENTION_SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000),
     tracingEnabled,
     webhookTraceparent,
     publicBaseUrl: read(env, 'PUBLIC_BASE_URL') === undefined ? null : url(env, 'PUBLIC_BASE_URL', '', ['http:', 'https:']).replace(/\/+$/, ''),

@@ -109,6 +109,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly retentionSweeps = new Counter({
+    name: 'webhook_retention_sweeps_total',
+    help: 'Retention sweeps, by result (ran, skipped_locked: another worker was sweeping, error)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retentionDeleted = new Counter({
+    name: 'webhook_retention_deleted_total',
+    help: 'Rows deleted by the retention sweep, by kind (notifications, attempts, idempotency_keys)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor(queues: DeliveryQueues) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({

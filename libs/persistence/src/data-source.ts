@@ -9,6 +9,7 @@ import { PortalSessionEntity } from './entities/portal-session.entity';
 import { InitialSchema1764180000000 } from './migrations/1764180000000-InitialSchema';
 import { DeliveryLog1764190000000 } from './migrations/1764190000000-DeliveryLog';
 import { CaseColumnsAndRequestHash1764400000000 } from './migrations/1764400000000-CaseColumnsAndRequestHash';
+import { DataLifecycleIndexes1764410000000 } from './migrations/1764410000000-DataLifecycleIndexes';
 import { EncryptedCallbackHeaders1764430000000 } from './migrations/1764430000000-EncryptedCallbackHeaders';
 import { ParkedAndFailedJobAttempts1764440000000 } from './migrations/1764440000000-ParkedAndFailedJobAttempts';
 import { CallbackLifecycle1764500000000 } from './migrations/1764500000000-CallbackLifecycle';
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   InitialSchema1764180000000,
   DeliveryLog1764190000000,
   CaseColumnsAndRequestHash1764400000000,
+  DataLifecycleIndexes1764410000000,
   EncryptedCallbackHeaders1764430000000,
   ParkedAndFailedJobAttempts1764440000000,
   CallbackLifecycle1764500000000,

@@ -8,3 +8,4 @@ export * from './entities/partner.entity';
 export * from './entities/portal-link.entity';
 export * from './entities/portal-session.entity';
 export * from './database.module';
+export * from './notification-deletion';

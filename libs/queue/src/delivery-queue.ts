@@ -97,3 +97,14 @@ export async function addDeliveryJobs(queue: Queue, deliveries: DeliveryToEnqueu
     }),
   );
 }
+
+/**
+ * Removes the jobs of erased notifications, every round's (older rounds' jobs linger as completed or
+ * failed). A job being processed right now is locked and stays; its worker finds the notification
+ * gone and does nothing. Returns how many jobs were removed.
+ */
+export async function removeDeliveryJobs(queue: Queue, notifications: Array<{ notificationId: string; round: number }>): Promise<number> {
+  const jobIds = notifications.flatMap(({ notificationId, round }) => Array.from({ length: round + 1 }, (_, r) => deliveryJobId(notificationId, r)));
+  const removed = await Promise.all(jobIds.map((jobId) => queue.remove(jobId)));
+  return removed.filter((code) => code === 1).length;
+}

@@ -4,12 +4,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { type NotificationAcceptedDto, type NotificationStatus, notificationTypeName } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
+import { IDEMPOTENCY_WINDOW_HOURS } from '@callbacks/persistence';
 import { DomainError } from '../common/domain-error';
 import { PartnerLookup } from '../partners/partner-lookup';
 import { DeliveryScheduler } from './delivery-scheduler';
-
-/** How long an Idempotency-Key replays the first response. */
-export const IDEMPOTENCY_WINDOW_HOURS = 24;
 
 /** An Idempotency-Key and who sent it: keys are scoped to their caller. */
 export interface IdempotencyKey {

@@ -5,6 +5,7 @@ import { Audience } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { PartnerIdParam, UuidParam } from '../common/params';
 import { CreatePartner } from './use-cases/create-partner.use-case';
+import { ErasePartner } from './use-cases/erase-partner.use-case';
 import { IssueApiKey } from './use-cases/issue-api-key.use-case';
 import { RevokeApiKey } from './use-cases/revoke-api-key.use-case';
 
@@ -17,6 +18,7 @@ export class PartnersController {
     private readonly createPartner: CreatePartner,
     private readonly issueApiKey: IssueApiKey,
     private readonly revokeApiKey: RevokeApiKey,
+    private readonly erasePartner: ErasePartner,
   ) {}
 
   @Post()
@@ -42,5 +44,19 @@ export class PartnersController {
   @ApiProblems(400, 401, 403, 404)
   revokeKey(@PartnerIdParam() partnerId: string, @UuidParam('apiKeyId') apiKeyId: string): Promise<void> {
     return this.revokeApiKey.execute(partnerId, apiKeyId);
+  }
+
+  @Delete(':partnerUniqueID')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Erase a partner and all its data',
+    description:
+      'Deletes the partner, its API keys (they answer 401 at once), its callbacks and signing secrets, its notifications with their attempts ' +
+      'and idempotency keys, its queued jobs and its Redis state. Nothing pending of it is sent. Written to the audit log.',
+  })
+  @ApiNoContentResponse()
+  @ApiProblems(400, 401, 403, 404)
+  erase(@PartnerIdParam() partnerId: string): Promise<void> {
+    return this.erasePartner.execute(partnerId);
   }
 }

@@ -15,6 +15,19 @@ const BATCH_SIZE = 500;
 const STATE_LOOKUPS_IN_PARALLEL = 50;
 /** A batch that Redis cannot answer in this time ends the pass, so the lock's transaction does not stay open. */
 const BATCH_TIMEOUT_MS = 30_000;
+/** Beyond one attempt's deadline: the queue's pick-up delay and the time to record the attempt. */
+const OVERDUE_MARGIN_MS = 5_000;
+
+/**
+ * How late a pending notification must be before a pass looks at it. A healthy row's due time moves
+ * on whenever its job runs (the attempt's record sets the next one, and a delivery parked behind the
+ * in-flight cap is pushed forward), so a row overdue by more than one
+ * attempt's deadline plus a margin, and by two passes, has most likely lost its job. The default
+ * (RECONCILE_INTERVAL_MS 15 s, DELIVERY_TIMEOUT_MS 15 s) is 30 s.
+ */
+export function overdueGraceMs(config: Pick<AppConfig, 'reconcileIntervalMs' | 'deliveryTimeoutMs'>): number {
+  return Math.max(2 * config.reconcileIntervalMs, config.deliveryTimeoutMs + OVERDUE_MARGIN_MS);
+}
 
 export interface ReconcileReport {
   scanned: number;
@@ -37,8 +50,9 @@ interface PendingRow {
 
 /**
  * PostgreSQL is the source of truth, Redis only the transport. Every RECONCILE_INTERVAL_MS one
- * worker (the one that takes a PostgreSQL advisory lock) looks at the pending notifications that
- * nothing has touched for two intervals and gives each a job again if its job is gone (Redis
+ * worker (the one that takes a PostgreSQL advisory lock) looks at the pending notifications whose
+ * next attempt is overdue by more than overdueGraceMs (quiet pending rows, due later, cost nothing:
+ * neither read nor looked up in Redis) and gives each a job again if its job is gone (Redis
  * restarted or lost its data), failed (infrastructure errors, or stalled twice) or finished
  * without delivering. Adding a job is idempotent, so a race with a live job changes nothing.
  * Each notification is looked for, and re-enqueued, in its callback's shard queue.
@@ -106,15 +120,33 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
 
   private async scan(runner: QueryRunner): Promise<ReconcileReport> {
     const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0, unparked: 0 };
-    const quietMs = 2 * this.config.reconcileIntervalMs;
+    // One cutoff for the whole pass, as text: a JS Date would cut next_attempt_at's microseconds and break the paging key.
+    const [{ cutoff }] = (await runner.query('SELECT (now() - make_interval(secs => $1))::text AS cutoff', [overdueGraceMs(this.config) / 1000])) as Array<{ cutoff: string }>;
+    // Overdue pending rows, in the order of ix_notifications_overdue (next_attempt_at, id), which is also the paging key.
+    let page = { at: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
+    for (;;) {
+      const rows = (await runner.query(
+        `SELECT id, partner_id, notification_type_id, delivery_round, test, next_attempt_at, next_attempt_at::text AS page_at
+           FROM notifications
+          WHERE status = 'pending' AND next_attempt_at < $1::timestamptz AND (next_attempt_at, id) > ($2::timestamptz, $3::uuid)
+          ORDER BY next_attempt_at, id LIMIT $4`,
+        [cutoff, page.at, page.id, BATCH_SIZE],
+      )) as Array<PendingRow & { page_at: string }>;
+      if (rows.length === 0) break;
+      report.scanned += rows.length;
+      await withTimeout(this.repair(rows, report), BATCH_TIMEOUT_MS, 'reconciling a batch with Redis');
+      page = { at: rows[rows.length - 1].page_at, id: rows[rows.length - 1].id };
+    }
+    // Pending rows without a due time (a failed job retried from Bull Board reopens its row so), quiet since the cutoff:
+    // the same index, its NULL end, in id order.
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
       const rows = (await runner.query(
         `SELECT id, partner_id, notification_type_id, delivery_round, test, next_attempt_at
            FROM notifications
-          WHERE status = 'pending' AND updated_at < now() - make_interval(secs => $1) AND id > $2
-          ORDER BY id LIMIT $3`,
-        [quietMs / 1000, after, BATCH_SIZE],
+          WHERE status = 'pending' AND next_attempt_at IS NULL AND updated_at < $1::timestamptz AND id > $2
+          ORDER BY next_attempt_at, id LIMIT $3`,
+        [cutoff, after, BATCH_SIZE],
       )) as PendingRow[];
       if (rows.length === 0) return report;
       report.scanned += rows.length;

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { MAX_RECOVERY_NOTIFICATIONS, notificationTypeName, type RecoverNotificationsDto, type RecoveringDto } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
 import { CallbackLookup } from '../../callbacks/callback-lookup';
@@ -8,12 +9,6 @@ import { DomainError } from '../../common/domain-error';
 import { PartnerLookup } from '../../partners/partner-lookup';
 import { NEW_DELIVERY_ROUND, NEW_ROUND_COLUMNS, newRoundDelivery, type NewRoundRow } from '../delivery-round';
 import { DeliveryScheduler } from '../delivery-scheduler';
-
-/**
- * How far back `since` may reach: RETENTION_PERIOD's default, as older notifications are deleted.
- * TODO(lead): use config.retentionPeriodMs once RETENTION_PERIOD is in @callbacks/config.
- */
-export const RECOVERY_RETENTION_FALLBACK_MS = 30 * 86_400_000;
 
 /** Which callbacks a recovery covers: one (the partner route) or all of a partner's (the operator route). */
 export type RecoveryScope = { partnerId: string; notificationTypeId: number } | { partnerId: string; notificationTypeId: null };
@@ -30,6 +25,7 @@ const RECOVERABLE = `(status = 'failed' OR (status = 'skipped' AND status_reason
 @Injectable()
 export class RecoverNotifications {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly callbacks: CallbackLookup,
     private readonly partners: PartnerLookup,
@@ -53,9 +49,10 @@ export class RecoverNotifications {
   private window(body: RecoverNotificationsDto): { since: Date; until: Date | null } {
     const since = new Date(body.since);
     const until = body.until === undefined ? null : new Date(body.until);
-    const oldest = new Date(Date.now() - RECOVERY_RETENTION_FALLBACK_MS);
+    // Older notifications are deleted by the retention sweep: there is nothing to recover there.
+    const oldest = new Date(Date.now() - this.config.retentionPeriodMs);
     if (since < oldest) {
-      throw DomainError.validation([{ field: 'since', message: `must not be older than the retention period (${RECOVERY_RETENTION_FALLBACK_MS / 86_400_000} days, i.e. ${oldest.toISOString()})` }]);
+      throw DomainError.validation([{ field: 'since', message: `must not be older than RETENTION_PERIOD (${oldest.toISOString()})` }]);
     }
     if (until && until <= since) throw DomainError.validation([{ field: 'until', message: 'must be later than since' }]);
     return { since, until };

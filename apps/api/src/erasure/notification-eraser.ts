@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Queue } from 'bullmq';
+import { PinoLogger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { deleteNotifications, type NotificationSelection, type SqlQuery } from '@callbacks/persistence';
+import { DeliveryQueues, removeDeliveryJobs, withTimeout } from '@callbacks/queue';
+
+/** Rows per statement: each batch commits on its own, so a large erasure never holds many locks for long. */
+const BATCH_SIZE = 1_000;
+const REDIS_TIMEOUT_MS = 10_000;
+
+export interface ErasedNotifications {
+  notifications: number;
+  attempts: number;
+  idempotencyKeys: number;
+  removedJobs: number;
+}
+
+/**
+ * Deletes every notification of a partner or a case, with its attempts and the idempotency keys
+ * pointing at it, batch by batch, and removes their queued jobs. A pending one is thereby cancelled:
+ * its job is gone, and a job already taken by a worker finds no notification and sends nothing.
+ * Each batch writes an audit line naming the notifications deleted (ids and counts, never a payload).
+ */
+@Injectable()
+export class NotificationEraser {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly queues: DeliveryQueues,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('NotificationEraser');
+  }
+
+  async erase(selection: Exclude<NotificationSelection, 'expired'>, argument: string, audit: Record<string, unknown>): Promise<ErasedNotifications> {
+    const query: SqlQuery = (sql, parameters) => this.dataSource.query(sql, parameters);
+    const total: ErasedNotifications = { notifications: 0, attempts: 0, idempotencyKeys: 0, removedJobs: 0 };
+    for (;;) {
+      const batch = await deleteNotifications(query, selection, argument, BATCH_SIZE, { skipLocked: false });
+      if (batch.notifications.length === 0) return total;
+      // Each notification's jobs are in its callback's shard queue.
+      const byQueue = new Map<Queue, Array<{ notificationId: string; round: number }>>();
+      for (const notification of batch.notifications) {
+        const queue = this.queues.forCallback(notification.partnerId, notification.notificationTypeId);
+        byQueue.set(queue, [...(byQueue.get(queue) ?? []), { notificationId: notification.id, round: notification.deliveryRound }]);
+      }
+      const removedPerQueue = await withTimeout(
+        Promise.all([...byQueue].map(([queue, jobs]) => removeDeliveryJobs(queue, jobs))),
+        REDIS_TIMEOUT_MS,
+        'removing erased notifications from the queue',
+      );
+      const removedJobs = removedPerQueue.reduce((sum, n) => sum + n, 0);
+      total.notifications += batch.notifications.length;
+      total.attempts += batch.attempts;
+      total.idempotencyKeys += batch.idempotencyKeys;
+      total.removedJobs += removedJobs;
+      this.logger.info(
+        {
+          audit: true,
+          ...audit,
+          notificationIds: batch.notifications.map((notification) => notification.id),
+          deletedNotifications: batch.notifications.length,
+          cancelledPending: batch.notifications.filter((notification) => notification.status === 'pending').length,
+          deletedAttempts: batch.attempts,
+          deletedIdempotencyKeys: batch.idempotencyKeys,
+          removedJobs,
+        },
+        'erased notifications',
+      );
+    }
+  }
+}

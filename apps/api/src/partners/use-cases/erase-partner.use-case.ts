@@ -1,0 +1,76 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { PinoLogger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@callbacks/config';
+import { SUPPORTED_NOTIFICATION_TYPE_IDS } from '@callbacks/contracts';
+import { callbackKeys, withTimeout } from '@callbacks/queue';
+import { ApiRedis } from '../../common/api-redis';
+import { NotificationEraser } from '../../erasure/notification-eraser';
+import { PartnerLookup } from '../partner-lookup';
+
+const REDIS_TIMEOUT_MS = 5_000;
+
+/**
+ * A partner leaves: it and everything of it goes. First its API keys, portal links and sessions, and
+ * callbacks (secrets included), in one transaction, so its keys answer 401 and nothing more is sent
+ * from that moment;
+ * then its notifications with their attempts, idempotency keys and queued jobs, batch by batch;
+ * then its callbacks' isolation state in Redis; the partner row last, so that an erasure cut short
+ * (Redis or PostgreSQL unreachable) can simply be repeated.
+ */
+@Injectable()
+export class ErasePartner {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly partners: PartnerLookup,
+    private readonly eraser: NotificationEraser,
+    private readonly redis: ApiRedis,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('ErasePartner');
+  }
+
+  async execute(partnerId: string): Promise<void> {
+    await this.partners.require(partnerId);
+    const { apiKeys, callbackTypes, portalSessions } = await this.dataSource.transaction(async (manager) => {
+      const [keys] = (await manager.query('DELETE FROM api_keys WHERE partner_id = $1 RETURNING id', [partnerId])) as [Array<{ id: string }>, number];
+      const [callbacks] = (await manager.query('DELETE FROM callbacks WHERE partner_id = $1 RETURNING notification_type_id', [partnerId])) as [
+        Array<{ notification_type_id: number }>,
+        number,
+      ];
+      // Portal sign-in links and sessions end with the keys: the portal answers as to a stranger from now on.
+      const [sessions] = (await manager.query(
+        `WITH links AS (DELETE FROM portal_links WHERE partner_id = $1) DELETE FROM portal_sessions WHERE partner_id = $1 RETURNING 1`,
+        [partnerId],
+      )) as [unknown[], number];
+      return { apiKeys: keys.map((key) => key.id), callbackTypes: callbacks.map((callback) => callback.notification_type_id), portalSessions: sessions.length };
+    });
+    const audit = { action: 'partner_erased', partnerId };
+    const erased = await this.eraser.erase('partner', partnerId, audit);
+    // Every catalog type, not only the callbacks deleted now: a repeated erasure no longer knows which existed.
+    // One key per command: a callback's keys share its shard's hash tag, but different types may not.
+    const redisKeys = SUPPORTED_NOTIFICATION_TYPE_IDS.flatMap((typeId) => Object.values(callbackKeys(this.config, partnerId, typeId)));
+    const removed = await withTimeout(Promise.all(redisKeys.map((key) => this.redis.client.del(key))), REDIS_TIMEOUT_MS, "deleting the partner's callback state");
+    const removedRedisKeys = removed.reduce((sum, n) => sum + n, 0);
+    // Whatever arrived meanwhile (a platform event, recorded as skipped) goes with the partner, by cascade.
+    const [, partnerRows] = (await this.dataSource.query('DELETE FROM partners WHERE id = $1', [partnerId])) as [unknown, number];
+    this.logger.info(
+      {
+        audit: true,
+        ...audit,
+        deletedPartner: partnerRows,
+        deletedApiKeyIds: apiKeys,
+        deletedCallbackTypes: callbackTypes,
+        deletedPortalSessions: portalSessions,
+        deletedNotifications: erased.notifications,
+        deletedAttempts: erased.attempts,
+        deletedIdempotencyKeys: erased.idempotencyKeys,
+        removedJobs: erased.removedJobs,
+        removedRedisKeys,
+      },
+      'partner erased',
+    );
+  }
+}

@@ -1,0 +1,83 @@
+/** How long an Idempotency-Key replays the first response; the retention sweep deletes older keys. */
+export const IDEMPOTENCY_WINDOW_HOURS = 24;
+
+/** A way to run one SQL statement: a DataSource, EntityManager or QueryRunner's `query`. */
+export type SqlQuery = (sql: string, parameters: unknown[]) => Promise<unknown>;
+
+/**
+ * Which notifications a deletion takes ($1 is the argument). The retention sweep takes the oldest
+ * terminal rows first (ix_notifications_retention); erasures take every row of a partner or case.
+ */
+const SELECTIONS = {
+  expired: `status <> 'pending' AND updated_at < $1 ORDER BY updated_at`,
+  partner: `partner_id = $1`,
+  process: `process_unique_id = $1`,
+  simulation: `simulation_unique_id = $1`,
+} as const;
+
+export type NotificationSelection = keyof typeof SELECTIONS;
+
+export interface DeletedNotification {
+  id: string;
+  partnerId: string;
+  notificationTypeId: number;
+  deliveryRound: number;
+  status: string;
+}
+
+export interface DeletedNotifications {
+  notifications: DeletedNotification[];
+  attempts: number;
+  idempotencyKeys: number;
+}
+
+/**
+ * Deletes at most `limit` notifications of `selection`, with their attempts and the idempotency
+ * keys that point at them, in one statement (one short transaction). `skipLocked` passes over rows
+ * another transaction holds (a delivery recording its attempt) instead of waiting for them: the
+ * sweep's choice, so that it never waits on delivery; an erasure waits, since it must take them all.
+ * A terminal row that became pending again meanwhile (a redelivery) is not "expired" any more: the
+ * row lock re-checks the condition on the row's newest version.
+ */
+export async function deleteNotifications(
+  query: SqlQuery,
+  selection: NotificationSelection,
+  argument: string | Date,
+  limit: number,
+  { skipLocked }: { skipLocked: boolean },
+): Promise<DeletedNotifications> {
+  const rows = (await query(
+    `WITH doomed AS (
+       SELECT id FROM notifications WHERE ${SELECTIONS[selection]} LIMIT $2 FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}
+     ), attempts AS (
+       DELETE FROM delivery_attempts a USING doomed d WHERE a.notification_id = d.id RETURNING 1
+     ), keys AS (
+       DELETE FROM idempotency_keys k USING doomed d WHERE k.notification_id = d.id RETURNING 1
+     ), gone AS (
+       DELETE FROM notifications n USING doomed d WHERE n.id = d.id
+       RETURNING n.id, n.partner_id, n.notification_type_id, n.delivery_round, n.status
+     )
+     SELECT gone.*, (SELECT count(*) FROM attempts)::int AS attempts, (SELECT count(*) FROM keys)::int AS keys FROM gone`,
+    [argument, limit],
+  )) as Array<{ id: string; partner_id: string; notification_type_id: number; delivery_round: number; status: string; attempts: number; keys: number }>;
+  return {
+    notifications: rows.map((row) => ({ id: row.id, partnerId: row.partner_id, notificationTypeId: row.notification_type_id, deliveryRound: row.delivery_round, status: row.status })),
+    attempts: rows[0]?.attempts ?? 0,
+    idempotencyKeys: rows[0]?.keys ?? 0,
+  };
+}
+
+/** Deletes at most `limit` idempotency keys whose window is over, skipping rows intake holds. Returns how many. */
+export async function deleteExpiredIdempotencyKeys(query: SqlQuery, limit: number): Promise<number> {
+  const rows = (await query(
+    `WITH doomed AS (
+       SELECT caller, key FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)
+        ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED
+     ), gone AS (
+       DELETE FROM idempotency_keys k USING doomed d WHERE k.caller = d.caller AND k.key = d.key RETURNING 1
+     )
+     SELECT count(*)::int AS deleted FROM gone`,
+    [IDEMPOTENCY_WINDOW_HOURS, limit],
+  )) as Array<{ deleted: number }>;
+  return rows[0].deleted;
+}
