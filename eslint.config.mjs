@@ -11,10 +11,11 @@ const ALLOWED_LIBS = {
   'libs/persistence': ['config', 'contracts'],
   'libs/observability': ['config', 'contracts', 'queue'],
   'libs/testing': ['config', 'persistence'],
-  'apps/api': ['config', 'contracts', 'observability', 'persistence', 'queue', 'signing', 'url-policy', 'testing'],
-  'apps/worker': ['config', 'contracts', 'observability', 'persistence', 'queue', 'signing', 'url-policy', 'testing'],
+  'libs/telemetry': ['config'],
+  'apps/api': ['config', 'contracts', 'observability', 'persistence', 'queue', 'signing', 'url-policy', 'testing', 'telemetry'],
+  'apps/worker': ['config', 'contracts', 'observability', 'persistence', 'queue', 'signing', 'url-policy', 'testing', 'telemetry'],
 };
-const ALL_LIBS = ['config', 'contracts', 'observability', 'persistence', 'queue', 'signing', 'testing', 'url-policy'];
+const ALL_LIBS = ['config', 'contracts', 'observability', 'persistence', 'queue', 'signing', 'telemetry', 'testing', 'url-policy'];
 
 const boundaries = Object.entries(ALLOWED_LIBS).map(([root, allowed]) => ({
   files: [`${root}/**/*.ts`],

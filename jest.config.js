@@ -10,6 +10,7 @@ module.exports = {
     '<rootDir>/libs/queue',
     '<rootDir>/libs/persistence',
     '<rootDir>/libs/observability',
+    '<rootDir>/libs/telemetry',
     '<rootDir>/libs/testing',
     '<rootDir>/apps/api',
     '<rootDir>/apps/worker',

@@ -311,6 +311,7 @@ async function main(): Promise<void> {
     },
   };
   const log = (line: string) => console.log(`bench: ${line}`);
+  log(`Node ${process.version}`);
 
   try {
     const receiver = startNode('receiver', join(DIST, 'bench/bench/receiver.js'), {});

@@ -134,6 +134,7 @@ describe('docker-compose.yml (no Docker engine here, so the file itself is check
   it('has a multi-stage Dockerfile that runs as a non-root user', () => {
     const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+    expect(dockerfile.match(/^FROM node:24-/gm)).toHaveLength(2);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/npm prune --omit=dev/);
   });

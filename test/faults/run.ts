@@ -139,6 +139,7 @@ async function main(): Promise<void> {
     ECHO_RATE_LIMIT_PER_MINUTE: '100000',
   };
   const node = process.execPath;
+  console.log(`fault: the apps run on Node ${process.version} (${node})`);
   const workerEntry = join(ROOT, 'dist/apps/worker/apps/worker/src/main.js');
   const workerArgs = ['--max-old-space-size=128', workerEntry];
   const startNode = (name: string, args: string[], overrides: Record<string, string> = {}) => ChildApp.start(name, node, args, { ...process.env, ...env, ...overrides });

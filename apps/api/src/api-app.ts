@@ -22,7 +22,11 @@ function setUpOpenApi(app: NestExpressApplication): void {
           'Every error is application/problem+json with a stable `code`.',
       )
       .setVersion(SERVICE_VERSION)
+      .setLicense('MIT', 'https://spdx.org/licenses/MIT.html')
+      .addServer('/', 'This deployment: the document is served by the API it describes')
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A partner API key, or the operator key' })
+      // Every operation needs the key unless it declares otherwise (ApiPublic: an empty security).
+      .addSecurityRequirements('bearer')
       .build(),
     { extraModels: [ProblemDto] },
   );

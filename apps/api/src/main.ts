@@ -1,3 +1,4 @@
+import { tracing } from './tracing';
 import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
 import { startService } from '@callbacks/config';
@@ -9,5 +10,6 @@ void startService('api', async ({ config, warnings }) => {
   for (const warning of warnings) logger.warn(warning);
   await app.listen(config.port);
   logger.log(`API listening on port ${config.port}; OpenAPI at /docs`);
-  return app;
+  // The last spans are sent after the app has closed.
+  return { close: () => app.close().then(() => tracing?.shutdown()) };
 });

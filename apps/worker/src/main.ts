@@ -1,3 +1,4 @@
+import { tracing } from './tracing';
 import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
 import { startService } from '@callbacks/config';
@@ -9,5 +10,6 @@ void startService('worker', async ({ config, warnings }) => {
   for (const warning of warnings) logger.warn(warning);
   await startWorkerApp(app, config);
   logger.log(`worker running with concurrency ${config.workerConcurrency}${config.queueShards > 1 ? ` over ${config.queueShards} queue shards` : ''}${config.workerPort > 0 ? `; health and metrics on port ${config.workerPort}` : ''}`);
-  return app;
+  // The last spans are sent after the app has closed.
+  return { close: () => app.close().then(() => tracing?.shutdown()) };
 });

@@ -27,7 +27,12 @@ export class WorkerModule {
           provide: HttpSender,
           inject: [APP_CONFIG],
           useFactory: (appConfig: AppConfig) =>
-            new HttpSender({ timeoutMs: appConfig.deliveryTimeoutMs, allowInsecure: appConfig.allowInsecureCallbacks, connectionsPerOrigin: appConfig.workerConcurrency }),
+            new HttpSender({
+              timeoutMs: appConfig.deliveryTimeoutMs,
+              allowInsecure: appConfig.allowInsecureCallbacks,
+              connectionsPerOrigin: appConfig.workerConcurrency,
+              traceparent: appConfig.webhookTraceparent,
+            }),
         },
         DeliveryStore,
         CallbackGuard,

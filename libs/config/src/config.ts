@@ -1,4 +1,5 @@
 import { parseDuration, parseDurationList } from './duration';
+import { OTLP_ENDPOINT_VARIABLES, tracingConfig } from './tracing';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -41,6 +42,10 @@ export interface AppConfig {
   retentionPeriodMs: number;
   /** How often the retention sweep runs (in one worker at a time). */
   retentionSweepIntervalMs: number;
+  /** OpenTelemetry tracing is on (an OTLP endpoint is set); the SDK itself reads the OTEL_* variables. */
+  tracingEnabled: boolean;
+  /** WEBHOOK_TRACEPARENT: webhooks carry a W3C traceparent header (opt-in: it tells partners about our traces). */
+  webhookTraceparent: boolean;
   /** The API's address as browsers reach it (portal sign-in links); null: taken from each request's Host. */
   publicBaseUrl: string | null;
   /** A callback whose attempts have all failed for this long (a span, not a count) is disabled. */
@@ -224,6 +229,11 @@ export function loadConfig(env: Environment): LoadedConfig {
     warnings.push('ALLOW_INSECURE_CALLBACKS=true: http:// and private or loopback callback URLs are allowed (development and tests only)');
   }
 
+  for (const name of OTLP_ENDPOINT_VARIABLES) if (read(env, name) !== undefined) url(env, name, '', ['http:', 'https:']);
+  const tracingEnabled = tracingConfig(env, '').enabled;
+  const webhookTraceparent = boolean(env, 'WEBHOOK_TRACEPARENT', false);
+  if (webhookTraceparent && !tracingEnabled) warnings.push('WEBHOOK_TRACEPARENT=true has no effect without an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT): tracing is off');
+
   const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -252,6 +262,8 @@ export function loadConfig(env: Environment): LoadedConfig {
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
     retentionPeriodMs: duration(env, 'RETENTION_PERIOD', '30d', 1_000),
     retentionSweepIntervalMs: integer(env, 'RETENTION_SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000),
+    tracingEnabled,
+    webhookTraceparent,
     publicBaseUrl: read(env, 'PUBLIC_BASE_URL') === undefined ? null : url(env, 'PUBLIC_BASE_URL', '', ['http:', 'https:']).replace(/\/+$/, ''),
     callbackDisableAfterMs: duration(env, 'CALLBACK_DISABLE_AFTER', DEFAULT_CALLBACK_DISABLE_AFTER, 1_000),
     operatorWebhook: operatorWebhook(env, allowInsecureCallbacks),

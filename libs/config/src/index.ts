@@ -4,3 +4,4 @@ export * from './dotenv';
 export * from './service-preflight';
 export * from './start-service';
 export * from './config.module';
+export * from './tracing';

@@ -12,5 +12,6 @@ export * from './dto/callback.dto';
 export * from './dto/notification.dto';
 export * from './dto/partner.dto';
 export * from './dto/problem.dto';
+export * from './dto/api-public';
 export * from './dto/portal.dto';
 export * from './dto/recovery.dto';

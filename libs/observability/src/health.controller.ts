@@ -1,7 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { DeliveryQueues, withTimeout } from '@callbacks/queue';
+import { ApiOpsRoute } from './ops-route';
 
 const PING_TIMEOUT_MS = 2_000;
 
@@ -17,7 +18,7 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOpsRoute('Liveness: the process answers')
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
@@ -25,7 +26,7 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: 200 only when PostgreSQL and Redis (every queue shard) answer' })
+  @ApiOpsRoute('Readiness: 200 only when PostgreSQL and Redis (every queue shard) answer')
   @ApiServiceUnavailableResponse({ description: 'PostgreSQL or Redis does not answer' })
   ready() {
     return this.health.check([() => this.database.pingCheck('postgres', { timeout: PING_TIMEOUT_MS }), () => this.redis()]);

@@ -1,13 +1,22 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { trace } from '@opentelemetry/api';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '@callbacks/config';
 import { LOG_REDACT_PATHS, redactRequestSerializer } from './log-redaction';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** JSON logs (pino) with a request id on every line; credentials and secrets are redacted. */
+/** trace_id and span_id of the span in progress, on every line logged inside one (tracing on). */
+function traceFields(): { trace_id?: string; span_id?: string } {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
+
+/** JSON logs (pino) with a request id (and, with tracing, trace and span ids) on every line; credentials and secrets are redacted. */
 @Module({})
 export class LoggingModule {
   static register(config: AppConfig): DynamicModule {
@@ -18,6 +27,7 @@ export class LoggingModule {
           pinoHttp: {
             level: config.logLevel,
             redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
+            mixin: traceFields,
             serializers: { req: redactRequestSerializer },
             genReqId: (request: IncomingMessage, response: ServerResponse) => {
               const given = request.headers['x-request-id'];

@@ -1,6 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Metrics } from './metrics';
+import { ApiOpsRoute } from './ops-route';
 
 @ApiTags('Operations')
 @Controller('metrics')
@@ -9,7 +10,7 @@ export class MetricsController {
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus metrics' })
+  @ApiOpsRoute('Prometheus metrics')
   @ApiOkResponse({ description: 'Prometheus text exposition format' })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();

@@ -2,6 +2,7 @@ import { type DynamicModule, Module, type OnApplicationShutdown } from '@nestjs/
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import type { ConnectionOptions, Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
+import { BullMQOtel } from 'bullmq-otel';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { DeliveryQueues } from './delivery-queues';
 import { queueShards } from './queue-shards';
@@ -19,7 +20,9 @@ class SharedQueueConnection implements OnApplicationShutdown {
 /**
  * BullMQ on REDIS_URL (or the Redis Cluster of REDIS_CLUSTER_NODES), with one delivery queue per
  * shard registered under its own prefix, and DeliveryQueues over them. Queue shard 0 is also
- * injectable as @InjectQueue(DELIVERY_QUEUE).
+ * injectable as @InjectQueue(DELIVERY_QUEUE). With tracing on, BullMQ's telemetry (bullmq-otel) puts
+ * the producer's trace context in each job, and the worker's job span continues that trace;
+ * without it, no telemetry object exists at all.
  */
 @Module({})
 export class DeliveryQueueModule {
@@ -30,7 +33,11 @@ export class DeliveryQueueModule {
       module: DeliveryQueueModule,
       global: true,
       imports: [
-        BullModule.forRoot({ connection, prefix: config.queuePrefix }),
+        BullModule.forRoot({
+          connection,
+          prefix: config.queuePrefix,
+          ...(config.tracingEnabled ? { telemetry: new BullMQOtel({ tracerName: 'bullmq' }) } : {}),
+        }),
         BullModule.registerQueue(...shards.map((shard) => ({ name: shard.queueName, prefix: shard.prefix }))),
       ],
       providers: [

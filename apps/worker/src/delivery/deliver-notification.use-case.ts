@@ -5,6 +5,7 @@ import { DELIVERY_USER_AGENT, notificationTypeName, serializeEnvelope } from '@c
 import { Metrics } from '@callbacks/observability';
 import type { DeliveryJobData } from '@callbacks/queue';
 import { openCallbackHeaders, SecretCipher, signWebhook } from '@callbacks/signing';
+import { inSpan } from '@callbacks/telemetry';
 import { type CallbackRef, CallbackGuard } from '../isolation/callback-guard';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
 import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
@@ -201,7 +202,7 @@ export class DeliverNotification {
       'user-agent': DELIVERY_USER_AGENT,
       'webhook-id': context.notificationId,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook(secrets, { id: context.notificationId, timestamp, body }),
+      'webhook-signature': inSpan('sign webhook', () => signWebhook(secrets, { id: context.notificationId, timestamp, body })),
     };
   }
 

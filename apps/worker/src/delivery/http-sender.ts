@@ -2,6 +2,7 @@ import type { lookup as dnsLookup } from 'node:dns';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import type { AttemptErrorKind } from '@callbacks/contracts';
+import { withoutTracePropagation } from '@callbacks/telemetry';
 import { createGuardedLookup, isForbiddenAddress, literalAddress } from '@callbacks/url-policy';
 
 /** We read at most this much of a response, so a huge or endless body cannot exhaust memory. */
@@ -17,6 +18,8 @@ export interface HttpSenderOptions {
   connectionsPerOrigin: number;
   /** The DNS resolver behind the public-address check (tests give a fake one). */
   resolve?: typeof dnsLookup;
+  /** WEBHOOK_TRACEPARENT: with tracing on, the request carries a W3C traceparent header. Off by default. */
+  traceparent?: boolean;
 }
 
 export interface OutgoingDelivery {
@@ -95,7 +98,8 @@ export class HttpSender {
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     let response: Awaited<ReturnType<typeof request>>;
     try {
-      response = await request(delivery.url, { method: 'POST', headers: delivery.headers, body: delivery.body, dispatcher: this.agent, signal: deadline });
+      const post = () => request(delivery.url, { method: 'POST', headers: delivery.headers, body: delivery.body, dispatcher: this.agent, signal: deadline });
+      response = await (this.options.traceparent ? post() : withoutTracePropagation(post));
     } catch (error) {
       return finish({ statusCode: null, error: classifyError(error), responseBody: null, retryAfter: undefined });
     }
