@@ -102,7 +102,9 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
     const intake = trace.api.find((span) => span.scope === '@opentelemetry/instrumentation-http' && span.parentSpanId === '');
     expect(intake).toBeDefined();
     expect(scopes(trace.api)).toEqual(['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-ioredis', '@opentelemetry/instrumentation-nestjs-core', '@opentelemetry/instrumentation-pg', 'bullmq']);
-    expect(trace.api.some((span) => span.name.startsWith('pg.query:INSERT'))).toBe(true);
+    // Group commit writes the notification in one statement (WITH … INSERT INTO notifications …).
+    const statement = (span: (typeof trace.api)[number]) => String(span.attributes['db.query.text'] ?? span.attributes['db.statement'] ?? '');
+    expect(trace.api.some((span) => span.name.startsWith('pg.query') && statement(span).includes('INSERT INTO notifications'))).toBe(true);
     const enqueue = trace.api.find((span) => span.scope === 'bullmq');
     expect(enqueue?.spanId).toBe(attempts[0].parentSpanId);
     // The worker: load and record (pg), admission (ioredis), sign, the POST (undici), for each attempt.
