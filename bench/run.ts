@@ -31,8 +31,10 @@ const CONCURRENCY = 50;
 const CLIENTS = 64;
 const DELIVERY_TIMEOUT_MS = 5_000;
 const PROFILE = process.env.BENCH_PROFILE === '1';
+/** BENCH_DRAIN_ONLY=1: the ceiling, intake and drain rows only (a quick check of the worker's throughput). */
+const DRAIN_ONLY = process.env.BENCH_DRAIN_ONLY === '1';
 /** The flags `npm run start:worker` uses (see package.json): a bounded heap for the worker. */
-const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128').split(' ').filter(Boolean);
+const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=8').split(' ').filter(Boolean);
 /** Load is spread over this many partners, as on a platform (one callback is capped at CALLBACK_MAX_IN_FLIGHT). */
 const PARTNERS = 20;
 /** Events per end-to-end phase, and how the batch phase sends them. */
@@ -401,6 +403,7 @@ async function main(): Promise<void> {
       await Promise.all(workers.map((worker) => worker.stop('SIGTERM', DELIVERY_TIMEOUT_MS + 15_000)));
     }
     results.drain = drains;
+    if (DRAIN_ONLY) return;
 
     // End to end: events arrive while one worker delivers them. From here on, that one worker runs.
     const [worker] = await startWorkers(1);

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 // The worker's heap is bounded as in `npm run start:worker` (its working set is small; see README).
 const processes = {
   api: ['dist/apps/api/apps/api/src/main.js'],
-  worker: ['--max-old-space-size=128', 'dist/apps/worker/apps/worker/src/main.js'],
+  worker: ['--max-old-space-size=128', '--max-semi-space-size=8', 'dist/apps/worker/apps/worker/src/main.js'],
 };
 // Past the worker's own deadline (DELIVERY_TIMEOUT_MS, at most 50 s, plus a 10 s margin).
 const HARD_STOP_MS = 75_000;

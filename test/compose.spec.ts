@@ -76,7 +76,7 @@ describe('docker-compose.yml (no Docker engine here, so the file itself is check
       expect(services[name].environment).toMatchObject({ DATABASE_URL: 'postgres://postgres:postgres@postgres:5432/webhooks', REDIS_URL: 'redis://redis:6379' });
     }
     expect(services.api.ports).toEqual(['3000:3000']);
-    expect(services.worker.command).toEqual(['node', '--max-old-space-size=128', 'dist/apps/worker/apps/worker/src/main.js']);
+    expect(services.worker.command).toEqual(['node', '--max-old-space-size=128', '--max-semi-space-size=8', 'dist/apps/worker/apps/worker/src/main.js']);
   });
 
   it('gives the api and workers an environment the apps accept, once the keys are set', () => {

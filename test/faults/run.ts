@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   const node = process.execPath;
   console.log(`fault: the apps run on Node ${process.version} (${node})`);
   const workerEntry = join(ROOT, 'dist/apps/worker/apps/worker/src/main.js');
-  const workerArgs = ['--max-old-space-size=128', workerEntry];
+  const workerArgs = ['--max-old-space-size=128', '--max-semi-space-size=8', workerEntry];
   const startNode = (name: string, args: string[], overrides: Record<string, string> = {}) => ChildApp.start(name, node, args, { ...process.env, ...env, ...overrides });
   /** Replaces both workers (graceful stop, then start) with `overrides` on top of the run's environment. */
   const retired: ChildApp[] = [];
