@@ -222,6 +222,33 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     expect(shown).toBe(rotated.signingSecret);
     expect(shown).not.toBe(firstSecret.signingSecret);
 
+    // Recover since…: a notification that ran out of retries while the receiver was down is sent
+    // again, with its webhook-id, through the same use case as POST …/callbacks/5/recover.
+    receiver.replyAlways(503);
+    const exhausted = (
+      await system.http
+        .post('/v1/notifications')
+        .set(ADMIN)
+        .send({ partnerUniqueId: id, notificationTypeId: 5, payload: { processUniqueId: 'PRC-PORTAL-3', status: 'declined' } })
+        .expect(202)
+    ).body.notificationId as string;
+    await receiver.waitFor(1, 10_000, (request) => request.headers['webhook-id'] === exhausted);
+    // The schedule here is an hour long: end it as the last retry would have.
+    await system.dataSource.query(`UPDATE notifications SET status = 'failed', status_reason = 'retries_exhausted', next_attempt_at = NULL WHERE id = $1`, [exhausted]);
+    receiver.replyAlways(200);
+    await page.goto(`${baseUrl}/portal/${id}/callbacks`);
+    await page.locator('#type-5').getByRole('link', { name: 'Recover since…' }).click();
+    await hasText(page.getByRole('heading', { level: 1 }), 'Recover status.changed notifications');
+    const since = await page.getByLabel(/^Since/).inputValue();
+    await page.getByLabel(/^Since/).fill('yesterday');
+    await page.getByRole('button', { name: 'Recover' }).click();
+    await containsText(page.locator('#recover-since-error'), 'ISO 8601');
+    await page.getByLabel(/^Since/).fill(since);
+    await page.getByRole('button', { name: 'Recover' }).click();
+    await containsText(page.getByRole('status'), 'Recovery started');
+    await receiver.waitFor(2, 10_000, (request) => request.headers['webhook-id'] === exhausted);
+    await system.waitForStatus(partner, exhausted, 'delivered');
+
     // Disable, enable and delete, through the same use cases as the API.
     await page.goto(`${baseUrl}/portal/${id}/callbacks`);
     await page.locator('#type-5').getByRole('button', { name: 'Disable' }).click();

@@ -29,6 +29,6 @@ import { SendTestNotification } from './use-cases/send-test-notification.use-cas
     RedeliverNotification,
     RecoverNotifications,
   ],
-  exports: [SendTestNotification, ListNotifications, GetNotification, RedeliverNotification],
+  exports: [SendTestNotification, ListNotifications, GetNotification, RedeliverNotification, RecoverNotifications],
 })
 export class NotificationsModule {}

@@ -1,9 +1,10 @@
 import { Body, Controller, Get, Post, Query, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { type CallbackDto, findNotificationType, MAX_PAGE_LIMIT, PutCallbackDto } from '@callbacks/contracts';
+import { type CallbackDto, findNotificationType, MAX_PAGE_LIMIT, PutCallbackDto, RecoverNotificationsDto } from '@callbacks/contracts';
 import { Audience } from '../auth/principal';
 import { DomainError } from '../common/domain-error';
+import { RateLimit } from '../common/rate-limit.guard';
 import { NotificationTypeParam } from '../common/params';
 import { DtoValidationPipe } from '../common/validation';
 import { DeleteCallback } from '../callbacks/use-cases/delete-callback.use-case';
@@ -12,9 +13,10 @@ import { GetSigningSecret } from '../callbacks/use-cases/get-signing-secret.use-
 import { ListCallbacks } from '../callbacks/use-cases/list-callbacks.use-case';
 import { RegisterCallback } from '../callbacks/use-cases/register-callback.use-case';
 import { RotateSigningSecret } from '../callbacks/use-cases/rotate-signing-secret.use-case';
+import { RecoverNotifications } from '../notifications/use-cases/recover-notifications.use-case';
 import { PortalErrorFilter } from './portal-error.filter';
 import { formErrors, formText, notice, Portal, redirectTo, sendPage } from './portal-context';
-import { callbacksPage, type CallbackFormState, overviewPage, rotateConfirmPage, secretPage } from './views/callbacks.view';
+import { callbacksPage, type CallbackFormState, overviewPage, recoverPage, type RecoverFormState, rotateConfirmPage, secretPage } from './views/callbacks.view';
 import { groupErrors, portalPath, type PortalContext } from './views/layout';
 
 type Form = Record<string, unknown>;
@@ -54,6 +56,7 @@ export class PortalCallbacksController {
     private readonly deleteCallback: DeleteCallback,
     private readonly getSigningSecret: GetSigningSecret,
     private readonly rotateSigningSecret: RotateSigningSecret,
+    private readonly recoverNotifications: RecoverNotifications,
   ) {}
 
   @Get()
@@ -132,6 +135,37 @@ export class PortalCallbacksController {
   async rotate(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
     await this.rotateSigningSecret.execute(portal.partnerId, notificationTypeId);
     redirectTo(response, portalPath(portal, `/callbacks/${notificationTypeId}/secret?done=rotated`));
+  }
+
+  @Get('callbacks/:notificationType/recover')
+  async recoverForm(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+    await this.getCallback.execute(portal.partnerId, notificationTypeId);
+    const dayAgo = new Date(Date.now() - 86_400_000).toISOString();
+    sendPage(response, recoverPage(portal, findNotificationType(notificationTypeId)!, { since: dayAgo, until: '', errors: {} }));
+  }
+
+  @Post('callbacks/:notificationType/recover')
+  @RateLimit('echo')
+  async recover(
+    @Portal() portal: PortalContext,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @Body() form: Form,
+    @Res() response: Response,
+  ): Promise<void> {
+    const state: RecoverFormState = { since: formText(form, 'since').trim(), until: formText(form, 'until').trim(), errors: {} };
+    try {
+      const body = this.validation.transform(
+        { since: state.since, ...(state.until ? { until: state.until } : {}) },
+        { type: 'body', metatype: RecoverNotificationsDto },
+      ) as RecoverNotificationsDto;
+      await this.recoverNotifications.execute({ partnerId: portal.partnerId, notificationTypeId }, body);
+      redirectTo(response, this.callbacksUrl(portal, 'recovering', notificationTypeId));
+    } catch (error) {
+      const errors = formErrors(error);
+      if (!errors) throw error;
+      state.errors = groupErrors(errors, (field) => (field === 'since' || field === 'until' ? field : 'form'));
+      sendPage(response, recoverPage(portal, findNotificationType(notificationTypeId)!, state), 400);
+    }
   }
 
   /** Enabling or disabling is a PUT of the callback as it is, with the flag changed: the API's way. */

@@ -126,6 +126,7 @@ export class PortalDeliveriesController {
   }
 
   @Post('deliveries/:notificationId/redeliver')
+  @RateLimit('echo')
   async redeliver(@Portal() portal: PortalContext, @UuidParam('notificationId') notificationId: string, @Res() response: Response): Promise<void> {
     await this.redeliverNotification.execute(portal.partnerId, notificationId);
     redirectTo(response, portalPath(portal, `/deliveries/${notificationId}?done=redelivered`));

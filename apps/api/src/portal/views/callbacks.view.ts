@@ -85,6 +85,7 @@ export function callbacksPage(context: PortalContext, callbacks: CallbackView[],
 ${callback.enabled ? postButton(context, `${base}/disable`, 'Disable', { style: 'secondary' }) : postButton(context, `${base}/enable`, 'Enable', { style: 'secondary' })}
 <a class="button secondary" href="${base}/secret">Reveal signing secret</a>
 <a class="button secondary" href="${base}/rotate">Rotate signing secret…</a>
+<a class="button secondary" href="${base}/recover">Recover since…</a>
 ${postButton(context, `${base}/delete`, 'Delete', { style: 'danger', confirm: `Delete the callback for ${type.name}? Its events will be skipped until you set one up again.` })}
 </div>`
       : '';
@@ -119,5 +120,35 @@ export function rotateConfirmPage(context: PortalContext, type: NotificationType
 so your receiver keeps verifying while you deploy the new one. Rotating again within those 24 hours retires the oldest secret.</p>
 <div class="actions">${postButton(context, `${base}/secret/rotate`, 'Rotate now', { style: 'danger' })}
 <a class="button secondary" href="${portalPath(context, '/callbacks')}#type-${type.id}">Cancel</a></div>`,
+  );
+}
+
+export interface RecoverFormState {
+  since: string;
+  until: string;
+  errors: FieldErrors;
+}
+
+/** "Recover since…": a new delivery round for the failed notifications of one type in a window. */
+export function recoverPage(context: PortalContext, type: NotificationTypeDefinition, form: RecoverFormState): SafeHtml {
+  const base = portalPath(context, `/callbacks/${type.id}`);
+  return portalPage(
+    context,
+    { title: `Recover ${type.name} notifications`, section: 'callbacks' },
+    html`<p>Every notification of this type accepted in the window that ended <strong>failed</strong> (or was skipped while the callback
+was disabled for failing) is delivered again, with its original webhook-id, so your receiver can deduplicate. At most 10,000 at a time;
+the window may not reach back further than the data is kept.</p>
+<form method="post" action="${base}/recover" class="stacked" novalidate>
+${csrfField(context)}
+${errorText('recover-form', form.errors, 'form')}
+<label for="recover-since">Since <span class="muted">(ISO 8601, e.g. 2026-11-27T08:00:00Z)</span></label>
+<input id="recover-since" name="since" type="text" autocomplete="off" spellcheck="false" value="${form.since}"${errorAttributes('recover-since', form.errors, 'since')}>
+${errorText('recover-since', form.errors, 'since')}
+<label for="recover-until">Until <span class="muted">(optional; now when empty)</span></label>
+<input id="recover-until" name="until" type="text" autocomplete="off" spellcheck="false" value="${form.until}"${errorAttributes('recover-until', form.errors, 'until')}>
+${errorText('recover-until', form.errors, 'until')}
+<div class="actions"><button type="submit">Recover</button>
+<a class="button secondary" href="${portalPath(context, '/callbacks')}#type-${type.id}">Cancel</a></div>
+</form>`,
   );
 }
