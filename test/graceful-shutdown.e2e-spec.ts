@@ -72,6 +72,33 @@ describe('graceful shutdown of a worker process', () => {
     }
   });
 
+  it('takes npm start\'s SIGTERM arriving before the terminal\'s SIGINT as one Ctrl-C: the delivery finishes, exit 0', async () => {
+    const system = await TestSystem.start({ DELIVERY_TIMEOUT_MS: '5000' }, 0);
+    const receiver = await TestReceiver.start();
+    const worker = startBuiltApp(BUILT_WORKER, { ...system.environment.env, LOG_LEVEL: 'info' });
+    try {
+      await worker.waitForOutput('worker running');
+      receiver.replyWith((_request, response) => void setTimeout(() => response.writeHead(200).end('ok'), 1_500));
+      const partner = await system.createPartner();
+      await system.registerCallback(partner, 5, receiver.url);
+      const { body } = await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).send({ processUniqueId: 'p' }).expect(202);
+      const [request] = await receiver.waitFor(1);
+
+      // On a busy machine the parent's SIGTERM can be handled before the group's SIGINT.
+      worker.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      worker.kill('SIGINT');
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - request.receivedAt).toBeGreaterThanOrEqual(1_400);
+      expect(worker.output).not.toContain('without waiting');
+      expect((await system.notification(partner, body.notificationId)).status).toBe('delivered');
+    } finally {
+      worker.kill('SIGKILL');
+      await receiver.close();
+      await system.close();
+    }
+  });
+
   it('on Ctrl-C, `npm start` lets the delivery in flight finish, and the API and the worker both exit 0', async () => {
     const system = await TestSystem.start({ DELIVERY_TIMEOUT_MS: '5000' }, 0);
     const receiver = await TestReceiver.start();

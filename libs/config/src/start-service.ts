@@ -16,16 +16,21 @@ export interface RunningService {
  * On SIGTERM or SIGINT: close (a worker finishes its deliveries, the API its requests), then exit 0.
  * While closing, a SIGTERM changes nothing: it is a supervisor repeating itself, or `npm start`
  * passing on a Ctrl-C that the terminal already sent to the whole process group, children included.
- * A second SIGINT (Ctrl-C pressed again) exits at once.
+ * A second SIGINT (Ctrl-C pressed again) exits at once. Only a second SIGINT counts: `npm start`'s
+ * SIGTERM can arrive before the terminal's SIGINT on a busy machine, and that is still one Ctrl-C.
  */
 function closeOnSignals(name: string, service: RunningService): void {
   let closing = false;
+  let interrupted = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (closing) {
-      if (signal !== 'SIGINT') return;
-      console.error(`${name}: ${signal} again, exiting without waiting`);
-      process.exit(1);
+    if (signal === 'SIGINT') {
+      if (interrupted) {
+        console.error(`${name}: ${signal} again, exiting without waiting`);
+        process.exit(1);
+      }
+      interrupted = true;
     }
+    if (closing) return;
     closing = true;
     service.close().then(
       () => process.exit(0),
