@@ -5,36 +5,51 @@ import { BUILT_API, BUILT_WORKER, startBuiltApp } from './support/processes';
 import { ADMIN, TestSystem } from './support/system';
 
 describe('graceful shutdown of a worker process', () => {
-  it('on SIGTERM mid-delivery, finishes the delivery once, records it and exits 0', async () => {
+  /**
+   * A built worker process with one delivery in flight: the receiver takes 1.5 s to answer, so a
+   * signal sent now lands mid-delivery. `close` ends everything whatever the test did.
+   */
+  async function deliveryInFlight() {
     const system = await TestSystem.start({ DELIVERY_TIMEOUT_MS: '5000' }, 0);
     const receiver = await TestReceiver.start();
     const worker = startBuiltApp(BUILT_WORKER, { ...system.environment.env, LOG_LEVEL: 'info' });
+    const close = async () => {
+      worker.kill('SIGKILL');
+      await receiver.close();
+      await system.close();
+    };
     try {
       await worker.waitForOutput('worker running');
-      // The receiver takes 1.5 s to answer: the SIGTERM lands while the delivery is in flight.
       receiver.replyWith((_request, response) => void setTimeout(() => response.writeHead(200).end('ok'), 1_500));
       const partner = await system.createPartner();
       await system.registerCallback(partner, 5, receiver.url);
       const { body } = await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).send({ processUniqueId: 'p' }).expect(202);
       const [request] = await receiver.waitFor(1);
+      return { system, receiver, worker, partner, notificationId: body.notificationId as string, request, close };
+    } catch (error) {
+      await close();
+      throw error;
+    }
+  }
 
+  it('on SIGTERM mid-delivery, finishes the delivery once, records it and exits 0', async () => {
+    const { system, receiver, worker, partner, notificationId, request, close } = await deliveryInFlight();
+    try {
       worker.kill('SIGTERM');
       const exit = await worker.exited;
       expect(exit).toEqual({ code: 0, signal: null });
       expect(Date.now() - request.receivedAt).toBeGreaterThanOrEqual(1_400);
 
-      const detail = await system.notification(partner, body.notificationId);
+      const detail = await system.notification(partner, notificationId);
       expect(detail).toMatchObject({ status: 'delivered', attemptCount: 1 });
       expect(detail.attempts[0]).toMatchObject({ statusCode: 200, responseBody: 'ok' });
 
       // Another worker finds nothing left to do: no stalled job, no second delivery.
       await system.startWorker();
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      expect(receiver.deliveriesOf(body.notificationId)).toHaveLength(1);
+      expect(receiver.deliveriesOf(notificationId)).toHaveLength(1);
     } finally {
-      worker.kill('SIGKILL');
-      await receiver.close();
-      await system.close();
+      await close();
     }
   });
 
@@ -73,17 +88,8 @@ describe('graceful shutdown of a worker process', () => {
   });
 
   it('takes npm start\'s SIGTERM arriving before the terminal\'s SIGINT as one Ctrl-C: the delivery finishes, exit 0', async () => {
-    const system = await TestSystem.start({ DELIVERY_TIMEOUT_MS: '5000' }, 0);
-    const receiver = await TestReceiver.start();
-    const worker = startBuiltApp(BUILT_WORKER, { ...system.environment.env, LOG_LEVEL: 'info' });
+    const { system, worker, partner, notificationId, request, close } = await deliveryInFlight();
     try {
-      await worker.waitForOutput('worker running');
-      receiver.replyWith((_request, response) => void setTimeout(() => response.writeHead(200).end('ok'), 1_500));
-      const partner = await system.createPartner();
-      await system.registerCallback(partner, 5, receiver.url);
-      const { body } = await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).send({ processUniqueId: 'p' }).expect(202);
-      const [request] = await receiver.waitFor(1);
-
       // On a busy machine the parent's SIGTERM can be handled before the group's SIGINT.
       worker.kill('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -91,11 +97,9 @@ describe('graceful shutdown of a worker process', () => {
       expect(await worker.exited).toEqual({ code: 0, signal: null });
       expect(Date.now() - request.receivedAt).toBeGreaterThanOrEqual(1_400);
       expect(worker.output).not.toContain('without waiting');
-      expect((await system.notification(partner, body.notificationId)).status).toBe('delivered');
+      expect((await system.notification(partner, notificationId)).status).toBe('delivered');
     } finally {
-      worker.kill('SIGKILL');
-      await receiver.close();
-      await system.close();
+      await close();
     }
   });
 
