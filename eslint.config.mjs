@@ -28,7 +28,10 @@ const boundaries = Object.entries(ALLOWED_LIBS).map(([root, allowed]) => ({
             group: [`@callbacks/${lib}`],
             message: `${root} may not depend on @callbacks/${lib}`,
           })),
-          { group: ['**/apps/api/**', '**/apps/worker/**', '../../worker/**', '../../api/**'], message: 'apps never import each other; share through libs/' },
+          {
+            group: ['**/apps/api/**', '**/apps/worker/**', '../../worker/**', '../../api/**'],
+            message: 'apps never import each other; share through libs/',
+          },
           { group: ['**/libs/*/src/**'], message: 'import a library through its @callbacks/* alias (its index.ts)' },
         ],
       },
@@ -48,7 +51,16 @@ export default tseslint.config(
   ...boundaries,
   {
     // Process entry points and test set-up talk to the terminal before any logger exists.
-    files: ['**/main.ts', '**/migrate.ts', '**/reencrypt.ts', 'libs/config/src/start-service.ts', 'libs/testing/src/global-*.ts', 'scripts/**', 'bench/**', 'test/faults/**'],
+    files: [
+      '**/main.ts',
+      '**/migrate.ts',
+      '**/reencrypt.ts',
+      'libs/config/src/start-service.ts',
+      'libs/testing/src/global-*.ts',
+      'scripts/**',
+      'bench/**',
+      'test/faults/**',
+    ],
     rules: { 'no-console': 'off' },
   },
   {

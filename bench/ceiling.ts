@@ -18,7 +18,11 @@ async function main(): Promise<void> {
   const queue = new Queue('ceiling', { connection: redisConnectionOptions(redisUrl, 'worker'), prefix });
   for (let i = 0; i < count; i += 1_000) {
     await queue.addBulk(
-      Array.from({ length: Math.min(1_000, count - i) }, (_, j) => ({ name: 'deliver', data: { n: i + j }, opts: { ...DELIVERY_JOB_OPTIONS, jobId: `c${i + j}` } })),
+      Array.from({ length: Math.min(1_000, count - i) }, (_, j) => ({
+        name: 'deliver',
+        data: { n: i + j },
+        opts: { ...DELIVERY_JOB_OPTIONS, jobId: `c${i + j}` },
+      })),
     );
   }
   const sender = new HttpSender({ timeoutMs: 15_000, allowInsecure: true, connectionsPerOrigin: concurrency });
@@ -30,12 +34,24 @@ async function main(): Promise<void> {
       'ceiling',
       async (job) => {
         const id = String(job.id);
-        const body = JSON.stringify({ type: 'status.changed', notificationTypeId: 5, timestamp: new Date().toISOString(), partnerUniqueId: 'ceiling', test: false, data: { processUniqueId: id } });
+        const body = JSON.stringify({
+          type: 'status.changed',
+          notificationTypeId: 5,
+          timestamp: new Date().toISOString(),
+          partnerUniqueId: 'ceiling',
+          test: false,
+          data: { processUniqueId: id },
+        });
         const timestamp = Math.floor(Date.now() / 1000);
         const outcome = await sender.send({
           url,
           body,
-          headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook([secret], { id, timestamp, body }) },
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': id,
+            'webhook-timestamp': String(timestamp),
+            'webhook-signature': signWebhook([secret], { id, timestamp, body }),
+          },
         });
         if (!outcome.ok) throw new Error(`receiver answered ${outcome.statusCode ?? outcome.error}`);
       },

@@ -67,7 +67,11 @@ async function intakeWhile(api: Pool, partners: string[], until: Promise<unknown
           method: 'POST',
           path: '/v1/notifications',
           headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ partnerUniqueId: partners[n % partners.length], notificationTypeId: 5, payload: { processUniqueId: `PRC-LIVE-${n++}`, status: 'approved' } }),
+          body: JSON.stringify({
+            partnerUniqueId: partners[n % partners.length],
+            notificationTypeId: 5,
+            payload: { processUniqueId: `PRC-LIVE-${n++}`, status: 'approved' },
+          }),
         });
         await response.body.text();
         if (response.statusCode !== 202) throw new Error(`intake answered ${response.statusCode}`);
@@ -99,8 +103,20 @@ async function seed(db: PgPool): Promise<Record<string, number>> {
   const terminal = `(CASE WHEN i % 20 = 0 THEN 'failed' WHEN i % 20 = 1 THEN 'skipped' ELSE 'delivered' END)`;
   await seedBand(db, BANDS.retained, terminal, `now() - random() * interval '29 days'`, 'NULL');
   await seedBand(db, BANDS.expired, terminal, `now() - interval '31 days' - random() * interval '60 days'`, 'NULL');
-  await seedBand(db, BANDS.quiet, `'pending'`, `now() - random() * interval '1 hour'`, `now() + interval '1 minute' + random() * interval '10 hours'`);
-  await seedBand(db, SOON, `'pending'`, `now() - random() * interval '10 seconds'`, `now() + interval '15 minutes' + random() * interval '15 minutes'`);
+  await seedBand(
+    db,
+    BANDS.quiet,
+    `'pending'`,
+    `now() - random() * interval '1 hour'`,
+    `now() + interval '1 minute' + random() * interval '10 hours'`,
+  );
+  await seedBand(
+    db,
+    SOON,
+    `'pending'`,
+    `now() - random() * interval '10 seconds'`,
+    `now() + interval '15 minutes' + random() * interval '15 minutes'`,
+  );
   await seedBand(db, BANDS.overdue, `'pending'`, `now() - interval '1 hour'`, `now() - interval '1 hour' - random() * interval '1 hour'`);
   await db.query(
     `INSERT INTO delivery_attempts (notification_id, attempt, at, callback_url, status_code, duration_ms, response_body)
@@ -137,14 +153,20 @@ async function seed(db: PgPool): Promise<Record<string, number>> {
 async function retentionIndexWriteCost(db: PgPool): Promise<Record<string, number>> {
   const perRun = Math.min(ROW_WRITES, Math.floor(BANDS.quiet / 5));
   const deliverSome = async (): Promise<number> => {
-    const { rows } = await db.query<{ id: string }>(`SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at > now() + interval '1 hour' LIMIT $1`, [perRun]);
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at > now() + interval '1 hour' LIMIT $1`,
+      [perRun],
+    );
     let next = 0;
     const { ms } = await timed(() =>
       Promise.all(
         Array.from({ length: 8 }, async () => {
           while (next < rows.length) {
             const { id } = rows[next++];
-            await db.query(`UPDATE notifications SET status = 'delivered', next_attempt_at = NULL, delivered_at = now(), updated_at = now() WHERE id = $1`, [id]);
+            await db.query(
+              `UPDATE notifications SET status = 'delivered', next_attempt_at = NULL, delivered_at = now(), updated_at = now() WHERE id = $1`,
+              [id],
+            );
           }
         }),
       ),
@@ -170,7 +192,12 @@ async function main(): Promise<void> {
   const processes: ChildApp[] = [];
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, note: 'shared with other work while measured: figures are noisy' },
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      node: process.version,
+      note: 'shared with other work while measured: figures are noisy',
+    },
     settings: { rows: ROWS, bands: { ...BANDS, pendingSoon: SOON }, intakeClients: INTAKE_CLIENTS, retentionPeriod: '30d' },
   };
   let worker: Awaited<ReturnType<typeof createWorkerApp>> | undefined;
@@ -193,7 +220,12 @@ async function main(): Promise<void> {
     api = new Pool(`http://127.0.0.1:${apiPort}`, { connections: INTAKE_CLIENTS + 2 });
     await waitForApi(apiPort, apiProcess);
     const call = async (method: 'POST' | 'PUT', path: string, body: unknown) => {
-      const response = await api!.request({ method, path, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await api!.request({
+        method,
+        path,
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       return (await response.body.json()) as Record<string, string>;
     };
     const partners: string[] = [];
@@ -215,7 +247,9 @@ async function main(): Promise<void> {
     const sweep = worker.get(RetentionSweep);
 
     const [{ old_rule: oldRule }] = (
-      await db.query(`SELECT count(*)::int AS old_rule FROM notifications WHERE status = 'pending' AND updated_at < now() - interval '30 seconds'`)
+      await db.query(
+        `SELECT count(*)::int AS old_rule FROM notifications WHERE status = 'pending' AND updated_at < now() - interval '30 seconds'`,
+      )
     ).rows;
     const pass = async () => {
       for (;;) {
@@ -225,7 +259,11 @@ async function main(): Promise<void> {
       }
     };
     // The scan's SQL alone (its first page, as the reconciler asks it): what a pass costs PostgreSQL.
-    const [{ 'QUERY PLAN': [plan] }] = (
+    const [
+      {
+        'QUERY PLAN': [plan],
+      },
+    ] = (
       await db.query(
         `EXPLAIN (ANALYZE, FORMAT JSON) SELECT id, partner_id, notification_type_id, delivery_round, test, next_attempt_at FROM notifications
           WHERE status = 'pending' AND next_attempt_at < now() - interval '30 seconds' AND (next_attempt_at, id) > ('-infinity'::timestamptz, '00000000-0000-0000-0000-000000000000'::uuid)
@@ -235,7 +273,13 @@ async function main(): Promise<void> {
     const firstPass = await pass();
     // Once the re-enqueued deliveries are done, nothing is overdue: the steady state.
     const overdueLeft = async () =>
-      Number((await db.query(`SELECT count(*) AS n FROM notifications WHERE status = 'pending' AND next_attempt_at < now() - interval '30 seconds'`)).rows[0].n);
+      Number(
+        (
+          await db.query(
+            `SELECT count(*) AS n FROM notifications WHERE status = 'pending' AND next_attempt_at < now() - interval '30 seconds'`,
+          )
+        ).rows[0].n,
+      );
     for (let waited = 0; (await overdueLeft()) > 0 && waited < 120; waited++) await sleep(1_000);
     const steadyPass = await pass();
     results.reconciler = {
@@ -247,7 +291,9 @@ async function main(): Promise<void> {
       steadyPass: steadyPass.result,
       rowsThePreviousRuleLookedUpInRedis: oldRule,
     };
-    log(`reconciler: scan SQL ${plan['Execution Time']} ms; pass ${firstPass.ms} ms for ${JSON.stringify(firstPass.result)}; steady pass ${steadyPass.ms} ms for ${JSON.stringify(steadyPass.result)} (the previous rule looked up ${oldRule} rows in Redis)`);
+    log(
+      `reconciler: scan SQL ${plan['Execution Time']} ms; pass ${firstPass.ms} ms for ${JSON.stringify(firstPass.result)}; steady pass ${steadyPass.ms} ms for ${JSON.stringify(steadyPass.result)} (the previous rule looked up ${oldRule} rows in Redis)`,
+    );
 
     // Intake at rest before and after the sweep, and while it runs.
     const rest = async () => intakeWhile(api!, partners, sleep(REST_SECONDS * 1000));
@@ -263,7 +309,9 @@ async function main(): Promise<void> {
     results.sweep = { ms: swept.ms, report: sweepReport, nextSweepMs: idleSweep.ms, nextSweepDeleted: idleSweep.result?.notifications };
     results.intake = { atRest, restBefore: latencySummary(before), restAfter: latencySummary(after), duringSweep };
     log(`sweep: ${swept.ms} ms, ${JSON.stringify(sweepReport)}; the next (nothing to delete) ${idleSweep.ms} ms`);
-    log(`intake p99 at rest ${atRest.p99} ms (${atRest.requests} requests), during the sweep ${duringSweep.p99} ms (${duringSweep.requests})`);
+    log(
+      `intake p99 at rest ${atRest.p99} ms (${atRest.requests} requests), during the sweep ${duringSweep.p99} ms (${duringSweep.requests})`,
+    );
 
     log('write cost of ix_notifications_retention: the update of a delivery, with and without it');
     results.retentionIndexWriteCost = await retentionIndexWriteCost(db);

@@ -34,7 +34,9 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_DRAIN_ONLY=1: the ceiling, intake and drain rows only (a quick check of the worker's throughput). */
 const DRAIN_ONLY = process.env.BENCH_DRAIN_ONLY === '1';
 /** The flags `npm run start:worker` uses (see package.json): a bounded heap for the worker. */
-const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=8').split(' ').filter(Boolean);
+const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=8')
+  .split(' ')
+  .filter(Boolean);
 /** Load is spread over this many partners, as on a platform (one callback is capped at CALLBACK_MAX_IN_FLIGHT). */
 const PARTNERS = 20;
 /** Events per end-to-end phase, and how the batch phase sends them. */
@@ -57,7 +59,13 @@ function percentile(sorted: number[], p: number): number {
 function summarize(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 10) / 10;
-  return { count: values.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) };
+  return {
+    count: values.length,
+    p50: round(percentile(sorted, 50)),
+    p95: round(percentile(sorted, 95)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted.at(-1) ?? NaN),
+  };
 }
 
 /** A built script under node, inheriting this environment; the worker gets its production flags. */
@@ -142,7 +150,11 @@ class Bench {
 
   async publish(partnerIds: string[], n: number): Promise<Accepted> {
     const partnerUniqueId = partnerIds[n % partnerIds.length];
-    const response = await this.call('POST', '/v1/notifications', { partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId: `PRC-${n}`, status: 'approved' } });
+    const response = await this.call('POST', '/v1/notifications', {
+      partnerUniqueId,
+      notificationTypeId: 5,
+      payload: { processUniqueId: `PRC-${n}`, status: 'approved' },
+    });
     if (response.status !== 202) throw new Error(`publish answered ${response.status}: ${JSON.stringify(response.json)}`);
     return { id: response.json.notificationId, at: now() };
   }
@@ -246,13 +258,24 @@ interface ClusterDrain {
  * The cluster row: for each QUEUE_SHARDS value, an API and one worker on a fresh local 3-master
  * Redis Cluster queue (new prefix), NOTIFICATIONS published with the worker stopped, then drained.
  */
-async function clusterDrain(baseEnv: Record<string, string>, receiverPort: number, ceilingPerSecond: number, log: (line: string) => void): Promise<ClusterDrain[]> {
+async function clusterDrain(
+  baseEnv: Record<string, string>,
+  receiverPort: number,
+  ceilingPerSecond: number,
+  log: (line: string) => void,
+): Promise<ClusterDrain[]> {
   const cluster = await LocalRedisCluster.start(3);
   const rows: ClusterDrain[] = [];
   try {
     for (const shards of CLUSTER_SHARDS) {
       const port = await freePort();
-      const env = { ...baseEnv, PORT: String(port), REDIS_CLUSTER_NODES: cluster.nodesVariable, QUEUE_SHARDS: String(shards), QUEUE_PREFIX: `${baseEnv.QUEUE_PREFIX}c${shards}` };
+      const env = {
+        ...baseEnv,
+        PORT: String(port),
+        REDIS_CLUSTER_NODES: cluster.nodesVariable,
+        QUEUE_SHARDS: String(shards),
+        QUEUE_PREFIX: `${baseEnv.QUEUE_PREFIX}c${shards}`,
+      };
       const api = startNode(`api-cluster-${shards}`, API_MAIN, env);
       const bench = new Bench(`http://127.0.0.1:${port}`, receiverPort);
       try {
@@ -269,8 +292,17 @@ async function clusterDrain(baseEnv: Record<string, string>, receiverPort: numbe
         }
         const { seconds, perSecond } = await bench.drainRate();
         const { received } = await bench.receiverStats();
-        rows.push({ shards, deliveries: NOTIFICATIONS, seconds, perSecond, ratioToCeiling: perSecond / ceilingPerSecond, duplicates: received - NOTIFICATIONS });
-        log(`cluster: ${perSecond.toFixed(0)}/s with QUEUE_SHARDS=${shards} (${((perSecond / ceilingPerSecond) * 100).toFixed(0)} % of the ceiling)`);
+        rows.push({
+          shards,
+          deliveries: NOTIFICATIONS,
+          seconds,
+          perSecond,
+          ratioToCeiling: perSecond / ceilingPerSecond,
+          duplicates: received - NOTIFICATIONS,
+        });
+        log(
+          `cluster: ${perSecond.toFixed(0)}/s with QUEUE_SHARDS=${shards} (${((perSecond / ceilingPerSecond) * 100).toFixed(0)} % of the ceiling)`,
+        );
       } finally {
         await bench.close();
         await api.stop('SIGTERM', DELIVERY_TIMEOUT_MS + 15_000);
@@ -379,9 +411,16 @@ async function main(): Promise<void> {
       const redisAfter = await redisUsedMemory(redis);
       if (workerCount === 1) {
         const perSecond = NOTIFICATIONS / intake.seconds;
-        results.intake = { requests: NOTIFICATIONS, seconds: intake.seconds, perSecond, ratioToHealth: perSecond / (results.health as { perSecond: number }).perSecond };
+        results.intake = {
+          requests: NOTIFICATIONS,
+          seconds: intake.seconds,
+          perSecond,
+          ratioToHealth: perSecond / (results.health as { perSecond: number }).perSecond,
+        };
         results.redisBytesPerPendingNotification = Math.round((redisAfter - redisBefore) / NOTIFICATIONS);
-        log(`intake: ${(NOTIFICATIONS / intake.seconds).toFixed(0)}/s; Redis ${((redisAfter - redisBefore) / NOTIFICATIONS).toFixed(0)} bytes per pending notification`);
+        log(
+          `intake: ${(NOTIFICATIONS / intake.seconds).toFixed(0)}/s; Redis ${((redisAfter - redisBefore) / NOTIFICATIONS).toFixed(0)} bytes per pending notification`,
+        );
       }
       log(`drain: ${workerCount} worker(s)`);
       const workers = await startWorkers(workerCount);
@@ -399,7 +438,9 @@ async function main(): Promise<void> {
         duplicates: received - NOTIFICATIONS,
         peakWorkerRssMb: Math.round(peakRss),
       };
-      log(`drain: ${perSecond.toFixed(0)}/s with ${workerCount} worker(s) (${((perSecond / ceiling.perSecond) * 100).toFixed(0)} % of the ceiling), peak worker RSS ${peakRss.toFixed(0)} MB`);
+      log(
+        `drain: ${perSecond.toFixed(0)}/s with ${workerCount} worker(s) (${((perSecond / ceiling.perSecond) * 100).toFixed(0)} % of the ceiling), peak worker RSS ${peakRss.toFixed(0)} MB`,
+      );
       await Promise.all(workers.map((worker) => worker.stop('SIGTERM', DELIVERY_TIMEOUT_MS + 15_000)));
     }
     results.drain = drains;
@@ -412,9 +453,21 @@ async function main(): Promise<void> {
     await bench.waitForUnique(1, 60_000);
     const endToEnd: Record<string, unknown> = {};
     const phases: Array<[string, string, () => Promise<Accepted[]>]> = [
-      ['partners1', `single events from ${CLIENTS} clients, 1 partner`, async () => (await bench.publishClosedLoop([partners[0]], END_TO_END_EVENTS)).accepted],
-      ['partners20', `single events from ${CLIENTS} clients, ${PARTNERS} partners`, async () => (await bench.publishClosedLoop(partners, END_TO_END_EVENTS)).accepted],
-      ['batch', `batches of ${BATCH_SIZE} from ${BATCH_CLIENTS} clients, ${PARTNERS} partners`, () => bench.publishBatches(partners, END_TO_END_EVENTS)],
+      [
+        'partners1',
+        `single events from ${CLIENTS} clients, 1 partner`,
+        async () => (await bench.publishClosedLoop([partners[0]], END_TO_END_EVENTS)).accepted,
+      ],
+      [
+        'partners20',
+        `single events from ${CLIENTS} clients, ${PARTNERS} partners`,
+        async () => (await bench.publishClosedLoop(partners, END_TO_END_EVENTS)).accepted,
+      ],
+      [
+        'batch',
+        `batches of ${BATCH_SIZE} from ${BATCH_CLIENTS} clients, ${PARTNERS} partners`,
+        () => bench.publishBatches(partners, END_TO_END_EVENTS),
+      ],
     ];
     for (const [key, what, publish] of phases) {
       // On a shared machine the ceiling drifts: each phase is also compared with one measured just before it.
@@ -445,7 +498,9 @@ async function main(): Promise<void> {
         duplicates: received - END_TO_END_EVENTS,
         peakWorkerRssMb: Math.round(peakRss),
       };
-      log(`end to end, ${what}: ${perSecond.toFixed(0)}/s (${((perSecond / nearCeiling.perSecond) * 100).toFixed(0)} % of the ceiling just before); intake ${(END_TO_END_EVENTS / publishSeconds).toFixed(0)}/s`);
+      log(
+        `end to end, ${what}: ${perSecond.toFixed(0)}/s (${((perSecond / nearCeiling.perSecond) * 100).toFixed(0)} % of the ceiling just before); intake ${(END_TO_END_EVENTS / publishSeconds).toFixed(0)}/s`,
+      );
     }
     results.endToEnd = endToEnd;
 
@@ -517,7 +572,8 @@ function printTable(results: Record<string, any>): void {
   const rows: Array<[string, string, string]> = [];
   const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
   const ceiling = results.ceiling.perSecond as number;
-  const ofCeiling = (perSecond: number, goal?: number) => `${fmt((perSecond / ceiling) * 100)} % of the ceiling ${fmt(ceiling)}/s${goal ? ` (goal ≥ ${goal} %)` : ''}`;
+  const ofCeiling = (perSecond: number, goal?: number) =>
+    `${fmt((perSecond / ceiling) * 100)} % of the ceiling ${fmt(ceiling)}/s${goal ? ` (goal ≥ ${goal} %)` : ''}`;
   rows.push(['ceiling (bare BullMQ + HTTP, no DB)', `${fmt(ceiling)}/s`, '']);
   rows.push([`GET /health, ${CLIENTS} clients`, `${fmt(results.health.perSecond)}/s`, '']);
   rows.push([
@@ -526,7 +582,11 @@ function printTable(results: Record<string, any>): void {
     `${fmt(results.intake.ratioToHealth * 100)} % of /health ${fmt(results.health.perSecond)}/s (goal ≥ 50 %)`,
   ]);
   for (const [key, drain] of Object.entries<{ perSecond: number; duplicates: number }>(results.drain)) {
-    rows.push([`drain of ${NOTIFICATIONS.toLocaleString('en')} pending, ${key.replace('workers', '')} worker(s)`, `${fmt(drain.perSecond)}/s`, `${ofCeiling(drain.perSecond)}; ${drain.duplicates} duplicates`]);
+    rows.push([
+      `drain of ${NOTIFICATIONS.toLocaleString('en')} pending, ${key.replace('workers', '')} worker(s)`,
+      `${fmt(drain.perSecond)}/s`,
+      `${ofCeiling(drain.perSecond)}; ${drain.duplicates} duplicates`,
+    ]);
   }
   const endToEndRows: Array<[string, string, number]> = [
     ['partners1', 'single events, 1 partner', 50],
@@ -548,17 +608,37 @@ function printTable(results: Record<string, any>): void {
     at1000PerSecond: `at 1,000/s, ${PARTNERS} partners`,
   };
   for (const [key, summary] of Object.entries<{ p50: number; p95: number; p99: number }>(results.latencyMs)) {
-    rows.push([`latency 202 → receipt ${latencyNames[key]}`, `p50 ${fmt(summary.p50, 1)} / p95 ${fmt(summary.p95, 1)} / p99 ${fmt(summary.p99, 1)} ms`, key === 'onePartnerAt100PerSecond' ? 'goal p99 ≤ 100 ms' : '']);
+    rows.push([
+      `latency 202 → receipt ${latencyNames[key]}`,
+      `p50 ${fmt(summary.p50, 1)} / p95 ${fmt(summary.p95, 1)} / p99 ${fmt(summary.p99, 1)} ms`,
+      key === 'onePartnerAt100PerSecond' ? 'goal p99 ≤ 100 ms' : '',
+    ]);
   }
   const endToEndRss = Object.values<{ peakWorkerRssMb: number }>(results.endToEnd).map((row) => row.peakWorkerRssMb);
-  rows.push(['peak worker RSS', `${Math.max(results.drain.workers1.peakWorkerRssMb, ...endToEndRss)} MB`, `goal < 200 MB (${NOTIFICATIONS.toLocaleString('en')} pending: ${results.drain.workers1.peakWorkerRssMb} MB)`]);
+  rows.push([
+    'peak worker RSS',
+    `${Math.max(results.drain.workers1.peakWorkerRssMb, ...endToEndRss)} MB`,
+    `goal < 200 MB (${NOTIFICATIONS.toLocaleString('en')} pending: ${results.drain.workers1.peakWorkerRssMb} MB)`,
+  ]);
   rows.push(['RSS at the end', `api ${results.memoryMb.api} MB, workers ${results.memoryMb.workers.join(' / ')} MB`, '']);
   rows.push(['Redis per pending notification', `${results.redisBytesPerPendingNotification} bytes`, '']);
   for (const drain of (results.clusterDrain ?? []) as ClusterDrain[]) {
-    rows.push([`drain on a 3-master Redis Cluster, QUEUE_SHARDS=${drain.shards}, 1 worker`, `${fmt(drain.perSecond)}/s`, `${fmt(drain.ratioToCeiling * 100)} % of ceiling; ${drain.duplicates} duplicates`]);
+    rows.push([
+      `drain on a 3-master Redis Cluster, QUEUE_SHARDS=${drain.shards}, 1 worker`,
+      `${fmt(drain.perSecond)}/s`,
+      `${fmt(drain.ratioToCeiling * 100)} % of ceiling; ${drain.duplicates} duplicates`,
+    ]);
   }
-  rows.push(['isolation: healthy p99 beside a hanging partner', `${fmt(results.isolation.healthyLatencyMs.p99)} ms`, `goal < 500 ms; stuck callback health: ${results.isolation.stuckCallbackHealth}`]);
-  rows.push(['machine load (1-minute average) at start / end', `${fmt(results.machine.loadAverageAtStart[0], 1)} / ${fmt(results.machine.loadAverageAtEnd[0], 1)}`, `${results.machine.cpus} CPUs`]);
+  rows.push([
+    'isolation: healthy p99 beside a hanging partner',
+    `${fmt(results.isolation.healthyLatencyMs.p99)} ms`,
+    `goal < 500 ms; stuck callback health: ${results.isolation.stuckCallbackHealth}`,
+  ]);
+  rows.push([
+    'machine load (1-minute average) at start / end',
+    `${fmt(results.machine.loadAverageAtStart[0], 1)} / ${fmt(results.machine.loadAverageAtEnd[0], 1)}`,
+    `${results.machine.cpus} CPUs`,
+  ]);
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column].length)));
   console.log('');
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column])).join('  │  '));

@@ -27,7 +27,12 @@ export async function benchServices(name: string): Promise<{ databaseUrl: string
 }
 
 /** The apps' environment on this machine: local receivers allowed, quiet logs, the bench's operator key. */
-export function benchEnvironment(run: { apiPort: number; databaseUrl: string; redisUrl: string; queuePrefix: string }): Record<string, string> {
+export function benchEnvironment(run: {
+  apiPort: number;
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+}): Record<string, string> {
   return {
     NODE_ENV: 'development',
     PORT: String(run.apiPort),

@@ -23,7 +23,9 @@ createServer((request, response) => {
   request.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
     const verified = secret ? verify(request.headers, body) : null;
-    console.log(JSON.stringify({ path: request.url, webhookId: request.headers['webhook-id'], verified, body: JSON.parse(body || 'null') }));
+    console.log(
+      JSON.stringify({ path: request.url, webhookId: request.headers['webhook-id'], verified, body: JSON.parse(body || 'null') }),
+    );
     response.writeHead(verified === false ? 401 : 200).end();
   });
 }).listen(port, () => console.log(`demo receiver listening on :${port}`));

@@ -6,7 +6,10 @@ import { freePort, TestReceiver, waitUntil } from '@callbacks/testing';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
 const countByStatus = async (system: TestSystem, partner: Partner): Promise<Record<string, number>> => {
-  const rows = (await system.dataSource.query(`SELECT status, count(*)::int AS n FROM notifications WHERE partner_id = $1 GROUP BY status`, [partner.partnerUniqueId])) as Array<{
+  const rows = (await system.dataSource.query(
+    `SELECT status, count(*)::int AS n FROM notifications WHERE partner_id = $1 GROUP BY status`,
+    [partner.partnerUniqueId],
+  )) as Array<{
     status: string;
     n: number;
   }>;
@@ -16,13 +19,18 @@ const countByStatus = async (system: TestSystem, partner: Partner): Promise<Reco
 const publishMany = async (system: TestSystem, partner: Partner, count: number): Promise<string[]> => {
   const responses = await Promise.all(
     Array.from({ length: count }, (_, n) =>
-      system.http.post('/v1/notifications').set(ADMIN).send({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId: `p${n}` } }).expect(202),
+      system.http
+        .post('/v1/notifications')
+        .set(ADMIN)
+        .send({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId: `p${n}` } })
+        .expect(202),
     ),
   );
   return responses.map((response) => response.body.notificationId as string);
 };
 
-const metric = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+const metric = (text: string, name: string): number =>
+  Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 
 describe('one partner cannot hurt the others: parked backlogs and bounded lifetimes', () => {
   it('parks deliveries over the in-flight cap instead of polling, and drains them through handed-over slots', async () => {
@@ -61,10 +69,16 @@ describe('one partner cannot hurt the others: parked backlogs and bounded lifeti
       await system.registerCallback(partner, 5, receiver.url);
       await system.startWorker();
       const ids = await publishMany(system, partner, 12);
-      await waitUntil(async () => {
-        const [{ n }] = (await system.dataSource.query(`SELECT count(*)::int AS n FROM notifications WHERE parked_at IS NOT NULL`)) as Array<{ n: number }>;
-        return n === 10 || undefined;
-      }, 10_000, '10 deliveries parked behind the 2 in flight');
+      await waitUntil(
+        async () => {
+          const [{ n }] = (await system.dataSource.query(
+            `SELECT count(*)::int AS n FROM notifications WHERE parked_at IS NOT NULL`,
+          )) as Array<{ n: number }>;
+          return n === 10 || undefined;
+        },
+        10_000,
+        '10 deliveries parked behind the 2 in flight',
+      );
       // Redis restarted without persistence: jobs, leases and waiting lists are gone.
       await system.stopWorkers();
       const keys = await redis.keys(`${system.environment.queuePrefix}:*`);
@@ -81,7 +95,12 @@ describe('one partner cannot hurt the others: parked backlogs and bounded lifeti
   }, 60_000);
 
   it('ends every notification to a dead endpoint within its schedule even though the circuit never closes', async () => {
-    const system = await TestSystem.start({ RETRY_SCHEDULE: '300ms,300ms', CIRCUIT_OPEN_MS: '600000', CIRCUIT_FAILURE_THRESHOLD: '5', WORKER_CONCURRENCY: '20' });
+    const system = await TestSystem.start({
+      RETRY_SCHEDULE: '300ms,300ms',
+      CIRCUIT_OPEN_MS: '600000',
+      CIRCUIT_FAILURE_THRESHOLD: '5',
+      WORKER_CONCURRENCY: '20',
+    });
     try {
       const partner = await system.createPartner();
       await system.registerCallback(partner, 5, `http://127.0.0.1:${await freePort()}/closed`);
@@ -90,13 +109,18 @@ describe('one partner cannot hurt the others: parked backlogs and bounded lifeti
       await waitUntil(async () => ((await countByStatus(system, partner)).failed === 300 ? true : undefined), 30_000, 'all 300 failed');
       // The schedule is 0.6 s; the circuit stays open for 10 minutes.
       expect(Date.now() - started).toBeLessThan(30_000);
-      const errors = (await system.dataSource.query(`SELECT error, count(*)::int AS n FROM delivery_attempts GROUP BY error`)) as Array<{ error: string; n: number }>;
+      const errors = (await system.dataSource.query(`SELECT error, count(*)::int AS n FROM delivery_attempts GROUP BY error`)) as Array<{
+        error: string;
+        n: number;
+      }>;
       const byError = Object.fromEntries(errors.map((row) => [row.error, row.n]));
       expect(byError.circuit_open).toBeGreaterThan(800);
       expect(byError.connection_refused).toBeGreaterThanOrEqual(5);
       expect(byError.connection_refused).toBeLessThan(100);
       // Three attempts each (the first and two retries), numbered 1 to 3.
-      const numbering = (await system.dataSource.query(`SELECT min(attempt)::int AS lo, max(attempt)::int AS hi, count(*)::int AS n FROM delivery_attempts`)) as Array<{
+      const numbering = (await system.dataSource.query(
+        `SELECT min(attempt)::int AS lo, max(attempt)::int AS hi, count(*)::int AS n FROM delivery_attempts`,
+      )) as Array<{
         lo: number;
         hi: number;
         n: number;
@@ -120,10 +144,14 @@ describe('one partner cannot hurt the others: parked backlogs and bounded lifeti
       await receiver.waitFor(2);
       await system.waitForStatus(partner, id, 'delivered');
       // The old round's 500 arrives after the new round's 200: logged, and it changes nothing.
-      const detail = await waitUntil(async () => {
-        const current = await system.notification(partner, id);
-        return current.attempts.length === 2 && current.attemptCount === 2 ? current : undefined;
-      }, 5_000, 'both attempts logged');
+      const detail = await waitUntil(
+        async () => {
+          const current = await system.notification(partner, id);
+          return current.attempts.length === 2 && current.attemptCount === 2 ? current : undefined;
+        },
+        5_000,
+        'both attempts logged',
+      );
       expect(detail.status).toBe('delivered');
       expect(detail.attemptCount).toBe(2);
       expect(detail.attempts.map((attempt) => attempt.attempt).sort()).toEqual([1, 2]);
@@ -187,7 +215,9 @@ describe('one partner cannot hurt the others: parked backlogs and bounded lifeti
       await system.startWorker();
       const detail = await system.waitForStatus(partner, id, 'failed');
       expect(detail.statusReason).toBe('worker_crash');
-      expect(detail.attempts).toEqual([expect.objectContaining({ attempt: 1, error: 'worker_crash', statusCode: null, callbackUrl: receiver.url })]);
+      expect(detail.attempts).toEqual([
+        expect.objectContaining({ attempt: 1, error: 'worker_crash', statusCode: null, callbackUrl: receiver.url }),
+      ]);
       expect(receiver.requests).toHaveLength(0);
 
       // A partner's redelivery is an explicit action: it runs again.

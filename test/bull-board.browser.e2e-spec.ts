@@ -29,7 +29,11 @@ describe('Bull Board in a real browser (headless Chromium)', () => {
     receiver.replyAlways(500);
     const partner = await system.createPartner('Browser Test Partner');
     await system.registerCallback(partner, 5, receiver.url);
-    const { body } = await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).send({ processUniqueId: 'PRC-BROWSER' }).expect(202);
+    const { body } = await system.http
+      .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`)
+      .set(partner.auth)
+      .send({ processUniqueId: 'PRC-BROWSER' })
+      .expect(202);
     await waitUntil(async () => (await system.notification(partner, body.notificationId)).attemptCount >= 2, 10_000, 'two failed attempts');
 
     const anonymous = await browser.newContext();
@@ -38,7 +42,10 @@ describe('Bull Board in a real browser (headless Chromium)', () => {
     expect(refused.headers()['www-authenticate']).toMatch(/^Basic /);
     await anonymous.close();
 
-    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: TEST_ADMIN_API_KEY }, viewport: { width: 1400, height: 900 } });
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: TEST_ADMIN_API_KEY },
+      viewport: { width: 1400, height: 900 },
+    });
     const page = await context.newPage();
     const response = await page.goto(`${baseUrl}/admin/queues/queue/deliveries?status=delayed`);
     expect(response?.status()).toBe(200);

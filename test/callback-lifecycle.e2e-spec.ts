@@ -23,7 +23,10 @@ function operatorEvents(receiver: TestReceiver): OperatorEvent[] {
   return receiver.requests
     .filter((received) => received.answeredStatus !== undefined && received.answeredStatus < 300)
     .map((received: ReceivedRequest) => {
-      const body = verifier.verify(received.body, received.headers as Record<string, string>) as Omit<OperatorEvent, 'webhookId' | 'receivedAt'>;
+      const body = verifier.verify(received.body, received.headers as Record<string, string>) as Omit<
+        OperatorEvent,
+        'webhookId' | 'receivedAt'
+      >;
       return { ...body, webhookId: String(received.headers['webhook-id']), receivedAt: received.receivedAt };
     });
 }
@@ -38,8 +41,14 @@ function publish(system: TestSystem, partner: Partner, n: number) {
     .expect(202);
 }
 
-async function statuses(system: TestSystem, partner: Partner): Promise<Array<{ id: string; status: string; status_reason: string | null; created_at: Date }>> {
-  return (await system.dataSource.query(`SELECT id, status, status_reason, created_at FROM notifications WHERE partner_id = $1 ORDER BY seq`, [partner.partnerUniqueId])) as Array<{
+async function statuses(
+  system: TestSystem,
+  partner: Partner,
+): Promise<Array<{ id: string; status: string; status_reason: string | null; created_at: Date }>> {
+  return (await system.dataSource.query(
+    `SELECT id, status, status_reason, created_at FROM notifications WHERE partner_id = $1 ORDER BY seq`,
+    [partner.partnerUniqueId],
+  )) as Array<{
     id: string;
     status: string;
     status_reason: string | null;
@@ -77,10 +86,14 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
         await sleep(500);
       }
 
-      const callback = await waitUntil(async () => {
-        const { body } = await system.http.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).expect(200);
-        return body.enabled === false ? body : undefined;
-      }, 10_000, 'the callback to be disabled');
+      const callback = await waitUntil(
+        async () => {
+          const { body } = await system.http.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).expect(200);
+          return body.enabled === false ? body : undefined;
+        },
+        10_000,
+        'the callback to be disabled',
+      );
       expect(callback).toMatchObject({ enabled: false, disabledReason: 'failing', lastSuccessAt: null });
       const failingSince = Date.parse(callback.failingSince);
       const disabledAt = Date.parse(callback.disabledAt);
@@ -88,42 +101,70 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
       // A span, not a count: disabled only once the streak had lasted CALLBACK_DISABLE_AFTER.
       expect(disabledAt - failingSince).toBeGreaterThanOrEqual(3_000);
 
-      const settled = await waitUntil(async () => {
-        const rows = await statuses(system, partner);
-        return rows.every((row) => row.status !== 'pending') ? rows : undefined;
-      }, 10_000, 'every notification to end');
+      const settled = await waitUntil(
+        async () => {
+          const rows = await statuses(system, partner);
+          return rows.every((row) => row.status !== 'pending') ? rows : undefined;
+        },
+        10_000,
+        'every notification to end',
+      );
       const failed = settled.filter((row) => row.status === 'failed');
       const skipped = settled.filter((row) => row.status === 'skipped');
       expect(settled.filter((row) => row.status === 'delivered')).toHaveLength(0);
       expect(failed.length).toBeGreaterThan(0);
       expect(failed.every((row) => row.status_reason === 'retries_exhausted' || row.status_reason === 'callback_disabled')).toBe(true);
       // Events accepted after the disable were never attempted.
-      expect(skipped.every((row) => row.status_reason === 'callback_disabled' && row.created_at.getTime() >= disabledAt - 1_000)).toBe(true);
+      expect(skipped.every((row) => row.status_reason === 'callback_disabled' && row.created_at.getTime() >= disabledAt - 1_000)).toBe(
+        true,
+      );
       const { body: late } = await publish(system, partner, 99);
       expect(late.status).toBe('skipped');
 
       // The operator: one callback.disabled; notification.exhausted coalesced (2 s windows here), counting every failure.
-      const events = await waitUntil(() => {
-        const received = operatorEvents(operator);
-        const counted = received.filter((event) => event.type === 'notification.exhausted').reduce((sum, event) => sum + Number(event.data.count), 0);
-        return received.some((event) => event.type === 'callback.disabled') && counted === failed.length ? received : undefined;
-      }, 15_000, 'the operator events');
+      const events = await waitUntil(
+        () => {
+          const received = operatorEvents(operator);
+          const counted = received
+            .filter((event) => event.type === 'notification.exhausted')
+            .reduce((sum, event) => sum + Number(event.data.count), 0);
+          return received.some((event) => event.type === 'callback.disabled') && counted === failed.length ? received : undefined;
+        },
+        15_000,
+        'the operator events',
+      );
       const disabledEvents = events.filter((event) => event.type === 'callback.disabled');
       expect(disabledEvents).toHaveLength(1);
-      expect(disabledEvents[0].data).toMatchObject({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 5, callbackUrl: endpoint.url, failingSince: callback.failingSince });
+      expect(disabledEvents[0].data).toMatchObject({
+        partnerUniqueId: partner.partnerUniqueId,
+        notificationTypeId: 5,
+        callbackUrl: endpoint.url,
+        failingSince: callback.failingSince,
+      });
       const exhausted = events.filter((event) => event.type === 'notification.exhausted');
       expect(exhausted.length).toBeLessThan(failed.length);
-      for (let i = 1; i < exhausted.length; i++) expect(exhausted[i].receivedAt - exhausted[i - 1].receivedAt).toBeGreaterThanOrEqual(1_500);
-      expect(exhausted[0].data).toMatchObject({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 5, statusCode: 500, error: null });
+      for (let i = 1; i < exhausted.length; i++)
+        expect(exhausted[i].receivedAt - exhausted[i - 1].receivedAt).toBeGreaterThanOrEqual(1_500);
+      expect(exhausted[0].data).toMatchObject({
+        partnerUniqueId: partner.partnerUniqueId,
+        notificationTypeId: 5,
+        statusCode: 500,
+        error: null,
+      });
       expect(failed.map((row) => row.id)).toContain(exhausted[0].data.notificationId);
       expect(new Set(events.map((event) => event.webhookId)).size).toBe(events.length);
       expect(events.some((event) => event.type === 'callback.recovered')).toBe(false);
 
       // The partner fixes the endpoint, re-enables the callback with a PUT and recovers since the start.
       endpoint.replyAlways(200);
-      const { body: reenabled } = await system.http.put(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).send({ callbackUrl: endpoint.url }).expect(200);
+      const { body: reenabled } = await system.http
+        .put(`/${partner.partnerUniqueId}/callbacks/5`)
+        .set(partner.auth)
+        .send({ callbackUrl: endpoint.url })
+        .expect(200);
       expect(reenabled).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null, failingSince: null });
-      const recover = () => system.http.post(`/${partner.partnerUniqueId}/callbacks/5/recover`).set(partner.auth).send({ since: started.toISOString() });
+      const recover = () =>
+        system.http.post(`/${partner.partnerUniqueId}/callbacks/5/recover`).set(partner.auth).send({ since: started.toISOString() });
       const [first, second] = [await recover().expect(202), await recover().expect(202)];
       const recoverable = (await statuses(system, partner)).length;
       expect(first.body.recovering + second.body.recovering).toBe(recoverable);
@@ -131,8 +172,16 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
 
       const verifier = new Webhook(partnerSecret);
       const ids = settled.map((row) => row.id).concat(late.notificationId);
-      await waitUntil(() => ids.every((id) => endpoint.deliveriesOf(id).some((delivery) => delivery.answeredStatus === 200)), 15_000, 'every recovered notification to arrive');
-      await waitUntil(async () => (await statuses(system, partner)).every((row) => row.status === 'delivered'), 5_000, 'every notification to be delivered');
+      await waitUntil(
+        () => ids.every((id) => endpoint.deliveriesOf(id).some((delivery) => delivery.answeredStatus === 200)),
+        15_000,
+        'every recovered notification to arrive',
+      );
+      await waitUntil(
+        async () => (await statuses(system, partner)).every((row) => row.status === 'delivered'),
+        5_000,
+        'every notification to be delivered',
+      );
       await recover().expect(202, { recovering: 0 });
       await sleep(500);
       for (const id of ids) {
@@ -141,7 +190,11 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
         verifier.verify(delivered[0].body, delivered[0].headers as Record<string, string>);
       }
       const { body: healthy } = await system.http.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).expect(200);
-      await waitUntil(async () => (await system.http.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth)).body.lastSuccessAt !== null, 5_000, 'lastSuccessAt');
+      await waitUntil(
+        async () => (await system.http.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth)).body.lastSuccessAt !== null,
+        5_000,
+        'lastSuccessAt',
+      );
       expect(healthy.failingSince).toBeNull();
 
       const workerMetrics = (await request(`http://127.0.0.1:${workerPort}`).get('/metrics').expect(200)).text;
@@ -179,21 +232,32 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
         .expect(202);
       await system.waitForStatus(partner, body.notificationId, 'delivered', 15_000);
 
-      const [recovered] = await waitUntil(() => {
-        const received = operatorEvents(operator).filter((event) => event.type === 'callback.recovered');
-        return received.length > 0 ? received : undefined;
-      }, 15_000, 'callback.recovered');
+      const [recovered] = await waitUntil(
+        () => {
+          const received = operatorEvents(operator).filter((event) => event.type === 'callback.recovered');
+          return received.length > 0 ? received : undefined;
+        },
+        15_000,
+        'callback.recovered',
+      );
       expect(recovered.data).toMatchObject({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 6, callbackUrl: endpoint.url });
       expect(Date.parse(String(recovered.data.recoveredAt))).toBeGreaterThan(Date.parse(String(recovered.data.circuitOpenedAt)));
       // The operator answered 503 first: the same event (same webhook-id) came again, and both attempts are logged.
       expect(operator.requests.filter((received) => received.headers['webhook-id'] === recovered.webhookId)).toHaveLength(2);
-      const attempts = await waitUntil(async () => {
-        const rows = (await system.dataSource.query(`SELECT attempt, status_code FROM operator_event_attempts WHERE event_id = $1 ORDER BY attempt`, [recovered.webhookId])) as Array<{
-          attempt: number;
-          status_code: number;
-        }>;
-        return rows.length >= 2 ? rows : undefined;
-      }, 5_000, 'both operator event attempts to be logged');
+      const attempts = await waitUntil(
+        async () => {
+          const rows = (await system.dataSource.query(
+            `SELECT attempt, status_code FROM operator_event_attempts WHERE event_id = $1 ORDER BY attempt`,
+            [recovered.webhookId],
+          )) as Array<{
+            attempt: number;
+            status_code: number;
+          }>;
+          return rows.length >= 2 ? rows : undefined;
+        },
+        5_000,
+        'both operator event attempts to be logged',
+      );
       expect(attempts).toEqual([
         { attempt: 1, status_code: 503 },
         { attempt: 2, status_code: 200 },
@@ -206,12 +270,24 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
       // Durable: an event in PostgreSQL whose job Redis never had (or lost) is sent by the reconciler.
       const [{ id }] = (await system.dataSource.query(
         `INSERT INTO operator_events (id, type, data, updated_at) VALUES (gen_random_uuid(), 'callback.disabled', $1, now() - interval '1 minute') RETURNING id`,
-        [JSON.stringify({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 6, callbackUrl: endpoint.url, failingSince: new Date().toISOString(), failedNotifications: 0 })],
+        [
+          JSON.stringify({
+            partnerUniqueId: partner.partnerUniqueId,
+            notificationTypeId: 6,
+            callbackUrl: endpoint.url,
+            failingSince: new Date().toISOString(),
+            failedNotifications: 0,
+          }),
+        ],
       )) as Array<{ id: string }>;
-      const [reconciled] = await waitUntil(() => {
-        const received = operatorEvents(operator).filter((event) => event.webhookId === id);
-        return received.length > 0 ? received : undefined;
-      }, 10_000, 'the reconciler to send the orphaned operator event');
+      const [reconciled] = await waitUntil(
+        () => {
+          const received = operatorEvents(operator).filter((event) => event.webhookId === id);
+          return received.length > 0 ? received : undefined;
+        },
+        10_000,
+        'the reconciler to send the orphaned operator event',
+      );
       expect(reconciled.type).toBe('callback.disabled');
     } finally {
       await endpoint.close();
@@ -243,7 +319,8 @@ describe('bulk recovery: the API', () => {
     );
   }
 
-  const recover = (body: object, path = `/${partner.partnerUniqueId}/callbacks/5/recover`, auth = partner.auth) => system.http.post(path).set(auth).send(body);
+  const recover = (body: object, path = `/${partner.partnerUniqueId}/callbacks/5/recover`, auth = partner.auth) =>
+    system.http.post(path).set(auth).send(body);
 
   it.each([
     [{}, 'since'],
@@ -264,13 +341,21 @@ describe('bulk recovery: the API', () => {
     await recover({ since }, `/${partner.partnerUniqueId}/callbacks/5/recover`, other.auth).expect(403);
     await recover({ since }, `/admin/partners/${partner.partnerUniqueId}/recover`).expect(403);
 
-    await system.http.put(`/${partner.partnerUniqueId}/callbacks/6`).set(partner.auth).send({ callbackUrl: 'https://partner.example.com/six', enabled: false }).expect(200);
+    await system.http
+      .put(`/${partner.partnerUniqueId}/callbacks/6`)
+      .set(partner.auth)
+      .send({ callbackUrl: 'https://partner.example.com/six', enabled: false })
+      .expect(200);
     const { body: disabled } = await system.http.get(`/${partner.partnerUniqueId}/callbacks/6`).set(partner.auth).expect(200);
     expect(disabled).toMatchObject({ enabled: false, disabledReason: 'partner' });
     expect(disabled.disabledAt).not.toBeNull();
     const conflict = await recover({ since }, `/${partner.partnerUniqueId}/callbacks/6/recover`).expect(409);
     expect(conflict.body.code).toBe('callback_disabled');
-    await system.http.put(`/${partner.partnerUniqueId}/callbacks/6`).set(partner.auth).send({ callbackUrl: 'https://partner.example.com/six' }).expect(200);
+    await system.http
+      .put(`/${partner.partnerUniqueId}/callbacks/6`)
+      .set(partner.auth)
+      .send({ callbackUrl: 'https://partner.example.com/six' })
+      .expect(200);
   });
 
   it('refuses more than 10,000 notifications with a 422 that changes nothing, and takes a narrower window', async () => {
@@ -279,12 +364,21 @@ describe('bulk recovery: the API', () => {
     const tooMany = await recover({ since: new Date(Date.now() - 4 * 3_600_000).toISOString() }).expect(422);
     expect(tooMany.body).toMatchObject({ code: 'recovery_window_too_large' });
     expect(tooMany.body.detail).toMatch(/narrow/);
-    const [{ n }] = (await system.dataSource.query(`SELECT count(*)::int AS n FROM notifications WHERE partner_id = $1 AND status = 'failed'`, [partner.partnerUniqueId])) as Array<{ n: number }>;
+    const [{ n }] = (await system.dataSource.query(
+      `SELECT count(*)::int AS n FROM notifications WHERE partner_id = $1 AND status = 'failed'`,
+      [partner.partnerUniqueId],
+    )) as Array<{ n: number }>;
     expect(n).toBe(10_001);
 
-    const { body } = await recover({ since: new Date(anchor.getTime() - 100_500).toISOString(), until: new Date(anchor.getTime() - 500).toISOString() }).expect(202);
+    const { body } = await recover({
+      since: new Date(anchor.getTime() - 100_500).toISOString(),
+      until: new Date(anchor.getTime() - 500).toISOString(),
+    }).expect(202);
     expect(body).toEqual({ recovering: 100 });
-    const [{ pending }] = (await system.dataSource.query(`SELECT count(*)::int AS pending FROM notifications WHERE partner_id = $1 AND status = 'pending'`, [partner.partnerUniqueId])) as Array<{
+    const [{ pending }] = (await system.dataSource.query(
+      `SELECT count(*)::int AS pending FROM notifications WHERE partner_id = $1 AND status = 'pending'`,
+      [partner.partnerUniqueId],
+    )) as Array<{
       pending: number;
     }>;
     expect(pending).toBe(body.recovering);
@@ -296,15 +390,25 @@ describe('bulk recovery: the API', () => {
     await seed(6, 2, 'skipped', 'callback_disabled');
     await seed(6, 4, 'skipped', 'no_callback');
     await seed(6, 1, 'delivered', null);
-    const { body } = await recover({ since: new Date(Date.now() - 3_600_000).toISOString() }, `/admin/partners/${partner.partnerUniqueId}/recover`, ADMIN).expect(202);
+    const { body } = await recover(
+      { since: new Date(Date.now() - 3_600_000).toISOString() },
+      `/admin/partners/${partner.partnerUniqueId}/recover`,
+      ADMIN,
+    ).expect(202);
     expect(body).toEqual({ recovering: 5 });
-    const { body: again } = await recover({ since: new Date(Date.now() - 3_600_000).toISOString() }, `/admin/partners/${partner.partnerUniqueId}/recover`, ADMIN).expect(202);
+    const { body: again } = await recover(
+      { since: new Date(Date.now() - 3_600_000).toISOString() },
+      `/admin/partners/${partner.partnerUniqueId}/recover`,
+      ADMIN,
+    ).expect(202);
     expect(again).toEqual({ recovering: 0 });
   });
 
   it('documents the new fields and routes in the OpenAPI document', async () => {
     const { body } = await system.http.get('/docs-json').expect(200);
-    expect(Object.keys(body.components.schemas.CallbackDto.properties)).toEqual(expect.arrayContaining(['disabledReason', 'disabledAt', 'failingSince', 'lastSuccessAt']));
+    expect(Object.keys(body.components.schemas.CallbackDto.properties)).toEqual(
+      expect.arrayContaining(['disabledReason', 'disabledAt', 'failingSince', 'lastSuccessAt']),
+    );
     expect(body.paths['/{partnerUniqueID}/callbacks/{notificationType}/recover'].post.responses).toHaveProperty('422');
     expect(body.paths['/admin/partners/{partnerUniqueID}/recover'].post.responses).toHaveProperty('202');
   });

@@ -66,17 +66,29 @@ describe('docker-compose.yml (no Docker engine here, so the file itself is check
     expect(services.migrate.command).toEqual(['node', 'dist/apps/api/apps/api/src/migrate.js']);
     expect(services.migrate.depends_on?.postgres.condition).toBe('service_healthy');
     for (const name of ['api', 'worker']) {
-      expect(services[name].depends_on).toMatchObject({ migrate: { condition: 'service_completed_successfully' }, redis: { condition: 'service_healthy' } });
+      expect(services[name].depends_on).toMatchObject({
+        migrate: { condition: 'service_completed_successfully' },
+        redis: { condition: 'service_healthy' },
+      });
     }
   });
 
   it('builds one image for every app and points each at the compose services', () => {
-    for (const name of ['migrate', 'api', 'worker', 'receiver']) expect(services[name]).toMatchObject({ build: '.', image: 'partner-callbacks:local' });
+    for (const name of ['migrate', 'api', 'worker', 'receiver'])
+      expect(services[name]).toMatchObject({ build: '.', image: 'partner-callbacks:local' });
     for (const name of ['migrate', 'api', 'worker']) {
-      expect(services[name].environment).toMatchObject({ DATABASE_URL: 'postgres://postgres:postgres@postgres:5432/webhooks', REDIS_URL: 'redis://redis:6379' });
+      expect(services[name].environment).toMatchObject({
+        DATABASE_URL: 'postgres://postgres:postgres@postgres:5432/webhooks',
+        REDIS_URL: 'redis://redis:6379',
+      });
     }
     expect(services.api.ports).toEqual(['3000:3000']);
-    expect(services.worker.command).toEqual(['node', '--max-old-space-size=128', '--max-semi-space-size=8', 'dist/apps/worker/apps/worker/src/main.js']);
+    expect(services.worker.command).toEqual([
+      'node',
+      '--max-old-space-size=128',
+      '--max-semi-space-size=8',
+      'dist/apps/worker/apps/worker/src/main.js',
+    ]);
   });
 
   it('gives the api and workers an environment the apps accept, once the keys are set', () => {

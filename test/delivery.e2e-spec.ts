@@ -18,7 +18,11 @@ describe('delivery pipeline (API + worker, real PostgreSQL and Redis)', () => {
   afterEach(() => receiver.close());
   afterAll(() => system.close());
 
-  const echo = (type: number, payload: unknown) => system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/${type}`).set(partner.auth).send(payload as object);
+  const echo = (type: number, payload: unknown) =>
+    system.http
+      .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/${type}`)
+      .set(partner.auth)
+      .send(payload as object);
 
   it('delivers an echo that the standardwebhooks package verifies, and logs the attempt', async () => {
     const secret = await system.registerCallback(partner, 5, `${receiver.url}/hooks`, { 'X-Partner-Token': 'abc' });
@@ -46,16 +50,35 @@ describe('delivery pipeline (API + worker, real PostgreSQL and Redis)', () => {
     });
 
     const detail = await system.waitForStatus(partner, accepted.body.notificationId, 'delivered');
-    expect(detail).toMatchObject({ status: 'delivered', attemptCount: 1, test: true, nextAttemptAt: null, payload: { processUniqueId: 'PRC-1', status: 'approved' } });
+    expect(detail).toMatchObject({
+      status: 'delivered',
+      attemptCount: 1,
+      test: true,
+      nextAttemptAt: null,
+      payload: { processUniqueId: 'PRC-1', status: 'approved' },
+    });
     expect(detail.attempts).toEqual([
-      { attempt: 1, at: expect.any(String), callbackUrl: `${receiver.url}/hooks`, statusCode: 200, durationMs: expect.any(Number), error: null, responseBody: null },
+      {
+        attempt: 1,
+        at: expect.any(String),
+        callbackUrl: `${receiver.url}/hooks`,
+        statusCode: 200,
+        durationMs: expect.any(Number),
+        error: null,
+        responseBody: null,
+      },
     ]);
   });
 
   it('keeps the payload exactly as given, key order included', async () => {
     await system.registerCallback(partner, 6, receiver.url);
     const body = '{"simulationUniqueId":"SIM-9","zeta":1,"alpha":{"b":true,"a":[3,2,1]},"note":"ação ✓"}';
-    await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/6`).set(partner.auth).set('Content-Type', 'application/json').send(body).expect(202);
+    await system.http
+      .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/6`)
+      .set(partner.auth)
+      .set('Content-Type', 'application/json')
+      .send(body)
+      .expect(202);
     const [delivery] = await receiver.waitFor(1);
     expect(delivery.body).toContain(`"data":${body}`);
   });
@@ -63,7 +86,10 @@ describe('delivery pipeline (API + worker, real PostgreSQL and Redis)', () => {
   it('answers 400 for both or neither id and 404 without a callback, sending nothing', async () => {
     await system.registerCallback(partner, 5, receiver.url);
     const both = await echo(5, { processUniqueId: 'p', simulationUniqueId: 's' }).expect(400);
-    expect(both.body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'processUniqueId', message: expect.stringMatching(/not both/) }] });
+    expect(both.body).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: 'processUniqueId', message: expect.stringMatching(/not both/) }],
+    });
     const neither = await echo(5, { status: 'x' }).expect(400);
     expect(neither.body.errors[0].message).toMatch(/neither/);
     const missing = await echo(7, { processUniqueId: 'p' }).expect(404);
@@ -98,7 +124,10 @@ describe('delivery pipeline (API + worker, real PostgreSQL and Redis)', () => {
     expect(failed.statusReason).toBe('retries_exhausted');
 
     receiver.replyAlways(204);
-    const redelivered = await system.http.post(`/${partner.partnerUniqueId}/notifications/${body.notificationId}/redeliver`).set(partner.auth).expect(202);
+    const redelivered = await system.http
+      .post(`/${partner.partnerUniqueId}/notifications/${body.notificationId}/redeliver`)
+      .set(partner.auth)
+      .expect(202);
     expect(redelivered.body).toEqual({ notificationId: body.notificationId, status: 'pending' });
     const delivered = await system.waitForStatus(partner, body.notificationId, 'delivered');
     expect(delivered.attempts.map((attempt) => attempt.statusCode)).toEqual([503, 503, 503, 204]);
@@ -165,7 +194,11 @@ describe('delivery pipeline (API + worker, real PostgreSQL and Redis)', () => {
       await system.registerCallback(partner, 5, receiver.url);
       const { body } = await echo(5, { processUniqueId: 'p' }).expect(202);
       await receiver.waitFor(1);
-      await system.http.put(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).send({ callbackUrl: `${second.url}/new` }).expect(200);
+      await system.http
+        .put(`/${partner.partnerUniqueId}/callbacks/5`)
+        .set(partner.auth)
+        .send({ callbackUrl: `${second.url}/new` })
+        .expect(200);
       const detail = await system.waitForStatus(partner, body.notificationId, 'delivered');
       expect(detail.attempts.at(-1)?.callbackUrl).toBe(`${second.url}/new`);
       expect(second.deliveriesOf(body.notificationId)).toHaveLength(1);
@@ -208,20 +241,30 @@ describe('delivery pipeline (API + worker, real PostgreSQL and Redis)', () => {
     try {
       await blocker.query('BEGIN');
       await blocker.query('SELECT 1 FROM callbacks WHERE partner_id = $1 FOR UPDATE', [partner.partnerUniqueId]);
-      const rotations = Array.from({ length: 4 }, () => system.http.post(`/${partner.partnerUniqueId}/callbacks/6/secret/rotate`).set(partner.auth).then((response) => response));
-      await waitUntil(async () => {
-        // Asked on another connection: inside the blocker's transaction pg_stat_activity is a snapshot.
-        const [{ waiting }] = (await system.dataSource.query(
-          `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'UPDATE%callbacks%'`,
-        )) as Array<{ waiting: number }>;
-        return waiting === 4;
-      }, 10_000, 'four rotations to wait on the row');
+      const rotations = Array.from({ length: 4 }, () =>
+        system.http
+          .post(`/${partner.partnerUniqueId}/callbacks/6/secret/rotate`)
+          .set(partner.auth)
+          .then((response) => response),
+      );
+      await waitUntil(
+        async () => {
+          // Asked on another connection: inside the blocker's transaction pg_stat_activity is a snapshot.
+          const [{ waiting }] = (await system.dataSource.query(
+            `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'UPDATE%callbacks%'`,
+          )) as Array<{ waiting: number }>;
+          return waiting === 4;
+        },
+        10_000,
+        'four rotations to wait on the row',
+      );
       await blocker.query('COMMIT');
       const rotated = (await Promise.all(rotations)).map((response) => {
         expect(response.status).toBe(200);
         return response.body.signingSecret as string;
       });
-      const current = (await system.http.get(`/${partner.partnerUniqueId}/callbacks/6/secret`).set(partner.auth).expect(200)).body.signingSecret;
+      const current = (await system.http.get(`/${partner.partnerUniqueId}/callbacks/6/secret`).set(partner.auth).expect(200)).body
+        .signingSecret;
       expect(rotated).toContain(current);
 
       await echo(6, { processUniqueId: 'p' }).expect(202);

@@ -61,13 +61,20 @@ describe('erasure: a case, a partner', () => {
 
     const response = await system.http.post('/admin/erasures').set(ADMIN).send({ processUniqueId: 'PRC-X' }).expect(200);
     expect(response.body).toEqual({ deletedNotifications: 3 });
-    for (const [partner, id] of [[a, old], [a, pendingA], [b, pendingB]] as const) expect((await get(partner, id)).status).toBe(404);
+    for (const [partner, id] of [
+      [a, old],
+      [a, pendingA],
+      [b, pendingB],
+    ] as const)
+      expect((await get(partner, id)).status).toBe(404);
     expect(await count('SELECT count(*) AS n FROM notifications WHERE process_unique_id = $1', ['PRC-X'])).toBe(0);
     expect(await count('SELECT count(*) AS n FROM delivery_attempts WHERE notification_id = $1', [old])).toBe(0);
     expect(await count('SELECT count(*) AS n FROM idempotency_keys WHERE key = $1', ['key-of-the-case'])).toBe(0);
     expect(await queue.getJobState(pendingA)).toBe('unknown');
     expect(await queue.getJobState(pendingB)).toBe('unknown');
-    expect((await system.http.get(`/${a.partnerUniqueId}/notifications?processUniqueId=PRC-X`).set(a.auth).expect(200)).body.items).toEqual([]);
+    expect((await system.http.get(`/${a.partnerUniqueId}/notifications?processUniqueId=PRC-X`).set(a.auth).expect(200)).body.items).toEqual(
+      [],
+    );
 
     // The rest is delivered; the erased case's pending deliveries never are.
     await system.startWorker();
@@ -78,14 +85,22 @@ describe('erasure: a case, a partner', () => {
     expect(delivered(old)).toBe(1);
 
     // A second erasure of the same case finds nothing.
-    expect((await system.http.post('/admin/erasures').set(ADMIN).send({ processUniqueId: 'PRC-X' }).expect(200)).body).toEqual({ deletedNotifications: 0 });
-    expect((await system.http.post('/admin/erasures').set(ADMIN).send({ simulationUniqueId: 'PRC-X' }).expect(200)).body).toEqual({ deletedNotifications: 1 });
+    expect((await system.http.post('/admin/erasures').set(ADMIN).send({ processUniqueId: 'PRC-X' }).expect(200)).body).toEqual({
+      deletedNotifications: 0,
+    });
+    expect((await system.http.post('/admin/erasures').set(ADMIN).send({ simulationUniqueId: 'PRC-X' }).expect(200)).body).toEqual({
+      deletedNotifications: 1,
+    });
   });
 
   it('refuses an erasure request that does not name exactly one case, and any caller but the operator', async () => {
     const partner = await system.createPartner();
     const refuse = async (body: unknown, field: string) => {
-      const response = await system.http.post('/admin/erasures').set(ADMIN).send(body as object).expect(400);
+      const response = await system.http
+        .post('/admin/erasures')
+        .set(ADMIN)
+        .send(body as object)
+        .expect(400);
       expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(response.body.errors.map((error: { field: string }) => error.field)).toContain(field);
       return response.body;
@@ -119,7 +134,8 @@ describe('erasure: a case, a partner', () => {
     const failing = (await TestReceiver.start()).replyAlways(500);
     try {
       const [leaving, staying] = [await system.createPartner('Leaving'), await system.createPartner('Staying')];
-      const secondKey = (await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/api-keys`).set(ADMIN).expect(201)).body.apiKey as string;
+      const secondKey = (await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/api-keys`).set(ADMIN).expect(201)).body
+        .apiKey as string;
       await system.registerCallback(leaving, 5, receiver.url);
       await system.registerCallback(leaving, 6, failing.url);
       await system.registerCallback(staying, 5, receiver.url);
@@ -139,9 +155,10 @@ describe('erasure: a case, a partner', () => {
       await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/portal-links`).set(ADMIN).expect(201);
       // An operator event about the leaving partner (as the lifecycle writes them), and one about the other.
       for (const partner of [leaving, staying]) {
-        await system.dataSource.query(`INSERT INTO operator_events (id, type, data, status) VALUES (gen_random_uuid(), 'callback.disabled', $1, 'delivered')`, [
-          JSON.stringify({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 6 }),
-        ]);
+        await system.dataSource.query(
+          `INSERT INTO operator_events (id, type, data, status) VALUES (gen_random_uuid(), 'callback.disabled', $1, 'delivered')`,
+          [JSON.stringify({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 6 })],
+        );
       }
 
       await system.http.delete(`/admin/partners/${leaving.partnerUniqueId}`).set(ADMIN).expect(204);
@@ -161,8 +178,20 @@ describe('erasure: a case, a partner', () => {
                 (SELECT count(*) FROM operator_events WHERE data->>'partnerUniqueId' = $1::text)::int AS operator_events`,
         [leaving.partnerUniqueId, [done, failed, pending]],
       )) as Array<Record<string, number>>;
-      expect(rows[0]).toEqual({ partners: 0, api_keys: 0, callbacks: 0, notifications: 0, attempts: 0, idempotency_keys: 0, portal_links: 0, operator_events: 0 });
-      const othersEvents = (await system.dataSource.query(`SELECT count(*)::int AS n FROM operator_events WHERE data->>'partnerUniqueId' = $1`, [staying.partnerUniqueId])) as Array<{ n: number }>;
+      expect(rows[0]).toEqual({
+        partners: 0,
+        api_keys: 0,
+        callbacks: 0,
+        notifications: 0,
+        attempts: 0,
+        idempotency_keys: 0,
+        portal_links: 0,
+        operator_events: 0,
+      });
+      const othersEvents = (await system.dataSource.query(
+        `SELECT count(*)::int AS n FROM operator_events WHERE data->>'partnerUniqueId' = $1`,
+        [staying.partnerUniqueId],
+      )) as Array<{ n: number }>;
       expect(othersEvents[0].n).toBe(1);
       expect(await redis.keys(`${prefix}:callback:${leaving.partnerUniqueId}:*`)).toEqual([]);
       for (const id of [done, failed, pending]) expect(await queue.getJobState(id)).toBe('unknown');
@@ -183,7 +212,9 @@ describe('erasure: a case, a partner', () => {
   it('refuses a partner erasure with a malformed id (400), an unknown partner (404), or a partner key (403)', async () => {
     const partner = await system.createPartner();
     expect((await system.http.delete('/admin/partners/not-a-uuid').set(ADMIN).expect(400)).body.code).toBe('invalid_partner_id');
-    expect((await system.http.delete('/admin/partners/00000000-0000-4000-8000-000000000000').set(ADMIN).expect(404)).body.code).toBe('partner_not_found');
+    expect((await system.http.delete('/admin/partners/00000000-0000-4000-8000-000000000000').set(ADMIN).expect(404)).body.code).toBe(
+      'partner_not_found',
+    );
     await system.http.delete(`/admin/partners/${partner.partnerUniqueId}`).set(partner.auth).expect(403);
     await system.http.delete(`/admin/partners/${partner.partnerUniqueId}`).expect(401);
     await system.http.get(`/${partner.partnerUniqueId}/callbacks`).set(partner.auth).expect(200);

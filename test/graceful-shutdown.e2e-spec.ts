@@ -23,7 +23,11 @@ describe('graceful shutdown of a worker process', () => {
       receiver.replyWith((_request, response) => void setTimeout(() => response.writeHead(200).end('ok'), 1_500));
       const partner = await system.createPartner();
       await system.registerCallback(partner, 5, receiver.url);
-      const { body } = await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).send({ processUniqueId: 'p' }).expect(202);
+      const { body } = await system.http
+        .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`)
+        .set(partner.auth)
+        .send({ processUniqueId: 'p' })
+        .expect(202);
       const [request] = await receiver.waitFor(1);
       return { system, receiver, worker, partner, notificationId: body.notificationId as string, request, close };
     } catch (error) {
@@ -87,7 +91,7 @@ describe('graceful shutdown of a worker process', () => {
     }
   });
 
-  it('takes npm start\'s SIGTERM arriving before the terminal\'s SIGINT as one Ctrl-C: the delivery finishes, exit 0', async () => {
+  it("takes npm start's SIGTERM arriving before the terminal's SIGINT as one Ctrl-C: the delivery finishes, exit 0", async () => {
     const { system, worker, partner, notificationId, request, close } = await deliveryInFlight();
     try {
       // On a busy machine the parent's SIGTERM can be handled before the group's SIGINT.
@@ -109,7 +113,10 @@ describe('graceful shutdown of a worker process', () => {
     const root = join(__dirname, '..');
     // As a shell runs `npm start` in the foreground: start-all leads a process group with its children.
     const env = { PATH: process.env.PATH, ...system.environment.env, PORT: String(await freePort()), WORKER_PORT: '0', LOG_LEVEL: 'info' };
-    const started = ChildApp.start('npm start', process.execPath, [join(root, 'scripts/start-all.mjs')], env, { cwd: root, detached: true });
+    const started = ChildApp.start('npm start', process.execPath, [join(root, 'scripts/start-all.mjs')], env, {
+      cwd: root,
+      detached: true,
+    });
     const group = -started.child.pid!;
     try {
       await started.waitForOutput('API listening');
@@ -117,7 +124,11 @@ describe('graceful shutdown of a worker process', () => {
       receiver.replyWith((_request, response) => void setTimeout(() => response.writeHead(200).end('ok'), 1_500));
       const partner = await system.createPartner();
       await system.registerCallback(partner, 5, receiver.url);
-      const { body } = await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).send({ processUniqueId: 'p' }).expect(202);
+      const { body } = await system.http
+        .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`)
+        .set(partner.auth)
+        .send({ processUniqueId: 'p' })
+        .expect(202);
       const [request] = await receiver.waitFor(1);
 
       // Ctrl-C: the terminal sends SIGINT to every process of the foreground group.

@@ -47,7 +47,9 @@ describe('intake: payload text, value limit, idempotency scope, search by case',
       .expect(422);
     expect(echo.body).toMatchObject({ code: 'payload_too_complex', errors: [{ field: 'body' }] });
     expect(echo.body.detail).toMatch(/10000 JSON values/);
-    const event = await publish(`{"partnerUniqueId":"${partner.partnerUniqueId}","notificationTypeId":5,"payload":{"processUniqueId":"P","items":[${items}]}}`).expect(422);
+    const event = await publish(
+      `{"partnerUniqueId":"${partner.partnerUniqueId}","notificationTypeId":5,"payload":{"processUniqueId":"P","items":[${items}]}}`,
+    ).expect(422);
     expect(event.body).toMatchObject({ code: 'payload_too_complex', errors: [{ field: 'payload' }] });
     expect(event.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(await rowCount('notifications')).toBe(before);
@@ -78,7 +80,12 @@ describe('intake: payload text, value limit, idempotency scope, search by case',
       .send('{"simulationUniqueId+ACI-:+ACI-S+ACI-,+ACI-x":1}')
       .expect(415);
     expect(utf7.body.code).toBe('unsupported_media_type');
-    await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).set('Content-Type', 'application/json; charset=UTF-8').send('{"processUniqueId":"P"}').expect(202);
+    await system.http
+      .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`)
+      .set(partner.auth)
+      .set('Content-Type', 'application/json; charset=UTF-8')
+      .send('{"processUniqueId":"P"}')
+      .expect(202);
     expect(await rowCount('notifications')).toBe(before + 1);
   });
 
@@ -86,7 +93,11 @@ describe('intake: payload text, value limit, idempotency scope, search by case',
     const other = await system.createPartner('Other');
     await system.registerCallback(partner, 5, receiver.url);
     await system.registerCallback(other, 5, receiver.url);
-    const event = (partnerUniqueId: string, processUniqueId = 'P-1') => ({ partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId } });
+    const event = (partnerUniqueId: string, processUniqueId = 'P-1') => ({
+      partnerUniqueId,
+      notificationTypeId: 5,
+      payload: { processUniqueId },
+    });
     const first = await publish(event(partner.partnerUniqueId), 'shared-key').expect(202);
     const before = await rowCount('notifications');
 
@@ -107,7 +118,8 @@ describe('intake: payload text, value limit, idempotency scope, search by case',
   it('lists the deliveries about one case by processUniqueId or simulationUniqueId', async () => {
     await system.registerCallback(partner, 5, receiver.url);
     await system.registerCallback(partner, 6, receiver.url);
-    const send = (type: number, payload: object) => system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/${type}`).set(partner.auth).send(payload).expect(202);
+    const send = (type: number, payload: object) =>
+      system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/${type}`).set(partner.auth).send(payload).expect(202);
     const a1 = (await send(5, { processUniqueId: 'PRC-A' })).body.notificationId;
     await send(5, { processUniqueId: 'PRC-B' });
     const a2 = (await send(6, { processUniqueId: 'PRC-A' })).body.notificationId;
@@ -123,8 +135,13 @@ describe('intake: payload text, value limit, idempotency scope, search by case',
     expect(combined.body.items.map((item: { notificationId: string }) => item.notificationId)).toEqual([a1]);
 
     const other = await system.createPartner('Other');
-    expect((await system.http.get(`/${other.partnerUniqueId}/notifications?processUniqueId=PRC-A`).set(other.auth).expect(200)).body.items).toEqual([]);
-    const tooLong = await system.http.get(`${base}?processUniqueId=${'x'.repeat(129)}`).set(partner.auth).expect(400);
+    expect(
+      (await system.http.get(`/${other.partnerUniqueId}/notifications?processUniqueId=PRC-A`).set(other.auth).expect(200)).body.items,
+    ).toEqual([]);
+    const tooLong = await system.http
+      .get(`${base}?processUniqueId=${'x'.repeat(129)}`)
+      .set(partner.auth)
+      .expect(400);
     expect(tooLong.body.errors[0].field).toBe('processUniqueId');
     await system.http.get(`${base}?simulationUniqueId=`).set(partner.auth).expect(400);
     await receiver.waitFor(4);

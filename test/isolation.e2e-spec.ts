@@ -25,9 +25,15 @@ describe('isolation: one partner’s broken endpoint does not slow the others', 
       await system.registerCallback(stuck, 5, stuckReceiver.url);
       await system.registerCallback(healthy, 5, healthyReceiver.url);
       const publish = (partnerUniqueId: string, n: number) =>
-        system.http.post('/v1/notifications').set(ADMIN).send({ partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId: `p${n}` } }).expect(202);
+        system.http
+          .post('/v1/notifications')
+          .set(ADMIN)
+          .send({ partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId: `p${n}` } })
+          .expect(202);
 
-      const stuckIds = (await Promise.all(Array.from({ length: 30 }, (_, n) => publish(stuck.partnerUniqueId, n)))).map((response) => response.body.notificationId as string);
+      const stuckIds = (await Promise.all(Array.from({ length: 30 }, (_, n) => publish(stuck.partnerUniqueId, n)))).map(
+        (response) => response.body.notificationId as string,
+      );
       await stuckReceiver.waitFor(2);
       const started = Date.now();
       await Promise.all(Array.from({ length: 10 }, (_, n) => publish(healthy.partnerUniqueId, n)));
@@ -36,10 +42,14 @@ describe('isolation: one partner’s broken endpoint does not slow the others', 
       expect(Date.now() - started).toBeLessThan(3_000);
       expect(stuckReceiver.maxConcurrent).toBeLessThanOrEqual(2);
 
-      const circuit = await waitUntil(async () => {
-        const { body } = await system.http.get(`/${stuck.partnerUniqueId}/callbacks/5`).set(stuck.auth).expect(200);
-        return body.health === 'open' ? body : undefined;
-      }, 10_000, 'the stuck callback’s circuit to open');
+      const circuit = await waitUntil(
+        async () => {
+          const { body } = await system.http.get(`/${stuck.partnerUniqueId}/callbacks/5`).set(stuck.auth).expect(200);
+          return body.health === 'open' ? body : undefined;
+        },
+        10_000,
+        'the stuck callback’s circuit to open',
+      );
       expect(circuit.health).toBe('open');
       expect((await system.http.get(`/${healthy.partnerUniqueId}/callbacks/5`).set(healthy.auth)).body.health).toBe('ok');
       const attemptsWhileOpen = stuckReceiver.requests.length;
@@ -48,14 +58,24 @@ describe('isolation: one partner’s broken endpoint does not slow the others', 
 
       // The endpoint recovers: after the open period one probe succeeds, the circuit closes, the backlog drains.
       stuckReceiver.replyAlways(200);
-      await waitUntil(async () => {
-        const counts = (await system.dataSource.query(`SELECT status, count(*)::int AS n FROM notifications WHERE partner_id = $1 GROUP BY status`, [stuck.partnerUniqueId])) as Array<{
-          status: string;
-          n: number;
-        }>;
-        return counts.find((row) => row.status === 'pending') ? undefined : counts;
-      }, 20_000, 'the stuck partner’s backlog to finish');
-      const delivered = (await system.dataSource.query(`SELECT count(*)::int AS n FROM notifications WHERE partner_id = $1 AND status = 'delivered'`, [stuck.partnerUniqueId])) as Array<{ n: number }>;
+      await waitUntil(
+        async () => {
+          const counts = (await system.dataSource.query(
+            `SELECT status, count(*)::int AS n FROM notifications WHERE partner_id = $1 GROUP BY status`,
+            [stuck.partnerUniqueId],
+          )) as Array<{
+            status: string;
+            n: number;
+          }>;
+          return counts.find((row) => row.status === 'pending') ? undefined : counts;
+        },
+        20_000,
+        'the stuck partner’s backlog to finish',
+      );
+      const delivered = (await system.dataSource.query(
+        `SELECT count(*)::int AS n FROM notifications WHERE partner_id = $1 AND status = 'delivered'`,
+        [stuck.partnerUniqueId],
+      )) as Array<{ n: number }>;
       expect(delivered[0].n).toBeGreaterThan(0);
       expect(stuckIds).toHaveLength(30);
       expect((await system.http.get(`/${stuck.partnerUniqueId}/callbacks/5`).set(stuck.auth)).body.health).toBe('ok');

@@ -31,7 +31,11 @@ describe('the OpenAPI document describes every response of the seed flows (Prism
   let documentDir: string;
   const exchanges: Exchange[] = [];
 
-  async function call(method: string, path: string, options: { auth?: string; body?: unknown; contentType?: string } = {}): Promise<Exchange> {
+  async function call(
+    method: string,
+    path: string,
+    options: { auth?: string; body?: unknown; contentType?: string } = {},
+  ): Promise<Exchange> {
     const headers: Record<string, string> = {};
     if (options.auth) headers.authorization = options.auth;
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
@@ -59,16 +63,27 @@ describe('the OpenAPI document describes every response of the seed flows (Prism
   const unexpected: Array<{ call: string; expected: string; got: string }> = [];
 
   /** A call of the flows that the document allows: the API's answer has this status (checked at the end). */
-  async function expectCall(status: number, method: string, path: string, options?: { auth?: string; body?: unknown; contentType?: string }): Promise<Exchange> {
+  async function expectCall(
+    status: number,
+    method: string,
+    path: string,
+    options?: { auth?: string; body?: unknown; contentType?: string },
+  ): Promise<Exchange> {
     const exchange = await call(method, path, options);
-    if (exchange.status !== status || exchange.prismError) unexpected.push({ call: exchange.call, expected: String(status), got: `${exchange.status} ${exchange.prismError ?? ''}`.trim() });
+    if (exchange.status !== status || exchange.prismError)
+      unexpected.push({ call: exchange.call, expected: String(status), got: `${exchange.status} ${exchange.prismError ?? ''}`.trim() });
     return exchange;
   }
 
   /** A bad request that the document itself rules out (a parameter outside its schema): Prism refuses it with 422. */
   async function documentRefuses(method: string, path: string, options?: { auth?: string; body?: unknown }): Promise<void> {
     const exchange = await call(method, path, options);
-    if (exchange.prismError !== 'UNPROCESSABLE_ENTITY') unexpected.push({ call: exchange.call, expected: 'refused by the document', got: `${exchange.status} ${exchange.prismError ?? ''}`.trim() });
+    if (exchange.prismError !== 'UNPROCESSABLE_ENTITY')
+      unexpected.push({
+        call: exchange.call,
+        expected: 'refused by the document',
+        got: `${exchange.status} ${exchange.prismError ?? ''}`.trim(),
+      });
   }
 
   beforeAll(async () => {
@@ -83,9 +98,14 @@ describe('the OpenAPI document describes every response of the seed flows (Prism
     writeFileSync(join(documentDir, 'openapi.json'), JSON.stringify(document));
     const port = await freePort();
     proxyUrl = `http://127.0.0.1:${port}`;
-    prism = ChildApp.start('prism', process.execPath, [PRISM, 'proxy', join(documentDir, 'openapi.json'), apiUrl, '--errors', '--host', '127.0.0.1', '--port', String(port)], {
-      PATH: process.env.PATH,
-    });
+    prism = ChildApp.start(
+      'prism',
+      process.execPath,
+      [PRISM, 'proxy', join(documentDir, 'openapi.json'), apiUrl, '--errors', '--host', '127.0.0.1', '--port', String(port)],
+      {
+        PATH: process.env.PATH,
+      },
+    );
     await prism.waitForOutput('Prism is listening', 60_000);
   }, 90_000);
 
@@ -130,17 +150,32 @@ describe('the OpenAPI document describes every response of the seed flows (Prism
     await expectCall(200, 'POST', `/${id}/callbacks/5/secret/rotate`, { auth: key });
 
     // The echo and its errors.
-    const { body: accepted } = await expectCall(202, 'POST', `/v1/callbacks/echo/${id}/5`, { auth: key, body: { processUniqueId: 'PRC-1', status: 'approved' } });
-    await expectCall(400, 'POST', `/v1/callbacks/echo/${id}/5`, { auth: key, body: { processUniqueId: 'PRC-1', simulationUniqueId: 'SIM-1' } });
+    const { body: accepted } = await expectCall(202, 'POST', `/v1/callbacks/echo/${id}/5`, {
+      auth: key,
+      body: { processUniqueId: 'PRC-1', status: 'approved' },
+    });
+    await expectCall(400, 'POST', `/v1/callbacks/echo/${id}/5`, {
+      auth: key,
+      body: { processUniqueId: 'PRC-1', simulationUniqueId: 'SIM-1' },
+    });
     await expectCall(400, 'POST', `/v1/callbacks/echo/${id}/5`, { auth: key, body: { status: 'approved' } });
     await documentRefuses('POST', `/v1/callbacks/echo/${id}/8`, { auth: key, body: { processUniqueId: 'PRC-1' } });
     await expectCall(404, 'POST', `/v1/callbacks/echo/${id}/6`, { auth: key, body: { processUniqueId: 'PRC-1' } });
     await expectCall(403, 'POST', `/v1/callbacks/echo/${otherId}/5`, { auth: key, body: { processUniqueId: 'PRC-1' } });
 
     // Platform events (operator key).
-    await expectCall(202, 'POST', '/v1/notifications', { auth: admin, body: { partnerUniqueId: id, notificationTypeId: 5, payload: { simulationUniqueId: 'SIM-9' } } });
-    await expectCall(202, 'POST', '/v1/notifications', { auth: admin, body: { partnerUniqueId: id, notificationTypeId: 7, payload: { processUniqueId: 'PRC-2' } } });
-    await expectCall(403, 'POST', '/v1/notifications', { auth: key, body: { partnerUniqueId: id, notificationTypeId: 5, payload: { processUniqueId: 'PRC-3' } } });
+    await expectCall(202, 'POST', '/v1/notifications', {
+      auth: admin,
+      body: { partnerUniqueId: id, notificationTypeId: 5, payload: { simulationUniqueId: 'SIM-9' } },
+    });
+    await expectCall(202, 'POST', '/v1/notifications', {
+      auth: admin,
+      body: { partnerUniqueId: id, notificationTypeId: 7, payload: { processUniqueId: 'PRC-2' } },
+    });
+    await expectCall(403, 'POST', '/v1/notifications', {
+      auth: key,
+      body: { partnerUniqueId: id, notificationTypeId: 5, payload: { processUniqueId: 'PRC-3' } },
+    });
 
     // The delivery log, once the worker has delivered the echo.
     const { notificationId } = accepted as { notificationId: string };
@@ -163,10 +198,16 @@ describe('the OpenAPI document describes every response of the seed flows (Prism
     await expectCall(200, 'GET', '/metrics');
 
     expect(unexpected).toEqual([]);
-    const undescribed = exchanges.filter((exchange) => exchange.responseViolations.length > 0).map(({ call, status, responseViolations }) => ({ call, status, responseViolations }));
+    const undescribed = exchanges
+      .filter((exchange) => exchange.responseViolations.length > 0)
+      .map(({ call, status, responseViolations }) => ({ call, status, responseViolations }));
     expect(undescribed).toEqual([]);
     // Requests the flows send as valid are valid by the document too (the error cases are not, on purpose).
     const validRequests = exchanges.filter((exchange) => exchange.status < 300);
-    expect(validRequests.filter((exchange) => exchange.requestViolations.length > 0).map(({ call, requestViolations }) => ({ call, requestViolations }))).toEqual([]);
+    expect(
+      validRequests
+        .filter((exchange) => exchange.requestViolations.length > 0)
+        .map(({ call, requestViolations }) => ({ call, requestViolations })),
+    ).toEqual([]);
   });
 });

@@ -8,7 +8,11 @@ const BOARD = { Authorization: `Basic ${Buffer.from(`admin:${TEST_ADMIN_API_KEY}
 
 function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
   const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{`) || candidate.startsWith(`${name} `) ? wanted.every((label) => candidate.includes(label)) : false);
+  const line = text
+    .split('\n')
+    .find((candidate) =>
+      candidate.startsWith(`${name}{`) || candidate.startsWith(`${name} `) ? wanted.every((label) => candidate.includes(label)) : false,
+    );
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
@@ -34,8 +38,14 @@ describe('operations: Bull Board, metrics and health', () => {
     const denied = await system.http.get('/admin/queues').expect(401);
     expect(denied.headers['www-authenticate']).toMatch(/^Basic /);
     expect(denied.headers['content-type']).toMatch(/problem\+json/);
-    await system.http.get('/admin/queues').set({ Authorization: `Basic ${Buffer.from('admin:wrong').toString('base64')}` }).expect(401);
-    await system.http.get('/admin/queues').set({ Authorization: `Bearer ${TEST_ADMIN_API_KEY}` }).expect(401);
+    await system.http
+      .get('/admin/queues')
+      .set({ Authorization: `Basic ${Buffer.from('admin:wrong').toString('base64')}` })
+      .expect(401);
+    await system.http
+      .get('/admin/queues')
+      .set({ Authorization: `Bearer ${TEST_ADMIN_API_KEY}` })
+      .expect(401);
     await system.http.get('/admin/queues/api/queues').expect(401);
     const page = await system.http.get('/admin/queues').set(BOARD).expect(200);
     expect(page.text).toContain('<html');
@@ -44,7 +54,11 @@ describe('operations: Bull Board, metrics and health', () => {
   it('shows a failing delivery as a delayed job with ids only, its attempts in the log, and lets an operator retry a failed job', async () => {
     receiver.replyAlways(500);
     await system.registerCallback(partner, 5, receiver.url);
-    const { body } = await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).send({ processUniqueId: 'p' }).expect(202);
+    const { body } = await system.http
+      .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`)
+      .set(partner.auth)
+      .send({ processUniqueId: 'p' })
+      .expect(202);
     await receiver.waitFor(2);
     const queues = await waitUntil(async () => {
       const response = await system.http.get('/admin/queues/api/queues?activeQueue=deliveries&status=delayed').set(BOARD).expect(200);
@@ -53,7 +67,14 @@ describe('operations: Bull Board, metrics and health', () => {
     });
     const [job] = queues.jobs;
     expect(job.id).toBe(body.notificationId);
-    expect(job.data).toEqual({ notificationId: body.notificationId, partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 5, notificationType: 'status.changed', round: 0, test: true });
+    expect(job.data).toEqual({
+      notificationId: body.notificationId,
+      partnerUniqueId: partner.partnerUniqueId,
+      notificationTypeId: 5,
+      notificationType: 'status.changed',
+      round: 0,
+      test: true,
+    });
     const secret = (await system.http.get(`/${partner.partnerUniqueId}/callbacks/5/secret`).set(partner.auth)).body.signingSecret as string;
     expect(JSON.stringify(queues)).not.toContain(secret.slice(6));
     const logs = await system.http.get(`/admin/queues/api/queues/deliveries/${job.id}/logs`).set(BOARD).expect(200);
@@ -67,7 +88,11 @@ describe('operations: Bull Board, metrics and health', () => {
     await system.http.put(`/admin/queues/api/queues/deliveries/${job.id}/promote`).set(BOARD).expect(204);
     await system.waitForStatus(partner, body.notificationId, 'failed');
     receiver.replyAlways(200);
-    await waitUntil(async () => (await system.http.put(`/admin/queues/api/queues/deliveries/${job.id}/retry`).set(BOARD)).status === 204, 5_000, 'board retry');
+    await waitUntil(
+      async () => (await system.http.put(`/admin/queues/api/queues/deliveries/${job.id}/retry`).set(BOARD)).status === 204,
+      5_000,
+      'board retry',
+    );
     const delivered = await system.waitForStatus(partner, body.notificationId, 'delivered');
     expect(delivered.attempts.map((attempt) => attempt.statusCode)).toEqual([500, 500, 500, 200]);
   });
@@ -77,21 +102,31 @@ describe('operations: Bull Board, metrics and health', () => {
     const before = (await workerHttp.get('/metrics').expect(200)).text;
     receiver.replyAlways(200);
     await system.registerCallback(partner, 6, receiver.url);
-    const { body } = await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/6`).set(partner.auth).send({ simulationUniqueId: 's' }).expect(202);
+    const { body } = await system.http
+      .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/6`)
+      .set(partner.auth)
+      .send({ simulationUniqueId: 's' })
+      .expect(202);
     await system.waitForStatus(partner, body.notificationId, 'delivered');
     const after = await workerHttp.get('/metrics').expect(200);
     expect(after.headers['content-type']).toMatch(/^text\/plain/);
     const delivered = { type: 'message.created', outcome: 'delivered' };
-    expect(metricValue(after.text, 'webhook_deliveries_total', delivered)).toBe(metricValue(before, 'webhook_deliveries_total', delivered) + 1);
+    expect(metricValue(after.text, 'webhook_deliveries_total', delivered)).toBe(
+      metricValue(before, 'webhook_deliveries_total', delivered) + 1,
+    );
     expect(metricValue(after.text, 'webhook_delivery_latency_seconds_count', { type: 'message.created' })).toBeGreaterThan(0);
-    expect(metricValue(after.text, 'webhook_attempt_duration_seconds_count', { type: 'message.created', result: '2xx' })).toBeGreaterThan(0);
+    expect(metricValue(after.text, 'webhook_attempt_duration_seconds_count', { type: 'message.created', result: '2xx' })).toBeGreaterThan(
+      0,
+    );
     expect(after.text).toMatch(/^webhook_queue_jobs\{state="delayed"\} \d+/m);
     expect(after.text).toMatch(/^process_resident_memory_bytes /m);
     expect(after.text).not.toContain(partner.partnerUniqueId);
     expect(after.text).not.toContain(receiver.url);
 
     const api = await system.http.get('/metrics').expect(200);
-    expect(metricValue(api.text, 'webhook_notifications_accepted_total', { type: 'message.created', status: 'pending', source: 'echo' })).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(api.text, 'webhook_notifications_accepted_total', { type: 'message.created', status: 'pending', source: 'echo' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('answers liveness and readiness on both apps', async () => {
@@ -108,7 +143,10 @@ describe('operations: Bull Board, metrics and health', () => {
       const http = request(api.getHttpServer());
       await http.get('/health').expect(200);
       const ready = await http.get('/health/ready').expect(503);
-      expect(ready.body).toMatchObject({ code: 'service_unavailable', checks: { error: { redis: { status: 'down' } }, info: { postgres: { status: 'up' } } } });
+      expect(ready.body).toMatchObject({
+        code: 'service_unavailable',
+        checks: { error: { redis: { status: 'down' } }, info: { postgres: { status: 'up' } } },
+      });
     } finally {
       await api.close();
     }

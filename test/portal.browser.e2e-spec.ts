@@ -25,10 +25,13 @@ async function eventually(assertion: () => Promise<void>, timeoutMs = 10_000): P
     }
   }
 }
-const hasText = (locator: Locator, text: string) => eventually(async () => expect((await locator.innerText({ timeout: 2_000 })).trim()).toBe(text));
-const containsText = (locator: Locator, text: string) => eventually(async () => expect(await locator.innerText({ timeout: 2_000 })).toContain(text));
+const hasText = (locator: Locator, text: string) =>
+  eventually(async () => expect((await locator.innerText({ timeout: 2_000 })).trim()).toBe(text));
+const containsText = (locator: Locator, text: string) =>
+  eventually(async () => expect(await locator.innerText({ timeout: 2_000 })).toContain(text));
 const hasCount = (locator: Locator, count: number) => eventually(async () => expect(await locator.count()).toBe(count));
-const hasAttribute = (locator: Locator, name: string, value: string) => eventually(async () => expect(await locator.getAttribute(name, { timeout: 2_000 })).toBe(value));
+const hasAttribute = (locator: Locator, name: string, value: string) =>
+  eventually(async () => expect(await locator.getAttribute(name, { timeout: 2_000 })).toBe(value));
 
 describe('The partner portal in a real browser (headless Chromium)', () => {
   let system: TestSystem;
@@ -53,7 +56,11 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
   });
 
   async function newContext(options: { width?: number; height?: number } = {}): Promise<BrowserContext> {
-    const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 900 }, timezoneId: 'America/Sao_Paulo', locale: 'en-GB' });
+    const context = await browser.newContext({
+      viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
+      timezoneId: 'America/Sao_Paulo',
+      locale: 'en-GB',
+    });
     context.setDefaultTimeout(15_000);
     contexts.push(context);
     return context;
@@ -66,7 +73,10 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     return { url, expiresAt, token: url.split('/').pop()! };
   }
 
-  async function signIn(partner: Partner, options: { width?: number; height?: number } = {}): Promise<{ context: BrowserContext; page: Page; cookie: string }> {
+  async function signIn(
+    partner: Partner,
+    options: { width?: number; height?: number } = {},
+  ): Promise<{ context: BrowserContext; page: Page; cookie: string }> {
     const context = await newContext(options);
     const page = await context.newPage();
     page.on('dialog', (dialog) => void dialog.accept());
@@ -88,7 +98,9 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
   /** Every visible form control has a label; nothing is styled or scripted inline. */
   async function expectAccessibleAndStrict(page: Page): Promise<void> {
     const unlabelled = await page.evaluate(() =>
-      Array.from(document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('input:not([type=hidden]), select, textarea'))
+      Array.from(
+        document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('input:not([type=hidden]), select, textarea'),
+      )
         .filter((control) => (control.labels?.length ?? 0) === 0)
         .map((control) => control.outerHTML),
     );
@@ -110,7 +122,9 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     const [cookieInfo] = await context.cookies();
     expect(cookieInfo).toMatchObject({ name: 'portal_session', httpOnly: true, sameSite: 'Strict', secure: false, path: '/' });
     expect(cookieInfo.expires * 1000 - Date.now()).toBeGreaterThan(7.9 * 3600_000);
-    const sessions = (await system.dataSource.query(`SELECT token_hash FROM portal_sessions WHERE partner_id = $1`, [id])) as Array<{ token_hash: string }>;
+    const sessions = (await system.dataSource.query(`SELECT token_hash FROM portal_sessions WHERE partner_id = $1`, [id])) as Array<{
+      token_hash: string;
+    }>;
     expect(sessions).toEqual([{ token_hash: sha256(cookie) }]);
 
     // Security headers on every portal page.
@@ -130,7 +144,11 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     const type5 = page.locator('#type-5');
     await type5.getByLabel('Callback URL').fill('ftp://files.example.com/hooks');
     await type5.getByRole('button', { name: 'Create callback' }).click();
-    const apiAnswer = await system.http.put(`/${id}/callbacks/5`).set(partner.auth).send({ callbackUrl: 'ftp://files.example.com/hooks' }).expect(400);
+    const apiAnswer = await system.http
+      .put(`/${id}/callbacks/5`)
+      .set(partner.auth)
+      .send({ callbackUrl: 'ftp://files.example.com/hooks' })
+      .expect(400);
     await hasText(page.locator('#cb5-url-error'), apiAnswer.body.errors[0].message);
     await hasAttribute(type5.getByLabel('Callback URL'), 'aria-invalid', 'true');
     await type5.getByLabel('Custom headers (one per line, Name: value)').fill('Webhook-Id: mine');
@@ -170,12 +188,19 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     const published = await system.http
       .post('/v1/notifications')
       .set(ADMIN)
-      .send({ partnerUniqueId: id, notificationTypeId: 5, payload: { processUniqueId: 'PRC-PORTAL-2', status: 'approved', previousStatus: 'in_review' } })
+      .send({
+        partnerUniqueId: id,
+        notificationTypeId: 5,
+        payload: { processUniqueId: 'PRC-PORTAL-2', status: 'approved', previousStatus: 'in_review' },
+      })
       .expect(202);
     const notificationId = published.body.notificationId as string;
     await receiver.waitFor(1, 10_000, (request) => request.headers['webhook-id'] === notificationId);
     // More history for the log: another type (no callback: skipped) and another case.
-    for (const payload of [{ simulationUniqueId: 'SIM-2026-004567', messageId: 'MSG-991' }, { processUniqueId: 'PRC-2026-000777', messageId: 'MSG-992' }]) {
+    for (const payload of [
+      { simulationUniqueId: 'SIM-2026-004567', messageId: 'MSG-991' },
+      { processUniqueId: 'PRC-2026-000777', messageId: 'MSG-992' },
+    ]) {
       await system.http.post('/v1/notifications').set(ADMIN).send({ partnerUniqueId: id, notificationTypeId: 6, payload }).expect(202);
     }
 
@@ -234,7 +259,10 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     ).body.notificationId as string;
     await receiver.waitFor(1, 10_000, (request) => request.headers['webhook-id'] === exhausted);
     // The schedule here is an hour long: end it as the last retry would have.
-    await system.dataSource.query(`UPDATE notifications SET status = 'failed', status_reason = 'retries_exhausted', next_attempt_at = NULL WHERE id = $1`, [exhausted]);
+    await system.dataSource.query(
+      `UPDATE notifications SET status = 'failed', status_reason = 'retries_exhausted', next_attempt_at = NULL WHERE id = $1`,
+      [exhausted],
+    );
     receiver.replyAlways(200);
     await page.goto(`${baseUrl}/portal/${id}/callbacks`);
     await page.locator('#type-5').getByRole('link', { name: 'Recover since…' }).click();
@@ -253,7 +281,10 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     await page.goto(`${baseUrl}/portal/${id}/callbacks`);
     await page.locator('#type-5').getByRole('button', { name: 'Disable' }).click();
     await containsText(page.getByRole('status'), 'Callback disabled');
-    expect((await system.http.get(`/${id}/callbacks/5`).set(partner.auth).expect(200)).body).toMatchObject({ enabled: false, headers: { 'X-Partner-Token': 'portal-123' } });
+    expect((await system.http.get(`/${id}/callbacks/5`).set(partner.auth).expect(200)).body).toMatchObject({
+      enabled: false,
+      headers: { 'X-Partner-Token': 'portal-123' },
+    });
     await page.locator('#type-5').getByRole('button', { name: 'Enable' }).click();
     await containsText(page.getByRole('status'), 'Callback enabled');
     expect((await system.http.get(`/${id}/callbacks/5`).set(partner.auth).expect(200)).body.enabled).toBe(true);
@@ -273,7 +304,11 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
   it('is readable at 375 px and usable from the keyboard', async () => {
     const partner = await system.createPartner('Narrow Screen Ltd');
     await system.registerCallback(partner, 5, `${receiver.url}/narrow`);
-    await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).send({ processUniqueId: 'PRC-NARROW-1', status: 'approved' }).expect(202);
+    await system.http
+      .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`)
+      .set(partner.auth)
+      .send({ processUniqueId: 'PRC-NARROW-1', status: 'approved' })
+      .expect(202);
     const { page } = await signIn(partner, { width: 375, height: 812 });
     for (const path of ['', '/callbacks', '/echo', '/deliveries']) {
       await page.goto(`${baseUrl}/portal/${partner.partnerUniqueId}${path}`);
@@ -296,7 +331,11 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
   it("pages the delivery log with the API cursor, and shows a bad filter's message beside it", async () => {
     const partner = await system.createPartner('Busy Partner');
     for (let i = 1; i <= 25; i++) {
-      await system.http.post('/v1/notifications').set(ADMIN).send({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 7, payload: { processUniqueId: `PRC-PAGE-${i}` } }).expect(202);
+      await system.http
+        .post('/v1/notifications')
+        .set(ADMIN)
+        .send({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 7, payload: { processUniqueId: `PRC-PAGE-${i}` } })
+        .expect(202);
     }
     const { page } = await signIn(partner);
     await page.goto(`${baseUrl}/portal/${partner.partnerUniqueId}/deliveries?status=skipped`);
@@ -326,7 +365,9 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
       expect(link.url).toBe(`${baseUrl}/portal/sign-in/${link.token}`);
       expect(Date.parse(link.expiresAt) - Date.now()).toBeGreaterThan(14 * 60_000);
       expect(Date.parse(link.expiresAt) - Date.now()).toBeLessThanOrEqual(15 * 60_000);
-      expect(await system.dataSource.query(`SELECT token_hash FROM portal_links WHERE partner_id = $1`, [partner.partnerUniqueId])).toEqual([{ token_hash: sha256(link.token) }]);
+      expect(await system.dataSource.query(`SELECT token_hash FROM portal_links WHERE partner_id = $1`, [partner.partnerUniqueId])).toEqual(
+        [{ token_hash: sha256(link.token) }],
+      );
 
       const first = await (await newContext()).newPage();
       await first.goto(link.url);
@@ -340,9 +381,14 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
       expect(await page.context().cookies()).toEqual([]);
 
       // The operator can make a link too; this one expires before it is opened.
-      const { body: operatorLink } = await system.http.post(`/admin/partners/${partner.partnerUniqueId}/portal-links`).set(ADMIN).expect(201);
+      const { body: operatorLink } = await system.http
+        .post(`/admin/partners/${partner.partnerUniqueId}/portal-links`)
+        .set(ADMIN)
+        .expect(201);
       const token = (operatorLink.url as string).split('/').pop()!;
-      await system.dataSource.query(`UPDATE portal_links SET expires_at = now() - interval '1 second' WHERE token_hash = $1`, [sha256(token)]);
+      await system.dataSource.query(`UPDATE portal_links SET expires_at = now() - interval '1 second' WHERE token_hash = $1`, [
+        sha256(token),
+      ]);
       const expired = await page.goto(operatorLink.url);
       expect(expired?.status()).toBe(410);
       await hasText(page.getByRole('heading', { level: 1 }), 'This sign-in link has expired');
@@ -382,22 +428,40 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
       const partnerA = await system.createPartner('Partner A');
       const partnerB = await system.createPartner('Partner B');
       await system.registerCallback(partnerB, 5, `${receiver.url}/b`);
-      const { body: echo } = await system.http.post(`/v1/callbacks/echo/${partnerB.partnerUniqueId}/5`).set(partnerB.auth).send({ processUniqueId: 'PRC-B' }).expect(202);
+      const { body: echo } = await system.http
+        .post(`/v1/callbacks/echo/${partnerB.partnerUniqueId}/5`)
+        .set(partnerB.auth)
+        .send({ processUniqueId: 'PRC-B' })
+        .expect(202);
       const { context, page } = await signIn(partnerA);
       const b = partnerB.partnerUniqueId;
 
-      for (const path of ['', '/callbacks', '/echo', '/deliveries', `/deliveries/${echo.notificationId}`, '/callbacks/5/secret', '/callbacks/5/rotate']) {
+      for (const path of [
+        '',
+        '/callbacks',
+        '/echo',
+        '/deliveries',
+        `/deliveries/${echo.notificationId}`,
+        '/callbacks/5/secret',
+        '/callbacks/5/rotate',
+      ]) {
         const response = await page.goto(`${baseUrl}/portal/${b}${path}`);
         expect({ path, status: response?.status() }).toEqual({ path, status: 403 });
         await hasText(page.getByRole('heading', { level: 1 }), 'Not allowed');
       }
       for (const path of ['/callbacks', '/callbacks/5', '/callbacks/5/secret', '/notifications', `/notifications/${echo.notificationId}`]) {
         const response = await context.request.get(`${baseUrl}/${b}${path}`);
-        expect({ path, status: response.status(), type: response.headers()['content-type'] }).toEqual({ path, status: 403, type: expect.stringMatching(/^application\/problem\+json/) });
+        expect({ path, status: response.status(), type: response.headers()['content-type'] }).toEqual({
+          path,
+          status: 403,
+          type: expect.stringMatching(/^application\/problem\+json/),
+        });
       }
       const rotate = await context.request.post(`${baseUrl}/${b}/callbacks/5/secret/rotate`);
       expect(rotate.status()).toBe(403);
-      const redeliver = await context.request.post(`${baseUrl}/portal/${b}/deliveries/${echo.notificationId}/redeliver`, { form: { _csrf: 'x' } });
+      const redeliver = await context.request.post(`${baseUrl}/portal/${b}/deliveries/${echo.notificationId}/redeliver`, {
+        form: { _csrf: 'x' },
+      });
       expect(redeliver.status()).toBe(403);
       // The operator routes stay the operator's.
       expect((await context.request.post(`${baseUrl}/admin/partners`, { data: { name: 'X' } })).status()).toBe(403);

@@ -25,8 +25,13 @@ describe('reconciler: reads only overdue pending notifications', () => {
   });
 
   const publish = async (processUniqueId: string) =>
-    (await system.http.post('/v1/notifications').set(ADMIN).send({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId } }).expect(202)).body
-      .notificationId as string;
+    (
+      await system.http
+        .post('/v1/notifications')
+        .set(ADMIN)
+        .send({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId } })
+        .expect(202)
+    ).body.notificationId as string;
   /** As after a Redis data loss: the row is pending, its job is gone. */
   const loseJob = async (id: string, nextAttemptAt: string) => {
     expect(await queue.remove(id)).toBe(1);

@@ -18,16 +18,26 @@ describe('on a 3-master Redis Cluster with 3 queue shards', () => {
   let partners: Partner[];
 
   const settings = () => system.environment.config;
-  const shardOf = (partner: Partner, notificationTypeId: number) => callbackShard(settings(), partner.partnerUniqueId, notificationTypeId).index;
+  const shardOf = (partner: Partner, notificationTypeId: number) =>
+    callbackShard(settings(), partner.partnerUniqueId, notificationTypeId).index;
   const publish = (partner: Partner, notificationTypeId: number, n: number) =>
-    system.http.post('/v1/notifications').set(ADMIN).send({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId, payload: { processUniqueId: `p-${n}` } }).expect(202);
+    system.http
+      .post('/v1/notifications')
+      .set(ADMIN)
+      .send({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId, payload: { processUniqueId: `p-${n}` } })
+      .expect(202);
   /** Publishes `perCallback` notifications to every callback of every partner; returns their ids. */
   const publishToAll = async (perCallback: number): Promise<string[]> => {
-    const responses = await Promise.all(partners.flatMap((partner) => TYPES.flatMap((type) => Array.from({ length: perCallback }, (_, n) => publish(partner, type, n)))));
+    const responses = await Promise.all(
+      partners.flatMap((partner) => TYPES.flatMap((type) => Array.from({ length: perCallback }, (_, n) => publish(partner, type, n)))),
+    );
     return responses.map((response) => response.body.notificationId as string);
   };
   const statusCounts = async (): Promise<Record<string, number>> => {
-    const rows = (await system.dataSource.query('SELECT status, count(*)::int AS n FROM notifications GROUP BY status')) as Array<{ status: string; n: number }>;
+    const rows = (await system.dataSource.query('SELECT status, count(*)::int AS n FROM notifications GROUP BY status')) as Array<{
+      status: string;
+      n: number;
+    }>;
     return Object.fromEntries(rows.map((row) => [row.status, row.n]));
   };
 
@@ -64,7 +74,8 @@ describe('on a 3-master Redis Cluster with 3 queue shards', () => {
     const masterOfShard = await Promise.all(
       queueShards(settings()).map(async (shard) => {
         const holders = [];
-        for (const node of cluster.nodes) if ((await cluster.keysOn(node, `${shard.prefix}:${shard.queueName}:*`)).length > 0) holders.push(node.port);
+        for (const node of cluster.nodes)
+          if ((await cluster.keysOn(node, `${shard.prefix}:${shard.queueName}:*`)).length > 0) holders.push(node.port);
         return holders;
       }),
     );
@@ -118,7 +129,11 @@ describe('on a 3-master Redis Cluster with 3 queue shards', () => {
     expect((await statusCounts()).pending).toBe(ids.length);
 
     await system.startWorker();
-    await waitUntil(async () => (await statusCounts()).pending === undefined, 30_000, 'the reconciler to re-enqueue and deliver every notification');
+    await waitUntil(
+      async () => (await statusCounts()).pending === undefined,
+      30_000,
+      'the reconciler to re-enqueue and deliver every notification',
+    );
     const delivered = receiver.requests.slice(before).map((request) => request.headers['webhook-id']);
     expect(new Set(delivered)).toEqual(new Set(ids));
     expect(delivered).toHaveLength(ids.length);

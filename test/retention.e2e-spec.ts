@@ -38,9 +38,14 @@ describe('retention: what is kept and for how long', () => {
       .expect(202)
       .then((response) => response.body.notificationId as string);
   };
-  const get = (system: TestSystem, partner: Partner, id: string) => system.http.get(`/${partner.partnerUniqueId}/notifications/${id}`).set(partner.auth);
+  const get = (system: TestSystem, partner: Partner, id: string) =>
+    system.http.get(`/${partner.partnerUniqueId}/notifications/${id}`).set(partner.auth);
   const listed = async (system: TestSystem, partner: Partner) =>
-    ((await system.http.get(`/${partner.partnerUniqueId}/notifications`).set(partner.auth).expect(200)).body.items as Array<{ notificationId: string }>).map((item) => item.notificationId);
+    (
+      (await system.http.get(`/${partner.partnerUniqueId}/notifications`).set(partner.auth).expect(200)).body.items as Array<{
+        notificationId: string;
+      }>
+    ).map((item) => item.notificationId);
 
   it('deletes delivered and failed notifications, with their attempts, once unchanged for RETENTION_PERIOD', async () => {
     const system = await TestSystem.start({ ...RETENTION, RETRY_SCHEDULE: '100ms,100ms' }, 0);
@@ -56,7 +61,11 @@ describe('retention: what is kept and for how long', () => {
       await system.waitForStatus(partner, failed, 'failed');
       expect(await listed(system, partner)).toEqual(expect.arrayContaining([delivered, failed, skipped]));
 
-      await waitUntil(async () => (await get(system, partner, delivered)).status === 404 && (await get(system, partner, failed)).status === 404, 15_000, 'expired notifications deleted');
+      await waitUntil(
+        async () => (await get(system, partner, delivered)).status === 404 && (await get(system, partner, failed)).status === 404,
+        15_000,
+        'expired notifications deleted',
+      );
       expect((await get(system, partner, skipped)).status).toBe(404);
       expect((await get(system, partner, delivered)).body.code).toBe('notification_not_found');
       expect(await listed(system, partner)).toEqual([]);
@@ -95,7 +104,11 @@ describe('retention: what is kept and for how long', () => {
       const control = await publish(system, partner, 5);
       await system.waitForStatus(partner, control, 'delivered');
 
-      await waitUntil(async () => (await get(system, partner, control)).status === 404, 15_000, 'the delivered control notification deleted');
+      await waitUntil(
+        async () => (await get(system, partner, control)).status === 404,
+        15_000,
+        'the delivered control notification deleted',
+      );
       await worker.waitForOutput(/"action":"retention_sweep"[^\n]*"notifications":1/);
       const detail = await system.notification(partner, pending);
       expect(detail).toMatchObject({ status: 'pending', attemptCount: 2 });
@@ -103,10 +116,14 @@ describe('retention: what is kept and for how long', () => {
       expect(await listed(system, partner)).toEqual([fresh, pending]);
       const keys = (await system.dataSource.query('SELECT key FROM idempotency_keys ORDER BY key')) as Array<{ key: string }>;
       expect(keys.map((row) => row.key)).toEqual(['fresh-key']);
-      await waitUntil(async () => {
-        const events = (await system.dataSource.query('SELECT status FROM operator_events')) as Array<{ status: string }>;
-        return events.length === 1 && events[0].status === 'pending' ? true : undefined;
-      }, 10_000, 'the expired operator event deleted, the pending one kept');
+      await waitUntil(
+        async () => {
+          const events = (await system.dataSource.query('SELECT status FROM operator_events')) as Array<{ status: string }>;
+          return events.length === 1 && events[0].status === 'pending' ? true : undefined;
+        },
+        10_000,
+        'the expired operator event deleted, the pending one kept',
+      );
 
       const audit = worker.output
         .split('\n')
@@ -115,7 +132,11 @@ describe('retention: what is kept and for how long', () => {
       expect(audit.length).toBeGreaterThan(0);
       expect(audit.reduce((sum, line) => sum + line.notifications, 0)).toBe(1);
       expect(audit.reduce((sum, line) => sum + line.idempotencyKeys, 0)).toBe(1);
-      expect(audit.find((line) => line.notifications === 1)).toMatchObject({ action: 'retention_sweep', byStatus: { delivered: 1 }, attempts: 1 });
+      expect(audit.find((line) => line.notifications === 1)).toMatchObject({
+        action: 'retention_sweep',
+        byStatus: { delivered: 1 },
+        attempts: 1,
+      });
       expect(worker.output).not.toContain(PAYLOAD_MARKER);
     } finally {
       await worker.stop();
@@ -142,10 +163,19 @@ describe('retention: what is kept and for how long', () => {
       try {
         await holder.query('SELECT pg_advisory_lock($1)', [RETENTION_LOCK_ID]);
         await expire(10);
-        const skippedBefore = await Promise.all(workers.map((worker) => metric(worker, 'webhook_retention_sweeps_total', 'result="skipped_locked"')));
+        const skippedBefore = await Promise.all(
+          workers.map((worker) => metric(worker, 'webhook_retention_sweeps_total', 'result="skipped_locked"')),
+        );
         // Both workers' timers try, and give way.
         await waitUntil(
-          async () => (await Promise.all(workers.map((worker, i) => metric(worker, 'webhook_retention_sweeps_total', 'result="skipped_locked"').then((n) => n > skippedBefore[i])))).every(Boolean),
+          async () =>
+            (
+              await Promise.all(
+                workers.map((worker, i) =>
+                  metric(worker, 'webhook_retention_sweeps_total', 'result="skipped_locked"').then((n) => n > skippedBefore[i]),
+                ),
+              )
+            ).every(Boolean),
           10_000,
           'both workers found the lock taken',
         );

@@ -20,7 +20,10 @@ async function publishMany(system: TestSystem, partner: Partner, count: number, 
 }
 
 async function countByStatus(system: TestSystem): Promise<Record<string, number>> {
-  const rows = (await system.dataSource.query('SELECT status, count(*)::int AS count FROM notifications GROUP BY status')) as Array<{ status: string; count: number }>;
+  const rows = (await system.dataSource.query('SELECT status, count(*)::int AS count FROM notifications GROUP BY status')) as Array<{
+    status: string;
+    count: number;
+  }>;
   return Object.fromEntries(rows.map((row) => [row.status, row.count]));
 }
 
@@ -41,7 +44,8 @@ describe('several workers and the reconciler', () => {
       await receiver.waitFor(200, 20_000);
       await waitUntil(async () => (await countByStatus(system)).delivered === 200, 10_000, 'all delivered');
       const perId = new Map<string, number>();
-      for (const request of receiver.requests) perId.set(request.headers['webhook-id'] as string, (perId.get(request.headers['webhook-id'] as string) ?? 0) + 1);
+      for (const request of receiver.requests)
+        perId.set(request.headers['webhook-id'] as string, (perId.get(request.headers['webhook-id'] as string) ?? 0) + 1);
       expect(perId.size).toBe(200);
       expect([...perId.values()].every((count) => count === 1)).toBe(true);
       expect(new Set(ids)).toEqual(new Set(perId.keys()));

@@ -9,8 +9,15 @@ describe('SSRF at delivery time (insecure callbacks not allowed)', () => {
       const partner = await system.createPartner();
       await system.registerCallback(partner, 5, 'https://hooks.partner.example/webhooks');
       // As if the partner's URL had been public at registration and now leads inside our network.
-      await system.dataSource.query(`UPDATE callbacks SET callback_url = $1 WHERE partner_id = $2`, [`${internal.url}/admin`, partner.partnerUniqueId]);
-      const { body } = await system.http.post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`).set(partner.auth).send({ processUniqueId: 'p' }).expect(202);
+      await system.dataSource.query(`UPDATE callbacks SET callback_url = $1 WHERE partner_id = $2`, [
+        `${internal.url}/admin`,
+        partner.partnerUniqueId,
+      ]);
+      const { body } = await system.http
+        .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`)
+        .set(partner.auth)
+        .send({ processUniqueId: 'p' })
+        .expect(202);
       const failed = await system.waitForStatus(partner, body.notificationId, 'failed');
       expect(failed.statusReason).toBe('blocked_address');
       expect(failed.attempts).toEqual([expect.objectContaining({ attempt: 1, statusCode: null, error: 'blocked_address' })]);

@@ -10,7 +10,10 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
 /** The spans of one trace, by the process that sent them. */
 function traceOf(spans: ReceivedSpan[], traceId: string): { api: ReceivedSpan[]; worker: ReceivedSpan[] } {
   const inTrace = spans.filter((span) => span.traceId === traceId);
-  return { api: inTrace.filter((span) => span.service === 'partner-callbacks-api'), worker: inTrace.filter((span) => span.service === 'partner-callbacks-worker') };
+  return {
+    api: inTrace.filter((span) => span.service === 'partner-callbacks-api'),
+    worker: inTrace.filter((span) => span.service === 'partner-callbacks-worker'),
+  };
 }
 
 const scopes = (spans: ReceivedSpan[]) => [...new Set(spans.map((span) => span.scope))].sort();
@@ -54,7 +57,12 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
   function jobSpans(notificationId: string, count: number): Promise<ReceivedSpan[]> {
     return waitUntil(
       () => {
-        const found = otlp.spans.filter((span) => span.service === 'partner-callbacks-worker' && span.name === 'process deliveries' && span.attributes['bullmq.job.id'] === notificationId);
+        const found = otlp.spans.filter(
+          (span) =>
+            span.service === 'partner-callbacks-worker' &&
+            span.name === 'process deliveries' &&
+            span.attributes['bullmq.job.id'] === notificationId,
+        );
         return found.length >= count && found;
       },
       15_000,
@@ -101,14 +109,27 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
     // The API: the HTTP request, the NestJS handler, the INSERT, BullMQ's enqueue (its span is the jobs' parent).
     const intake = trace.api.find((span) => span.scope === '@opentelemetry/instrumentation-http' && span.parentSpanId === '');
     expect(intake).toBeDefined();
-    expect(scopes(trace.api)).toEqual(['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-ioredis', '@opentelemetry/instrumentation-nestjs-core', '@opentelemetry/instrumentation-pg', 'bullmq']);
+    expect(scopes(trace.api)).toEqual([
+      '@opentelemetry/instrumentation-http',
+      '@opentelemetry/instrumentation-ioredis',
+      '@opentelemetry/instrumentation-nestjs-core',
+      '@opentelemetry/instrumentation-pg',
+      'bullmq',
+    ]);
     // Group commit writes the notification in one statement (WITH … INSERT INTO notifications …).
-    const statement = (span: (typeof trace.api)[number]) => String(span.attributes['db.query.text'] ?? span.attributes['db.statement'] ?? '');
+    const statement = (span: (typeof trace.api)[number]) =>
+      String(span.attributes['db.query.text'] ?? span.attributes['db.statement'] ?? '');
     expect(trace.api.some((span) => span.name.startsWith('pg.query') && statement(span).includes('INSERT INTO notifications'))).toBe(true);
     const enqueue = trace.api.find((span) => span.scope === 'bullmq');
     expect(enqueue?.spanId).toBe(attempts[0].parentSpanId);
     // The worker: load and record (pg), admission (ioredis), sign, the POST (undici), for each attempt.
-    expect(scopes(trace.worker)).toEqual(['@opentelemetry/instrumentation-ioredis', '@opentelemetry/instrumentation-pg', '@opentelemetry/instrumentation-undici', 'bullmq', 'partner-callbacks']);
+    expect(scopes(trace.worker)).toEqual([
+      '@opentelemetry/instrumentation-ioredis',
+      '@opentelemetry/instrumentation-pg',
+      '@opentelemetry/instrumentation-undici',
+      'bullmq',
+      'partner-callbacks',
+    ]);
     for (const attempt of attempts) {
       const children = trace.worker.filter((span) => span.parentSpanId === attempt.spanId);
       expect(children.map((span) => span.name)).toEqual(expect.arrayContaining(['sign webhook', 'POST']));
@@ -124,7 +145,9 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
     for (const request of partnerReceiver.deliveriesOf(notificationId)) expect(request.headers.traceparent).toBeUndefined();
 
     // Log lines inside a span carry its trace and span ids.
-    const delivered = JSON.parse(worker.output.split('\n').find((line) => line.includes('"msg":"delivered"') && line.includes(notificationId))!);
+    const delivered = JSON.parse(
+      worker.output.split('\n').find((line) => line.includes('"msg":"delivered"') && line.includes(notificationId))!,
+    );
     expect(delivered.trace_id).toBe(traceId);
     expect(attempts.map((span) => span.spanId)).toContain(delivered.span_id);
     const accepted = api.output.split('\n').find((line) => line.includes('request completed') && line.includes('/v1/callbacks/echo/'));
@@ -143,7 +166,11 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
     const [attempt] = await jobSpans(notificationId, 1);
     expect(traceId).toBe(attempt.traceId);
     const post = await waitUntil(() => otlp.spans.find((span) => span.spanId === spanId));
-    expect(post).toMatchObject({ service: 'partner-callbacks-worker', scope: '@opentelemetry/instrumentation-undici', parentSpanId: attempt.spanId });
+    expect(post).toMatchObject({
+      service: 'partner-callbacks-worker',
+      scope: '@opentelemetry/instrumentation-undici',
+      parentSpanId: attempt.spanId,
+    });
   }, 60_000);
 
   it('without an OTLP endpoint, neither the SDK nor an exporter is loaded', () => {

@@ -109,8 +109,17 @@ async function main(): Promise<void> {
   const redisPort = await freePort();
   /** A Redis of this run's own, without persistence: killing it loses everything, as the fault wants. */
   const startRedis = async (): Promise<ChildApp> => {
-    const started = ChildApp.start('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env);
-    await waitUntil(async () => (await checkServices({ databaseUrl: direct.toString(), redisUrl: `redis://127.0.0.1:${redisPort}` })).length === 0, 10_000, 'Redis to accept connections');
+    const started = ChildApp.start(
+      'redis',
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      process.env,
+    );
+    await waitUntil(
+      async () => (await checkServices({ databaseUrl: direct.toString(), redisUrl: `redis://127.0.0.1:${redisPort}` })).length === 0,
+      10_000,
+      'Redis to accept connections',
+    );
     return started;
   };
   let redis = await startRedis();
@@ -142,7 +151,8 @@ async function main(): Promise<void> {
   console.log(`fault: the apps run on Node ${process.version} (${node})`);
   const workerEntry = join(ROOT, 'dist/apps/worker/apps/worker/src/main.js');
   const workerArgs = ['--max-old-space-size=128', '--max-semi-space-size=8', workerEntry];
-  const startNode = (name: string, args: string[], overrides: Record<string, string> = {}) => ChildApp.start(name, node, args, { ...process.env, ...env, ...overrides });
+  const startNode = (name: string, args: string[], overrides: Record<string, string> = {}) =>
+    ChildApp.start(name, node, args, { ...process.env, ...env, ...overrides });
   /** Replaces both workers (graceful stop, then start) with `overrides` on top of the run's environment. */
   const retired: ChildApp[] = [];
   const restartWorkers = async (overrides: Record<string, string> = {}) => {
@@ -161,7 +171,8 @@ async function main(): Promise<void> {
    * be recorded as circuit_open and use up the schedule, which is not what these faults are about).
    */
   let refusals = 0;
-  const mostly503 = (_request: unknown, response: import('node:http').ServerResponse) => void response.writeHead(++refusals % 100 === 0 ? 200 : 503).end();
+  const mostly503 = (_request: unknown, response: import('node:http').ServerResponse) =>
+    void response.writeHead(++refusals % 100 === 0 ? 200 : 503).end();
   const secrets: string[] = [ADMIN_KEY];
   const results: FaultResult[] = [];
   const base = `http://127.0.0.1:${apiPort}`;
@@ -178,7 +189,10 @@ async function main(): Promise<void> {
   const db = new Client({ connectionString: direct.toString() });
   await db.connect();
   const statusCounts = async (partnerId: string): Promise<Record<string, number>> => {
-    const { rows } = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM notifications WHERE partner_id = $1 GROUP BY status', [partnerId]);
+    const { rows } = await db.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM notifications WHERE partner_id = $1 GROUP BY status',
+      [partnerId],
+    );
     return Object.fromEntries(rows.map((row) => [row.status, row.n]));
   };
   const partnerKeys = new Map<string, string>();
@@ -199,12 +213,21 @@ async function main(): Promise<void> {
       accepted.set(response.json.notificationId, Date.now());
       await sleep(intervalMs);
     }
-    await waitUntil(async () => [...accepted.keys()].every((id) => receiver.deliveriesOf(id).length > 0) || undefined, 30_000, 'the healthy partner’s events');
+    await waitUntil(
+      async () => [...accepted.keys()].every((id) => receiver.deliveriesOf(id).length > 0) || undefined,
+      30_000,
+      'the healthy partner’s events',
+    );
     return [...accepted].map(([id, at]) => receiver.deliveriesOf(id)[0].receivedAt - at).sort((a, b) => a - b);
   };
   const redisCommands = async () => Number(/total_commands_processed:(\d+)/.exec(await redisInfo(redisPort, 'stats'))?.[1] ?? NaN);
-  const pgTransactions = async () => Number((await db.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [dbName])).rows[0].n);
-  const publish = (partnerId: string, n: number) => call('POST', '/v1/notifications', { partnerUniqueId: partnerId, notificationTypeId: 5, payload: { processUniqueId: `F-${n}` } });
+  const pgTransactions = async () =>
+    Number(
+      (await db.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [dbName])).rows[0]
+        .n,
+    );
+  const publish = (partnerId: string, n: number) =>
+    call('POST', '/v1/notifications', { partnerUniqueId: partnerId, notificationTypeId: 5, payload: { processUniqueId: `F-${n}` } });
   const publishMany = async (partnerId: string, count: number): Promise<string[]> => {
     const ids: string[] = [];
     for (let i = 0; i < count; i += 50) {
@@ -225,10 +248,14 @@ async function main(): Promise<void> {
   const tally = async (name: string, partnerId: string, ids: string[], timeoutMs: number, extraCheck = true): Promise<void> => {
     let counts: Record<string, number> = {};
     try {
-      counts = await waitUntil(async () => {
-        const current = await statusCounts(partnerId);
-        return (current.delivered ?? 0) === ids.length ? current : undefined;
-      }, timeoutMs, `${name}: every notification delivered`);
+      counts = await waitUntil(
+        async () => {
+          const current = await statusCounts(partnerId);
+          return (current.delivered ?? 0) === ids.length ? current : undefined;
+        },
+        timeoutMs,
+        `${name}: every notification delivered`,
+      );
     } catch {
       counts = await statusCounts(partnerId);
     }
@@ -242,7 +269,11 @@ async function main(): Promise<void> {
     const duplicates = [...received.values()].reduce((sum, n) => sum + n - 1, 0);
     const lost = ids.length - delivered;
     const ok = lost === 0 && (counts.delivered ?? 0) === ids.length && extraCheck;
-    results.push({ name, ok, line: `delivered ${delivered} of ${ids.length}, duplicates ${duplicates}, lost ${lost} (log: ${JSON.stringify(counts)})` });
+    results.push({
+      name,
+      ok,
+      line: `delivered ${delivered} of ${ids.length}, duplicates ${duplicates}, lost ${lost} (log: ${JSON.stringify(counts)})`,
+    });
     console.log(`fault: ${name}: ${results.at(-1)!.line}${ok ? '' : '  <-- FAILED'}`);
   };
 
@@ -269,7 +300,11 @@ async function main(): Promise<void> {
       receiver.replyAlways(mostly503);
       const partner = await newPartner('Redis restart', '/ok/redis');
       const ids = await publishMany(partner, 1_000);
-      await waitUntil(async () => receiver.requests.filter((r) => r.path === '/ok/redis').length >= 300, 60_000, 'first attempts (now delayed retries)');
+      await waitUntil(
+        async () => receiver.requests.filter((r) => r.path === '/ok/redis').length >= 300,
+        60_000,
+        'first attempts (now delayed retries)',
+      );
       await redis.stop('SIGKILL');
       redis = await startRedis();
       receiver.replyAlways(200);
@@ -298,15 +333,32 @@ async function main(): Promise<void> {
       const rowsBefore = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications')).rows[0].n;
       proxy.cut();
       const during = await Promise.all(Array.from({ length: 10 }, (_, n) => publish(partner, 1_000 + n)));
-      const all503 = during.every((response) => response.status === 503 && response.type.startsWith('application/problem+json') && response.json.code === 'service_unavailable');
+      const all503 = during.every(
+        (response) =>
+          response.status === 503 && response.type.startsWith('application/problem+json') && response.json.code === 'service_unavailable',
+      );
       const rowsAfter = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications')).rows[0].n;
       await sleep(4_000);
       proxy.restore();
       receiver.replyAlways(200);
-      const recovered = await waitUntil(async () => (await publish(partner, 2_000)).status === 202 || undefined, 30_000, 'the API to accept events again').catch(() => false);
-      console.log(`fault: PostgreSQL cut for 4 s: ${during.filter((r) => r.status === 503).length} of 10 answered 503 problem+json; rows written meanwhile: ${rowsAfter - rowsBefore}; API recovered: ${recovered}`);
-      const extra = (await db.query<{ id: string }>(`SELECT id FROM notifications WHERE partner_id = $1 AND NOT (id = ANY($2::uuid[]))`, [partner, ids])).rows.map((row) => row.id);
-      await tally('PostgreSQL down (503 during, recovers after)', partner, [...ids, ...extra], 90_000, all503 && rowsAfter === rowsBefore && recovered === true);
+      const recovered = await waitUntil(
+        async () => (await publish(partner, 2_000)).status === 202 || undefined,
+        30_000,
+        'the API to accept events again',
+      ).catch(() => false);
+      console.log(
+        `fault: PostgreSQL cut for 4 s: ${during.filter((r) => r.status === 503).length} of 10 answered 503 problem+json; rows written meanwhile: ${rowsAfter - rowsBefore}; API recovered: ${recovered}`,
+      );
+      const extra = (
+        await db.query<{ id: string }>(`SELECT id FROM notifications WHERE partner_id = $1 AND NOT (id = ANY($2::uuid[]))`, [partner, ids])
+      ).rows.map((row) => row.id);
+      await tally(
+        'PostgreSQL down (503 during, recovers after)',
+        partner,
+        [...ids, ...extra],
+        90_000,
+        all503 && rowsAfter === rowsBefore && recovered === true,
+      );
     }
 
     // 5. Hostile receivers: each attempt ends within DELIVERY_TIMEOUT_MS and the error is named.
@@ -347,12 +399,18 @@ async function main(): Promise<void> {
         const slowest = Math.max(...rows.map((row) => row.duration_ms));
         const good = rows.length >= 5 && rows.every(expectations[kind]) && slowest <= DELIVERY_TIMEOUT_MS + 500;
         allGood &&= good;
-        console.log(`fault: hostile receiver "${kind}": ${rows.length} attempts, errors ${JSON.stringify([...new Set(rows.map((row) => row.error ?? `HTTP ${row.status_code}`))])}, slowest ${slowest} ms${good ? '' : '  <-- FAILED'}`);
+        console.log(
+          `fault: hostile receiver "${kind}": ${rows.length} attempts, errors ${JSON.stringify([...new Set(rows.map((row) => row.error ?? `HTTP ${row.status_code}`))])}, slowest ${slowest} ms${good ? '' : '  <-- FAILED'}`,
+        );
       }
       const rssMb = workers.map((worker) => Math.round(worker.rssMb()));
       const bounded = rssMb.every((mb) => mb < 300);
       console.log(`fault: worker RSS after hostile receivers (50 MiB bodies among them): ${rssMb.join(' / ')} MB`);
-      results.push({ name: 'hostile receivers end within the deadline with the error named, memory bounded', ok: allGood && bounded, line: `worker RSS ${rssMb.join(' / ')} MB` });
+      results.push({
+        name: 'hostile receivers end within the deadline with the error named, memory bounded',
+        ok: allGood && bounded,
+        line: `worker RSS ${rssMb.join(' / ')} MB`,
+      });
     }
 
     // 6. A partner with a valid key, within its limits, sends the payload shape that once crashed
@@ -362,15 +420,25 @@ async function main(): Promise<void> {
       const poisoner = await newPartner('Poison', '/ok/poison');
       const key = partnerKeys.get(poisoner)!;
       const echo = (body: string) =>
-        fetch(`${base}/v1/callbacks/echo/${poisoner}/5`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+        fetch(`${base}/v1/callbacks/echo/${poisoner}/5`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body,
+        });
       const poison = `{"processUniqueId":"P","items":[${Array.from({ length: 87_000 }, () => '{}').join(',')}]}`;
       // Exactly 10,000 values: the object, the id, the array and 9,997 strings of 20 characters (about 250 KiB).
       const atLimit = `{"processUniqueId":"P","items":[${Array.from({ length: 9_997 }, (_, n) => JSON.stringify(`item-${String(n).padStart(15, '0')}`)).join(',')}]}`;
       const poisonStatuses = await Promise.all(Array.from({ length: 30 }, () => echo(poison).then((response) => response.status)));
-      const accepted = await Promise.all(Array.from({ length: 30 }, () => echo(atLimit).then((response) => response.json() as Promise<{ notificationId: string }>)));
+      const accepted = await Promise.all(
+        Array.from({ length: 30 }, () => echo(atLimit).then((response) => response.json() as Promise<{ notificationId: string }>)),
+      );
       const ids = accepted.map((response) => response.notificationId);
       for (let round = 0; round < 2; round++) {
-        await waitUntil(async () => (await statusCounts(poisoner)).delivered === 30 || undefined, 60_000, 'the payloads at the limit to be delivered');
+        await waitUntil(
+          async () => (await statusCounts(poisoner)).delivered === 30 || undefined,
+          60_000,
+          'the payloads at the limit to be delivered',
+        );
         await Promise.all(ids.map((id) => call('POST', `/${poisoner}/notifications/${id}/redeliver`, undefined, key)));
         await sleep(500);
       }
@@ -402,7 +470,13 @@ async function main(): Promise<void> {
       const slowSent = (path: string) => receiver.requests.filter((request) => request.path === path).length;
       /** Redis commands, PostgreSQL statements and slow deliveries over `windowMs`, while `during` runs. */
       const measure = async (path: string, windowMs: number, during: () => Promise<unknown> = async () => undefined) => {
-        const [sentBefore, commandsBefore, callsBefore, transactionsBefore, started] = [slowSent(path), await redisCommands(), await redisCommandCalls(redisPort), await pgTransactions(), Date.now()];
+        const [sentBefore, commandsBefore, callsBefore, transactionsBefore, started] = [
+          slowSent(path),
+          await redisCommands(),
+          await redisCommandCalls(redisPort),
+          await pgTransactions(),
+          Date.now(),
+        ];
         const extra = await during();
         await sleep(Math.max(0, windowMs - (Date.now() - started)));
         const seconds = (Date.now() - started) / 1000;
@@ -422,7 +496,10 @@ async function main(): Promise<void> {
       await waitUntil(async () => slowSent('/slow') >= 40 || undefined, 30_000, 'the slow backlog to start');
       const deep = await measure('/slow', 15_000, () => latencies(healthy, 200, 50));
       // End the rest of the deep backlog, and let its parked jobs wake and find it ended.
-      await db.query(`UPDATE notifications SET status = 'failed', status_reason = 'fault_run_cleanup', next_attempt_at = NULL WHERE partner_id = $1 AND status = 'pending'`, [slow]);
+      await db.query(
+        `UPDATE notifications SET status = 'failed', status_reason = 'fault_run_cleanup', next_attempt_at = NULL WHERE partner_id = $1 AND status = 'pending'`,
+        [slow],
+      );
       await sleep(5_000);
       const shallowPartner = await newPartner('Slow, short backlog', '/slow-short');
       await publishMany(shallowPartner, 100);
@@ -449,7 +526,10 @@ async function main(): Promise<void> {
         line: `2,000 waiting: ${describe(deep, deepCost)}; healthy partner p99 ${p99} ms over ${healthyLatencies.length} events. 80 waiting: ${describe(shallow, shallowCost)}`,
       });
       console.log(`fault: ${results.at(-1)!.line}${ok ? '' : '  <-- FAILED'}`);
-      await db.query(`UPDATE notifications SET status = 'failed', status_reason = 'fault_run_cleanup', next_attempt_at = NULL WHERE partner_id = $1 AND status = 'pending'`, [shallowPartner]);
+      await db.query(
+        `UPDATE notifications SET status = 'failed', status_reason = 'fault_run_cleanup', next_attempt_at = NULL WHERE partner_id = $1 AND status = 'pending'`,
+        [shallowPartner],
+      );
     }
 
     // 8. A dead endpoint behind a circuit that never closes: every notification still ends failed
@@ -462,10 +542,14 @@ async function main(): Promise<void> {
       const started = Date.now();
       await publishMany(dead, 300);
       const boundMs = scheduleMs + circuitOpenMs + 60_000;
-      const counts = await waitUntil(async () => {
-        const current = await statusCounts(dead);
-        return current.failed === 300 ? current : undefined;
-      }, boundMs, '300 notifications to a closed port to fail').catch(async () => statusCounts(dead));
+      const counts = await waitUntil(
+        async () => {
+          const current = await statusCounts(dead);
+          return current.failed === 300 ? current : undefined;
+        },
+        boundMs,
+        '300 notifications to a closed port to fail',
+      ).catch(async () => statusCounts(dead));
       const tookMs = Date.now() - started;
       const { rows } = await db.query<{ error: string; n: number }>(
         `SELECT a.error, count(*)::int AS n FROM delivery_attempts a JOIN notifications n ON n.id = a.notification_id WHERE n.partner_id = $1 GROUP BY a.error`,
@@ -483,9 +567,15 @@ async function main(): Promise<void> {
 
     // 9. No API key, signing secret or the operator key in any process's logs.
     {
-      const logs = everyProcess().map((proc) => proc.output).join('\n');
+      const logs = everyProcess()
+        .map((proc) => proc.output)
+        .join('\n');
       const leaked = secrets.filter((secret) => secret && logs.includes(secret));
-      results.push({ name: 'no secret or API key in the logs', ok: leaked.length === 0 && logs.length > 0, line: `${secrets.length} secrets checked against ${logs.length} bytes of logs, ${leaked.length} found` });
+      results.push({
+        name: 'no secret or API key in the logs',
+        ok: leaked.length === 0 && logs.length > 0,
+        line: `${secrets.length} secrets checked against ${logs.length} bytes of logs, ${leaked.length} found`,
+      });
       console.log(`fault: logs: ${results.at(-1)!.line}`);
     }
   } catch (error) {

@@ -62,8 +62,17 @@ export class TestSystem {
   }
 
   /** Registers `callbackUrl` for the type and returns the signing secret. */
-  async registerCallback(partner: Partner, notificationTypeId: number, callbackUrl: string, headers?: Record<string, string>): Promise<string> {
-    const response = await this.http.put(`/${partner.partnerUniqueId}/callbacks/${notificationTypeId}`).set(partner.auth).send({ callbackUrl, headers }).expect(201);
+  async registerCallback(
+    partner: Partner,
+    notificationTypeId: number,
+    callbackUrl: string,
+    headers?: Record<string, string>,
+  ): Promise<string> {
+    const response = await this.http
+      .put(`/${partner.partnerUniqueId}/callbacks/${notificationTypeId}`)
+      .set(partner.auth)
+      .send({ callbackUrl, headers })
+      .expect(201);
     return response.body.signingSecret;
   }
 
@@ -78,7 +87,10 @@ export class TestSystem {
     for (;;) {
       const detail = await this.notification(partner, notificationId);
       if (detail.status === status) return detail;
-      if (Date.now() > deadline) throw new Error(`notification ${notificationId} is ${detail.status} after ${timeoutMs} ms, expected ${status}: ${JSON.stringify(detail.attempts)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `notification ${notificationId} is ${detail.status} after ${timeoutMs} ms, expected ${status}: ${JSON.stringify(detail.attempts)}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -98,5 +110,12 @@ export interface NotificationDetail {
   test: boolean;
   nextAttemptAt: string | null;
   payload: Record<string, unknown>;
-  attempts: Array<{ attempt: number; statusCode: number | null; error: string | null; durationMs: number; responseBody: string | null; callbackUrl: string }>;
+  attempts: Array<{
+    attempt: number;
+    statusCode: number | null;
+    error: string | null;
+    durationMs: number;
+    responseBody: string | null;
+    callbackUrl: string;
+  }>;
 }

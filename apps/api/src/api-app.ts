@@ -35,7 +35,11 @@ function setUpOpenApi(app: NestExpressApplication): void {
 
 /** Builds the API application (not yet listening): used by main.ts and by the e2e tests. */
 export async function createApiApp(config: AppConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bodyParser: false, rawBody: true, bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
+    bodyParser: false,
+    rawBody: true,
+    bufferLogs: true,
+  });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.use(requireJsonBody);

@@ -8,7 +8,10 @@ void startService('secrets:reencrypt', async ({ config }) => {
   const dataSource = createDataSource(config.databaseUrl, 1);
   await dataSource.initialize();
   try {
-    const { rows, reencrypted } = await reencryptSecrets(dataSource, new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys));
+    const { rows, reencrypted } = await reencryptSecrets(
+      dataSource,
+      new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys),
+    );
     console.log(`secrets:reencrypt: ${reencrypted} of ${rows} callbacks re-encrypted with the current key`);
   } finally {
     await dataSource.destroy();

@@ -59,7 +59,11 @@ export async function startApiTestApp(overrides: Environment = {}): Promise<ApiT
 }
 
 /** Asserts an RFC 9457 problem response with the given status and code; returns its body. */
-export function expectProblem(response: request.Response, status: number, code: string): { detail: string; errors?: Array<{ field: string; message: string }> } {
+export function expectProblem(
+  response: request.Response,
+  status: number,
+  code: string,
+): { detail: string; errors?: Array<{ field: string; message: string }> } {
   expect({ status: response.status, contentType: response.headers['content-type'], code: response.body.code }).toEqual({
     status,
     contentType: expect.stringMatching(/^application\/problem\+json/),

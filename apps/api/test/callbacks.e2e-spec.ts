@@ -20,7 +20,11 @@ describe('partner callbacks API', () => {
   afterAll(() => api.close());
 
   it('creates (201, with the signing secret), updates (200, same secret), reads, lists and deletes', async () => {
-    const created = await api.http.put(`${base}/5`).set(partner.auth).send({ callbackUrl: URL_A, headers: { 'X-Custom': 'v' } }).expect(201);
+    const created = await api.http
+      .put(`${base}/5`)
+      .set(partner.auth)
+      .send({ callbackUrl: URL_A, headers: { 'X-Custom': 'v' } })
+      .expect(201);
     expect(created.body).toEqual({
       partnerUniqueId: partner.partnerUniqueId,
       notificationTypeId: 5,
@@ -39,7 +43,13 @@ describe('partner callbacks API', () => {
     });
 
     const updated = await api.http.put(`${base}/5`).set(partner.auth).send({ callbackUrl: URL_B, enabled: false }).expect(200);
-    expect(updated.body).toMatchObject({ callbackUrl: URL_B, headers: {}, enabled: false, disabledReason: 'partner', createdAt: created.body.createdAt });
+    expect(updated.body).toMatchObject({
+      callbackUrl: URL_B,
+      headers: {},
+      enabled: false,
+      disabledReason: 'partner',
+      createdAt: created.body.createdAt,
+    });
     expect(Date.parse(updated.body.disabledAt)).toBeGreaterThanOrEqual(Date.parse(created.body.createdAt));
     expect(updated.body.signingSecret).toBeUndefined();
     expect(Date.parse(updated.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.body.updatedAt));
@@ -74,7 +84,9 @@ describe('partner callbacks API', () => {
 
   it('stores signing secrets encrypted, never in plain text', async () => {
     const created = await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
-    const [row] = (await api.dataSource.query('SELECT * FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<Record<string, unknown>>;
+    const [row] = (await api.dataSource.query('SELECT * FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<
+      Record<string, unknown>
+    >;
     expect(row.signing_secret_encrypted).toMatch(/^v1\./);
     const secretBase64 = (created.body.signingSecret as string).slice('whsec_'.length);
     expect(JSON.stringify(row)).not.toContain(secretBase64);
@@ -84,18 +96,24 @@ describe('partner callbacks API', () => {
   it('stores custom header values encrypted, shows them in plaintext, and still reads rows stored before', async () => {
     const headers = { 'X-Partner-Token': 'tok_live_6f1d0c', Authorization: 'Basic cGFydG5lcjpodW50ZXIy' };
     await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A, headers }).expect(201);
-    const [row] = (await api.dataSource.query('SELECT * FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<Record<string, unknown>>;
+    const [row] = (await api.dataSource.query('SELECT * FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<
+      Record<string, unknown>
+    >;
     expect(row.headers_encrypted).toMatch(/^v1\./);
     for (const value of Object.values(headers)) expect(JSON.stringify(row)).not.toContain(value);
     expect((await api.http.get(`${base}/6`).set(partner.auth).expect(200)).body.headers).toEqual(headers);
     expect((await api.http.get(base).set(partner.auth).expect(200)).body.items[0].headers).toEqual(headers);
 
     // A row written before header values were encrypted keeps working as it is.
-    await api.dataSource.query(`UPDATE callbacks SET headers = '{"X-Legacy": "plain"}', headers_encrypted = NULL WHERE partner_id = $1`, [partner.partnerUniqueId]);
+    await api.dataSource.query(`UPDATE callbacks SET headers = '{"X-Legacy": "plain"}', headers_encrypted = NULL WHERE partner_id = $1`, [
+      partner.partnerUniqueId,
+    ]);
     expect((await api.http.get(`${base}/6`).set(partner.auth).expect(200)).body.headers).toEqual({ 'X-Legacy': 'plain' });
     // Replacing the headers with none stores no ciphertext.
     await api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: URL_A }).expect(200);
-    const [replaced] = (await api.dataSource.query('SELECT headers, headers_encrypted FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<Record<string, unknown>>;
+    const [replaced] = (await api.dataSource.query('SELECT headers, headers_encrypted FROM callbacks WHERE partner_id = $1', [
+      partner.partnerUniqueId,
+    ])) as Array<Record<string, unknown>>;
     expect(replaced).toEqual({ headers: {}, headers_encrypted: null });
   });
 
@@ -173,8 +191,19 @@ describe('partner callbacks API', () => {
 
     it('refuses malformed JSON and oversized bodies without storing anything', async () => {
       const before = await api.tableCounts();
-      expectProblem(await api.http.put(`${base}/5`).set(partner.auth).set('Content-Type', 'application/json').send('{"callbackUrl":'), 400, 'malformed_json');
-      expectProblem(await api.http.put(`${base}/5`).set(partner.auth).send({ callbackUrl: URL_A, headers: { 'X-Big': 'x'.repeat(270_000) } }), 413, 'payload_too_large');
+      expectProblem(
+        await api.http.put(`${base}/5`).set(partner.auth).set('Content-Type', 'application/json').send('{"callbackUrl":'),
+        400,
+        'malformed_json',
+      );
+      expectProblem(
+        await api.http
+          .put(`${base}/5`)
+          .set(partner.auth)
+          .send({ callbackUrl: URL_A, headers: { 'X-Big': 'x'.repeat(270_000) } }),
+        413,
+        'payload_too_large',
+      );
       expect(await api.tableCounts()).toEqual(before);
     });
 
@@ -182,7 +211,11 @@ describe('partner callbacks API', () => {
       const insecure = await startApiTestApp({ ALLOW_INSECURE_CALLBACKS: 'true' });
       try {
         const local = await insecure.createPartner();
-        await insecure.http.put(`/${local.partnerUniqueId}/callbacks/5`).set(local.auth).send({ callbackUrl: 'http://127.0.0.1:4000/hook' }).expect(201);
+        await insecure.http
+          .put(`/${local.partnerUniqueId}/callbacks/5`)
+          .set(local.auth)
+          .send({ callbackUrl: 'http://127.0.0.1:4000/hook' })
+          .expect(201);
       } finally {
         await insecure.close();
       }
@@ -221,10 +254,17 @@ describe('partner callbacks API', () => {
 
   it('keeps exactly one callback per partner and type under concurrent first PUTs', async () => {
     const responses = await Promise.all(
-      Array.from({ length: 8 }, (_, index) => api.http.put(`${base}/6`).set(partner.auth).send({ callbackUrl: `${URL_A}?n=${index}` })),
+      Array.from({ length: 8 }, (_, index) =>
+        api.http
+          .put(`${base}/6`)
+          .set(partner.auth)
+          .send({ callbackUrl: `${URL_A}?n=${index}` }),
+      ),
     );
     expect(responses.map((response) => response.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
-    const rows = (await api.dataSource.query('SELECT count(*)::int AS count FROM callbacks WHERE partner_id = $1', [partner.partnerUniqueId])) as Array<{
+    const rows = (await api.dataSource.query('SELECT count(*)::int AS count FROM callbacks WHERE partner_id = $1', [
+      partner.partnerUniqueId,
+    ])) as Array<{
       count: number;
     }>;
     expect(rows[0].count).toBe(1);

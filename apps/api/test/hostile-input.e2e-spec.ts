@@ -15,9 +15,22 @@ interface Case {
 const URL_OK = 'https://partner.example.com/hook';
 const nested = (depth: number, leaf: unknown): unknown => (depth === 0 ? leaf : { child: nested(depth - 1, leaf) });
 const put = (name: string, body: unknown, status = 400): Case => ({ name, method: 'put', path: (p) => `/${p}/callbacks/5`, body, status });
-const partnerCreate = (name: string, body: unknown): Case => ({ name, method: 'post', path: () => '/admin/partners', as: 'admin', body, status: 400 });
+const partnerCreate = (name: string, body: unknown): Case => ({
+  name,
+  method: 'post',
+  path: () => '/admin/partners',
+  as: 'admin',
+  body,
+  status: 400,
+});
 const get = (name: string, path: (p: string) => string, status = 400): Case => ({ name, method: 'get', path, status });
-const echo = (name: string, body: unknown, status = 400): Case => ({ name, method: 'post', path: (p) => `/v1/callbacks/echo/${p}/5`, body, status });
+const echo = (name: string, body: unknown, status = 400): Case => ({
+  name,
+  method: 'post',
+  path: (p) => `/v1/callbacks/echo/${p}/5`,
+  body,
+  status,
+});
 const publish = (name: string, body: (p: string) => unknown, headers?: Record<string, string>): Case => ({
   name,
   method: 'post',
@@ -61,12 +74,39 @@ const CASES: Case[] = [
   put('unknown field', { callbackUrl: URL_OK, signingSecret: 'whsec_mine' }),
   put('body nested 100 levels', nested(100, URL_OK)),
   put('body is an array', [URL_OK]),
-  { name: 'body is a bare string', method: 'put', path: (p) => `/${p}/callbacks/5`, raw: '"https://partner.example.com"', contentType: 'application/json', status: 400 },
+  {
+    name: 'body is a bare string',
+    method: 'put',
+    path: (p) => `/${p}/callbacks/5`,
+    raw: '"https://partner.example.com"',
+    contentType: 'application/json',
+    status: 400,
+  },
   { name: 'body is null', method: 'put', path: (p) => `/${p}/callbacks/5`, raw: 'null', contentType: 'application/json', status: 400 },
-  { name: 'truncated JSON', method: 'put', path: (p) => `/${p}/callbacks/5`, raw: '{"callbackUrl":"https://', contentType: 'application/json', status: 400 },
-  { name: 'form-encoded body', method: 'put', path: (p) => `/${p}/callbacks/5`, raw: 'callbackUrl=https://x', contentType: 'application/x-www-form-urlencoded', status: 415 },
+  {
+    name: 'truncated JSON',
+    method: 'put',
+    path: (p) => `/${p}/callbacks/5`,
+    raw: '{"callbackUrl":"https://',
+    contentType: 'application/json',
+    status: 400,
+  },
+  {
+    name: 'form-encoded body',
+    method: 'put',
+    path: (p) => `/${p}/callbacks/5`,
+    raw: 'callbackUrl=https://x',
+    contentType: 'application/x-www-form-urlencoded',
+    status: 415,
+  },
   { name: 'XML body', method: 'put', path: (p) => `/${p}/callbacks/5`, raw: '<callbackUrl/>', contentType: 'application/xml', status: 415 },
-  { name: 'body over 256 KiB', method: 'put', path: (p) => `/${p}/callbacks/5`, body: { callbackUrl: URL_OK, headers: { 'X-Big': 'x'.repeat(300_000) } }, status: 413 },
+  {
+    name: 'body over 256 KiB',
+    method: 'put',
+    path: (p) => `/${p}/callbacks/5`,
+    body: { callbackUrl: URL_OK, headers: { 'X-Big': 'x'.repeat(300_000) } },
+    status: 413,
+  },
   partnerCreate('partner name empty', { name: '' }),
   partnerCreate('partner name null', { name: null }),
   partnerCreate('partner name too long', { name: 'x'.repeat(201) }),
@@ -101,10 +141,30 @@ const CASES: Case[] = [
   publish('event type 5.5', (p) => ({ partnerUniqueId: p, notificationTypeId: 5.5, payload: { processUniqueId: 'p' } })),
   publish('event type 1e308', (p) => ({ partnerUniqueId: p, notificationTypeId: 1e308, payload: { processUniqueId: 'p' } })),
   publish('event partner SQL', () => ({ partnerUniqueId: "' OR 1=1 --", notificationTypeId: 5, payload: { processUniqueId: 'p' } })),
-  publish('event Idempotency-Key of 300 characters', (p) => ({ partnerUniqueId: p, notificationTypeId: 5, payload: { processUniqueId: 'p' } }), { 'Idempotency-Key': 'k'.repeat(300) }),
-  publish('event payload with prototype key', (p) => ({ partnerUniqueId: p, notificationTypeId: 5, payload: JSON.parse('{"processUniqueId":"p","constructor":{"prototype":{"x":1}}}') })),
-  { name: 'oversized bearer token', method: 'get', path: (p) => `/${p}/callbacks`, headers: { Authorization: `Bearer ${'x'.repeat(600)}` }, status: 401 },
-  { name: 'operator key in the query string', method: 'get', path: (p) => `/${p}/callbacks?access_token=${encodeURIComponent(ADMIN.Authorization.slice(7))}`, headers: { Authorization: '' }, status: 401 },
+  publish(
+    'event Idempotency-Key of 300 characters',
+    (p) => ({ partnerUniqueId: p, notificationTypeId: 5, payload: { processUniqueId: 'p' } }),
+    { 'Idempotency-Key': 'k'.repeat(300) },
+  ),
+  publish('event payload with prototype key', (p) => ({
+    partnerUniqueId: p,
+    notificationTypeId: 5,
+    payload: JSON.parse('{"processUniqueId":"p","constructor":{"prototype":{"x":1}}}'),
+  })),
+  {
+    name: 'oversized bearer token',
+    method: 'get',
+    path: (p) => `/${p}/callbacks`,
+    headers: { Authorization: `Bearer ${'x'.repeat(600)}` },
+    status: 401,
+  },
+  {
+    name: 'operator key in the query string',
+    method: 'get',
+    path: (p) => `/${p}/callbacks?access_token=${encodeURIComponent(ADMIN.Authorization.slice(7))}`,
+    headers: { Authorization: '' },
+    status: 401,
+  },
 ];
 
 describe('hostile input: every bad request gets a 4xx problem and changes nothing', () => {
@@ -126,9 +186,13 @@ describe('hostile input: every bad request gets a 4xx problem and changes nothin
     let call = api.http[testCase.method](testCase.path(partner.partnerUniqueId)).set(testCase.as === 'admin' ? ADMIN : partner.auth);
     if (testCase.headers) call = call.set(testCase.headers);
     if (testCase.raw !== undefined) call = call.set('Content-Type', testCase.contentType ?? 'application/json').send(testCase.raw);
-    else if (testCase.body !== undefined) call = call.send(typeof testCase.body === 'function' ? testCase.body(partner.partnerUniqueId) : (testCase.body as object));
+    else if (testCase.body !== undefined)
+      call = call.send(typeof testCase.body === 'function' ? testCase.body(partner.partnerUniqueId) : (testCase.body as object));
     const response = await call;
-    expect({ status: response.status, type: response.headers['content-type'] }).toEqual({ status: testCase.status, type: expect.stringMatching(/^application\/problem\+json/) });
+    expect({ status: response.status, type: response.headers['content-type'] }).toEqual({
+      status: testCase.status,
+      type: expect.stringMatching(/^application\/problem\+json/),
+    });
     expect(response.body.detail).toEqual(expect.any(String));
     expect(JSON.stringify(response.body)).not.toMatch(/QueryFailedError|at \S+\.(js|ts):\d+|SELECT |syntax error/);
     expect(await api.tableCounts()).toEqual(before);

@@ -14,7 +14,11 @@ describe('platform events: the batch intake and group commit', () => {
     queue = api.app.get<Queue>(getQueueToken(DELIVERY_QUEUE));
     withCallback = await api.createPartner('With callback');
     withoutCallback = await api.createPartner('Without callback');
-    await api.http.put(`/${withCallback.partnerUniqueId}/callbacks/5`).set(withCallback.auth).send({ callbackUrl: 'http://127.0.0.1:9/hooks' }).expect(201);
+    await api.http
+      .put(`/${withCallback.partnerUniqueId}/callbacks/5`)
+      .set(withCallback.auth)
+      .send({ callbackUrl: 'http://127.0.0.1:9/hooks' })
+      .expect(201);
   });
   afterAll(() => api.close());
 
@@ -26,10 +30,17 @@ describe('platform events: the batch intake and group commit', () => {
     payload: { processUniqueId },
     ...extra,
   });
-  const storedPayload = async (id: string) => ((await api.dataSource.query('SELECT payload::text AS payload FROM notifications WHERE id = $1', [id])) as Array<{ payload: string }>)[0]?.payload;
+  const storedPayload = async (id: string) =>
+    (
+      (await api.dataSource.query('SELECT payload::text AS payload FROM notifications WHERE id = $1', [id])) as Array<{ payload: string }>
+    )[0]?.payload;
 
   it('accepts 1 to 500 notifications in one request and answers each, in order, with the payload text kept byte for byte', async () => {
-    const payloads = ['{ "processUniqueId" : "B-1", "amount": 12345678901234567890123 }', '{"simulationUniqueId":"S-2","rate":1.50E+1}', '{"processUniqueId":"B-3","d":1,"d":2}'];
+    const payloads = [
+      '{ "processUniqueId" : "B-1", "amount": 12345678901234567890123 }',
+      '{"simulationUniqueId":"S-2","rate":1.50E+1}',
+      '{"processUniqueId":"B-3","d":1,"d":2}',
+    ];
     const body =
       `{"notifications":[` +
       `{"partnerUniqueId":"${withCallback.partnerUniqueId}","notificationTypeId":5,"payload":${payloads[0]}},` +
@@ -42,13 +53,20 @@ describe('platform events: the batch intake and group commit', () => {
     for (const [index, result] of results.entries()) expect(await storedPayload(result.notificationId)).toBe(payloads[index]);
     expect(await queue.getJob(results[0].notificationId)).toBeDefined();
     expect(await queue.getJob(results[1].notificationId)).toBeUndefined();
-    expect((await queue.getJob(results[2].notificationId))?.data).toMatchObject({ partnerUniqueId: withCallback.partnerUniqueId, notificationTypeId: 5 });
+    expect((await queue.getJob(results[2].notificationId))?.data).toMatchObject({
+      partnerUniqueId: withCallback.partnerUniqueId,
+      notificationTypeId: 5,
+    });
   });
 
   it('validates every item before storing anything, naming notifications[i].<field> for each bad one', async () => {
     const before = await api.tableCounts();
     // The whole body is inspected for NUL characters (and depth, and prototype keys) before the items.
-    const nul = expectProblem(await batch({ notifications: [item(withCallback, 'OK-1'), item(withCallback, 'nul\u0000')] }), 400, 'validation_failed');
+    const nul = expectProblem(
+      await batch({ notifications: [item(withCallback, 'OK-1'), item(withCallback, 'nul\u0000')] }),
+      400,
+      'validation_failed',
+    );
     expect(nul.errors).toEqual([{ field: 'notifications[1].payload.processUniqueId', message: 'must not contain NUL characters' }]);
     const fields = expectProblem(
       await batch({
@@ -56,7 +74,11 @@ describe('platform events: the batch intake and group commit', () => {
           item(withCallback, 'OK-1'),
           { ...item(withCallback, 'OK-2'), partnerUniqueId: 'not-a-uuid' },
           item(withCallback, 'OK-3'),
-          { partnerUniqueId: withCallback.partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId: 'P', simulationUniqueId: 'S' } },
+          {
+            partnerUniqueId: withCallback.partnerUniqueId,
+            notificationTypeId: 5,
+            payload: { processUniqueId: 'P', simulationUniqueId: 'S' },
+          },
           { ...item(withCallback, 'OK-5'), notificationTypeId: 9 },
           { ...item(withCallback, 'OK-6'), colour: 'red' },
           { ...item(withCallback, 'OK-7'), idempotencyKey: 'has space' },
@@ -107,7 +129,12 @@ describe('platform events: the batch intake and group commit', () => {
   it('stores nothing when one item names a partner that does not exist (404) or holds more than 10,000 values (422)', async () => {
     const before = await api.tableCounts();
     const missing = expectProblem(
-      await batch({ notifications: [item(withCallback, 'P-1'), { ...item(withCallback, 'P-2'), partnerUniqueId: '00000000-0000-4000-8000-000000000000' }] }),
+      await batch({
+        notifications: [
+          item(withCallback, 'P-1'),
+          { ...item(withCallback, 'P-2'), partnerUniqueId: '00000000-0000-4000-8000-000000000000' },
+        ],
+      }),
       404,
       'partner_not_found',
     );
@@ -121,7 +148,11 @@ describe('platform events: the batch intake and group commit', () => {
   });
 
   it('replays items by idempotency key; a key reused for another request is 422 for the whole batch, naming the item', async () => {
-    const keyed = [item(withCallback, 'K-1', { idempotencyKey: 'batch-key-1' }), item(withoutCallback, 'K-2', { idempotencyKey: 'batch-key-2' }), item(withCallback, 'K-3')];
+    const keyed = [
+      item(withCallback, 'K-1', { idempotencyKey: 'batch-key-1' }),
+      item(withoutCallback, 'K-2', { idempotencyKey: 'batch-key-2' }),
+      item(withCallback, 'K-3'),
+    ];
     const first = await batch({ notifications: keyed }).expect(202);
     const afterFirst = await api.tableCounts();
 
@@ -132,7 +163,12 @@ describe('platform events: the batch intake and group commit', () => {
     expect((await api.tableCounts()).notifications).toBe(afterFirst.notifications + 1);
 
     // The same key as the header uses for its caller: a batch item's key and the header share one scope.
-    const header = await api.http.post('/v1/notifications').set(ADMIN).set('Idempotency-Key', 'batch-key-1').send(item(withCallback, 'K-1')).expect(202);
+    const header = await api.http
+      .post('/v1/notifications')
+      .set(ADMIN)
+      .set('Idempotency-Key', 'batch-key-1')
+      .send(item(withCallback, 'K-1'))
+      .expect(202);
     expect(header.body).toEqual(first.body.results[0]);
 
     const before = await api.tableCounts();
@@ -143,10 +179,18 @@ describe('platform events: the batch intake and group commit', () => {
     );
     expect(reused.errors).toEqual([{ field: 'notifications[1].idempotencyKey', message: 'was already used for a different request' }]);
     // One key twice in one batch: the same request replays within the batch, another is refused.
-    const twice = await batch({ notifications: [item(withCallback, 'T-1', { idempotencyKey: 'twice' }), item(withCallback, 'T-1', { idempotencyKey: 'twice' })] }).expect(202);
+    const twice = await batch({
+      notifications: [item(withCallback, 'T-1', { idempotencyKey: 'twice' }), item(withCallback, 'T-1', { idempotencyKey: 'twice' })],
+    }).expect(202);
     expect(twice.body.results[1]).toEqual(twice.body.results[0]);
     const beforeConflict = await api.tableCounts();
-    expectProblem(await batch({ notifications: [item(withCallback, 'C-1', { idempotencyKey: 'clash' }), item(withCallback, 'C-2', { idempotencyKey: 'clash' })] }), 422, 'idempotency_key_reused');
+    expectProblem(
+      await batch({
+        notifications: [item(withCallback, 'C-1', { idempotencyKey: 'clash' }), item(withCallback, 'C-2', { idempotencyKey: 'clash' })],
+      }),
+      422,
+      'idempotency_key_reused',
+    );
     expect(await api.tableCounts()).toEqual(beforeConflict);
     expect(before.notifications + 1).toBe(beforeConflict.notifications);
   });
@@ -155,11 +199,21 @@ describe('platform events: the batch intake and group commit', () => {
     const count = 60;
     const visibleAtAnswer = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
-        const response = await api.http.post('/v1/notifications').set(ADMIN).send(item(i % 2 ? withCallback : withoutCallback, `G-${i}`));
+        const response = await api.http
+          .post('/v1/notifications')
+          .set(ADMIN)
+          .send(item(i % 2 ? withCallback : withoutCallback, `G-${i}`));
         expect(response.status).toBe(202);
         // Read at once on another connection: the row must already be committed.
-        const rows = (await api.dataSource.query('SELECT status FROM notifications WHERE id = $1', [response.body.notificationId])) as Array<{ status: string }>;
-        return { ...response.body, stored: rows[0]?.status, job: Boolean(await queue.getJob(response.body.notificationId)) } as { notificationId: string; status: string; stored?: string; job: boolean };
+        const rows = (await api.dataSource.query('SELECT status FROM notifications WHERE id = $1', [
+          response.body.notificationId,
+        ])) as Array<{ status: string }>;
+        return { ...response.body, stored: rows[0]?.status, job: Boolean(await queue.getJob(response.body.notificationId)) } as {
+          notificationId: string;
+          status: string;
+          stored?: string;
+          job: boolean;
+        };
       }),
     );
     expect(new Set(visibleAtAnswer.map((answer) => answer.notificationId)).size).toBe(count);
@@ -173,7 +227,11 @@ describe('platform events: the batch intake and group commit', () => {
   it('group commit keeps idempotency exact: concurrent requests with one key yield one notification; a bad one is refused alone', async () => {
     const before = (await api.tableCounts()).notifications;
     const send = (key: string, processUniqueId: string, partnerUniqueId = withCallback.partnerUniqueId) =>
-      api.http.post('/v1/notifications').set(ADMIN).set('Idempotency-Key', key).send({ partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId } });
+      api.http
+        .post('/v1/notifications')
+        .set(ADMIN)
+        .set('Idempotency-Key', key)
+        .send({ partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId } });
     const responses = await Promise.all([
       ...Array.from({ length: 10 }, () => send('concurrent-key', 'SAME')),
       send('concurrent-key', 'DIFFERENT'),

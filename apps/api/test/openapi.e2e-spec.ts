@@ -33,7 +33,9 @@ describe('the OpenAPI document', () => {
       timeout: 60_000,
     });
     const report = JSON.parse(run.stdout) as LintReport;
-    const problems = report.problems.map((problem) => `${problem.severity} ${problem.ruleId} at ${problem.location[0]?.pointer}: ${problem.message}`);
+    const problems = report.problems.map(
+      (problem) => `${problem.severity} ${problem.ruleId} at ${problem.location[0]?.pointer}: ${problem.message}`,
+    );
     expect(problems).toEqual([]);
     expect(report.totals).toEqual({ errors: 0, warnings: 0, ignored: 1 });
     expect(run.status).toBe(0);
@@ -44,10 +46,11 @@ describe('the OpenAPI document', () => {
     expect(body.servers).toEqual([{ url: '/', description: expect.any(String) }]);
     expect(body.info.license).toEqual({ name: 'MIT', url: 'https://spdx.org/licenses/MIT.html' });
     expect(body.security).toEqual([{ bearer: [] }]);
-    const publicOperations = Object.entries(body.paths as Record<string, Record<string, { security?: unknown[] }>>).flatMap(([path, operations]) =>
-      Object.entries(operations)
-        .filter(([, operation]) => Array.isArray(operation.security) && operation.security.length === 0)
-        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    const publicOperations = Object.entries(body.paths as Record<string, Record<string, { security?: unknown[] }>>).flatMap(
+      ([path, operations]) =>
+        Object.entries(operations)
+          .filter(([, operation]) => Array.isArray(operation.security) && operation.security.length === 0)
+          .map(([method]) => `${method.toUpperCase()} ${path}`),
     );
     expect(publicOperations.sort()).toEqual(['GET /health', 'GET /health/ready', 'GET /metrics']);
   });

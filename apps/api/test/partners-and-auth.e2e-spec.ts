@@ -18,7 +18,9 @@ describe('admin partners, API keys and the auth matrix', () => {
       apiKey: expect.stringMatching(/^pck_[A-Za-z0-9_-]{43}$/),
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
-    const rows = (await api.dataSource.query('SELECT key_hash, key_prefix FROM api_keys WHERE partner_id = $1', [response.body.partnerUniqueId])) as Array<{
+    const rows = (await api.dataSource.query('SELECT key_hash, key_prefix FROM api_keys WHERE partner_id = $1', [
+      response.body.partnerUniqueId,
+    ])) as Array<{
       key_hash: string;
       key_prefix: string;
     }>;
@@ -59,7 +61,7 @@ describe('admin partners, API keys and the auth matrix', () => {
     );
   });
 
-  it('remembers a key for at most 5 s: a key revoked behind this API replica\'s back is refused within that time', async () => {
+  it("remembers a key for at most 5 s: a key revoked behind this API replica's back is refused within that time", async () => {
     const partner = await api.createPartner();
     const list = () => api.http.get(`/${partner.partnerUniqueId}/callbacks`).set(partner.auth);
     await list().expect(200);
@@ -77,7 +79,11 @@ describe('admin partners, API keys and the auth matrix', () => {
     expectProblem(await api.http.post(`/admin/partners/${unknown}/api-keys`).set(ADMIN), 404, 'partner_not_found');
     expectProblem(await api.http.post('/admin/partners/not-a-uuid/api-keys').set(ADMIN), 400, 'invalid_partner_id');
     const partner = await api.createPartner();
-    const problem = expectProblem(await api.http.delete(`/admin/partners/${partner.partnerUniqueId}/api-keys/42`).set(ADMIN), 400, 'validation_failed');
+    const problem = expectProblem(
+      await api.http.delete(`/admin/partners/${partner.partnerUniqueId}/api-keys/42`).set(ADMIN),
+      400,
+      'validation_failed',
+    );
     expect(problem.errors).toEqual([{ field: 'apiKeyId', message: 'must be a UUID' }]);
   });
 
@@ -90,7 +96,11 @@ describe('admin partners, API keys and the auth matrix', () => {
       expectProblem(await create().set({ Authorization: 'Bearer wrong-key' }), 401, 'unauthorized');
       expectProblem(await create().set({ Authorization: `Basic ${Buffer.from('admin:x').toString('base64')}` }), 401, 'unauthorized');
       expectProblem(await create().set(partner.auth), 403, 'forbidden');
-      expectProblem(await api.http.post(`/admin/partners?apiKey=${encodeURIComponent(ADMIN.Authorization.slice(7))}`).send({ name: 'x' }), 401, 'unauthorized');
+      expectProblem(
+        await api.http.post(`/admin/partners?apiKey=${encodeURIComponent(ADMIN.Authorization.slice(7))}`).send({ name: 'x' }),
+        401,
+        'unauthorized',
+      );
     });
 
     it('partner routes: own key 200, another partner’s key 403 (existing or not), operator key 200', async () => {
@@ -100,7 +110,11 @@ describe('admin partners, API keys and the auth matrix', () => {
       expectProblem(await api.http.get('/00000000-0000-4000-8000-000000000000/callbacks').set(globex.auth), 403, 'forbidden');
       await api.http.get(`/${acme.partnerUniqueId}/callbacks`).set(ADMIN).expect(200);
       expectProblem(await api.http.get(`/${acme.partnerUniqueId}/callbacks`), 401, 'unauthorized');
-      expectProblem(await api.http.get(`/${acme.partnerUniqueId}/callbacks`).set({ Authorization: 'Bearer pck_unknown' }), 401, 'unauthorized');
+      expectProblem(
+        await api.http.get(`/${acme.partnerUniqueId}/callbacks`).set({ Authorization: 'Bearer pck_unknown' }),
+        401,
+        'unauthorized',
+      );
     });
 
     it('disables admin routes (401) when no operator key is configured', async () => {
@@ -119,8 +133,15 @@ describe('admin partners, API keys and the auth matrix', () => {
     expectProblem(malformed, 400, 'malformed_json');
     const notAnObject = await api.http.post('/admin/partners').set(ADMIN).set('Content-Type', 'application/json').send('["Acme"]');
     expect(expectProblem(notAnObject, 400, 'validation_failed').errors).toEqual([{ field: 'body', message: 'must be a JSON object' }]);
-    expectProblem(await api.http.post('/admin/partners').set(ADMIN).set('Content-Type', 'text/plain').send('name=Acme'), 415, 'unsupported_media_type');
-    const huge = await api.http.post('/admin/partners').set(ADMIN).send({ name: 'x'.repeat(300 * 1024) });
+    expectProblem(
+      await api.http.post('/admin/partners').set(ADMIN).set('Content-Type', 'text/plain').send('name=Acme'),
+      415,
+      'unsupported_media_type',
+    );
+    const huge = await api.http
+      .post('/admin/partners')
+      .set(ADMIN)
+      .send({ name: 'x'.repeat(300 * 1024) });
     expectProblem(huge, 413, 'payload_too_large');
     expectProblem(await api.http.get('/no/such/route/here'), 404, 'route_not_found');
     expect(await api.tableCounts()).toEqual(before);

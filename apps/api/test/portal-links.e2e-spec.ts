@@ -20,11 +20,16 @@ describe('portal links and sessions (API)', () => {
     ] as const) {
       const before = Date.now();
       const { body } = await api.http.post(path).set(auth).expect(201);
-      expect(body).toEqual({ url: expect.stringMatching(/^https:\/\/callbacks\.example\.com\/portal\/sign-in\/[A-Za-z0-9_-]{43}$/), expiresAt: expect.any(String) });
+      expect(body).toEqual({
+        url: expect.stringMatching(/^https:\/\/callbacks\.example\.com\/portal\/sign-in\/[A-Za-z0-9_-]{43}$/),
+        expiresAt: expect.any(String),
+      });
       expect(Date.parse(body.expiresAt) - before).toBeGreaterThanOrEqual(15 * 60_000 - 1_000);
       expect(Date.parse(body.expiresAt) - before).toBeLessThanOrEqual(15 * 60_000 + 1_000);
       const token = (body.url as string).split('/').pop()!;
-      const rows = (await api.dataSource.query(`SELECT token_hash, used_at FROM portal_links WHERE token_hash = $1`, [sha256(token)])) as unknown[];
+      const rows = (await api.dataSource.query(`SELECT token_hash, used_at FROM portal_links WHERE token_hash = $1`, [
+        sha256(token),
+      ])) as unknown[];
       expect(rows).toEqual([{ token_hash: sha256(token), used_at: null }]);
       expect(JSON.stringify(await api.dataSource.query(`SELECT * FROM portal_links`))).not.toContain(token);
     }
@@ -38,7 +43,11 @@ describe('portal links and sessions (API)', () => {
     expectProblem(await api.http.post(`/${partner.partnerUniqueId}/portal-links`), 401, 'unauthorized');
     expectProblem(await api.http.post(`/${other.partnerUniqueId}/portal-links`).set(partner.auth), 403, 'forbidden');
     expectProblem(await api.http.post(`/admin/partners/${partner.partnerUniqueId}/portal-links`).set(partner.auth), 403, 'forbidden');
-    expectProblem(await api.http.post('/admin/partners/00000000-0000-4000-8000-000000000000/portal-links').set(ADMIN), 404, 'partner_not_found');
+    expectProblem(
+      await api.http.post('/admin/partners/00000000-0000-4000-8000-000000000000/portal-links').set(ADMIN),
+      404,
+      'partner_not_found',
+    );
     expect(await api.tableCounts()).toEqual(before);
   });
 
@@ -56,7 +65,11 @@ describe('portal links and sessions (API)', () => {
     // A change through the API with the cookie needs the session's CSRF token, like the portal's forms.
     expectProblem(await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set('Cookie', cookie), 403, 'forbidden');
     const token = cookie.split('=')[1];
-    await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set('Cookie', cookie).set('X-CSRF-Token', csrfTokenFor(token)).expect(201);
+    await api.http
+      .post(`/${partner.partnerUniqueId}/portal-links`)
+      .set('Cookie', cookie)
+      .set('X-CSRF-Token', csrfTokenFor(token))
+      .expect(201);
     expect((await api.http.get(path)).status).toBe(410);
     // A new sign-in in the same browser ends the session it had.
     const { body: again } = await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set(partner.auth).expect(201);
@@ -65,7 +78,9 @@ describe('portal links and sessions (API)', () => {
     expectProblem(await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', cookie), 401, 'unauthorized');
     await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', secondCookie).expect(200);
     // After 8 hours the session is over, whatever the cookie says.
-    await api.dataSource.query(`UPDATE portal_sessions SET expires_at = now() - interval '1 second' WHERE partner_id = $1`, [partner.partnerUniqueId]);
+    await api.dataSource.query(`UPDATE portal_sessions SET expires_at = now() - interval '1 second' WHERE partner_id = $1`, [
+      partner.partnerUniqueId,
+    ]);
     expectProblem(await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', secondCookie), 401, 'unauthorized');
   });
 
@@ -82,7 +97,8 @@ describe('portal links and sessions (API)', () => {
     for (const path of ['/{partnerUniqueID}/portal-links', '/admin/partners/{partnerUniqueID}/portal-links']) {
       const operation = body.paths[path].post;
       expect(operation.responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/PortalLinkDto' });
-      for (const status of ['400', '401', '403', '404']) expect(Object.keys(operation.responses[status].content)).toEqual(['application/problem+json']);
+      for (const status of ['400', '401', '403', '404'])
+        expect(Object.keys(operation.responses[status].content)).toEqual(['application/problem+json']);
       expect(operation.security).toEqual([{ bearer: [] }]);
     }
     expect(Object.keys(body.paths).filter((path) => path.startsWith('/portal'))).toEqual([]);
@@ -92,9 +108,15 @@ describe('portal links and sessions (API)', () => {
     const page = await api.http.get('/portal/signed-out').expect(200).expect('content-type', /html/);
     expect(page.headers['content-security-policy']).toContain("default-src 'none'");
     expect(page.headers['cache-control']).toBe('no-store');
-    const script = await api.http.get('/portal/assets/portal.js').expect(200).expect('content-type', /javascript/);
+    const script = await api.http
+      .get('/portal/assets/portal.js')
+      .expect(200)
+      .expect('content-type', /javascript/);
     expect(script.text).toContain('datetime');
-    await api.http.get('/portal/assets/portal.css').expect(200).expect('content-type', /text\/css/);
+    await api.http
+      .get('/portal/assets/portal.css')
+      .expect(200)
+      .expect('content-type', /text\/css/);
     expect((await api.http.get('/docs-json')).headers['content-security-policy']).toBeUndefined();
     expectProblem(await api.http.post('/admin/partners').set(ADMIN).type('form').send('name=Acme'), 415, 'unsupported_media_type');
   });

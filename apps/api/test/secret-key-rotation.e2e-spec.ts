@@ -11,22 +11,39 @@ describe('rotating SECRETS_ENCRYPTION_KEY', () => {
     try {
       const partner = await api.createPartner();
       const headers = { 'X-Partner-Token': 'tok_live_6f1d0c' };
-      const created = await api.http.put(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).send({ callbackUrl: 'https://partner.example.com/h', headers }).expect(201);
+      const created = await api.http
+        .put(`/${partner.partnerUniqueId}/callbacks/5`)
+        .set(partner.auth)
+        .send({ callbackUrl: 'https://partner.example.com/h', headers })
+        .expect(201);
       await api.http.post(`/${partner.partnerUniqueId}/callbacks/5/secret/rotate`).set(partner.auth).expect(200);
       // A callback whose headers were stored before they were encrypted: the re-encryption encrypts them.
-      await api.http.put(`/${partner.partnerUniqueId}/callbacks/6`).set(partner.auth).send({ callbackUrl: 'https://partner.example.com/h' }).expect(201);
+      await api.http
+        .put(`/${partner.partnerUniqueId}/callbacks/6`)
+        .set(partner.auth)
+        .send({ callbackUrl: 'https://partner.example.com/h' })
+        .expect(201);
       await api.dataSource.query(`UPDATE callbacks SET headers = '{"X-Legacy": "plain-token"}' WHERE notification_type_id = 6`);
       const oldKey = api.environment.config.secretsEncryptionKey;
       const newKey = randomBytes(32);
 
-      const rotating = await createApiApp({ ...api.environment.config, secretsEncryptionKey: newKey, previousSecretsEncryptionKeys: [oldKey] });
+      const rotating = await createApiApp({
+        ...api.environment.config,
+        secretsEncryptionKey: newKey,
+        previousSecretsEncryptionKeys: [oldKey],
+      });
       await rotating.init();
       try {
-        const current = await request(rotating.getHttpServer()).get(`/${partner.partnerUniqueId}/callbacks/5/secret`).set(partner.auth).expect(200);
+        const current = await request(rotating.getHttpServer())
+          .get(`/${partner.partnerUniqueId}/callbacks/5/secret`)
+          .set(partner.auth)
+          .expect(200);
         expect(current.body.signingSecret).not.toBe(created.body.signingSecret);
 
         const rotatingHttp = request(rotating.getHttpServer());
-        expect((await rotatingHttp.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).expect(200)).body.headers).toEqual(headers);
+        expect((await rotatingHttp.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).expect(200)).body.headers).toEqual(
+          headers,
+        );
 
         const cipher = new SecretCipher(newKey, [oldKey]);
         expect(await reencryptSecrets(api.dataSource, cipher)).toEqual({ rows: 2, reencrypted: 2 });
@@ -46,7 +63,9 @@ describe('rotating SECRETS_ENCRYPTION_KEY', () => {
         expect(legacy.headers).toEqual({});
         expect(JSON.stringify(legacy)).not.toContain('plain-token');
         expect(JSON.parse(newOnly.decrypt(legacy.headers_encrypted))).toEqual({ 'X-Legacy': 'plain-token' });
-        expect((await rotatingHttp.get(`/${partner.partnerUniqueId}/callbacks/6`).set(partner.auth).expect(200)).body.headers).toEqual({ 'X-Legacy': 'plain-token' });
+        expect((await rotatingHttp.get(`/${partner.partnerUniqueId}/callbacks/6`).set(partner.auth).expect(200)).body.headers).toEqual({
+          'X-Legacy': 'plain-token',
+        });
       } finally {
         await rotating.close();
       }

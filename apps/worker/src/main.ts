@@ -9,7 +9,9 @@ void startService('worker', async ({ config, warnings }) => {
   const logger = app.get(Logger);
   for (const warning of warnings) logger.warn(warning);
   await startWorkerApp(app, config);
-  logger.log(`worker running with concurrency ${config.workerConcurrency}${config.queueShards > 1 ? ` over ${config.queueShards} queue shards` : ''}${config.workerPort > 0 ? `; health and metrics on port ${config.workerPort}` : ''}`);
+  logger.log(
+    `worker running with concurrency ${config.workerConcurrency}${config.queueShards > 1 ? ` over ${config.queueShards} queue shards` : ''}${config.workerPort > 0 ? `; health and metrics on port ${config.workerPort}` : ''}`,
+  );
   // The last spans are sent after the app has closed.
   return { close: () => app.close().then(() => tracing?.shutdown()) };
 });

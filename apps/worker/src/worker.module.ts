@@ -21,7 +21,13 @@ export class WorkerModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.register(config), LoggingModule.register(config), DatabaseModule, DeliveryQueueModule.register('worker', config), OpsModule],
+      imports: [
+        ConfigModule.register(config),
+        LoggingModule.register(config),
+        DatabaseModule,
+        DeliveryQueueModule.register('worker', config),
+        OpsModule,
+      ],
       providers: [
         {
           provide: HttpSender,

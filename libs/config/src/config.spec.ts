@@ -36,7 +36,6 @@ describe('durations', () => {
     expect(parseDurationList('5s,soon')).toBeNull();
     expect(parseDurationList('')).toEqual([]);
   });
-
 });
 
 describe('loadConfig', () => {
@@ -124,7 +123,11 @@ describe('loadConfig', () => {
   });
 
   it('reads the callback lifecycle settings', () => {
-    expect(loadConfig({}).config).toMatchObject({ callbackDisableAfterMs: 5 * 86_400_000, operatorWebhook: null, operatorExhaustedCoalesceMs: 3_600_000 });
+    expect(loadConfig({}).config).toMatchObject({
+      callbackDisableAfterMs: 5 * 86_400_000,
+      operatorWebhook: null,
+      operatorExhaustedCoalesceMs: 3_600_000,
+    });
     const { config } = loadConfig({
       CALLBACK_DISABLE_AFTER: '3s',
       OPERATOR_WEBHOOK_URL: 'http://127.0.0.1:9999/ops',

@@ -152,11 +152,16 @@ function operatorWebhook(env: Environment, allowInsecure: boolean): OperatorWebh
     if (secret !== undefined) throw new ConfigError('OPERATOR_WEBHOOK_URL', 'is required when OPERATOR_WEBHOOK_SECRET is set');
     return null;
   }
-  const url = allowInsecure ? readUrl('OPERATOR_WEBHOOK_URL', rawUrl, ['https:', 'http:']) : readUrl('OPERATOR_WEBHOOK_URL', rawUrl, ['https:']);
+  const url = allowInsecure
+    ? readUrl('OPERATOR_WEBHOOK_URL', rawUrl, ['https:', 'http:'])
+    : readUrl('OPERATOR_WEBHOOK_URL', rawUrl, ['https:']);
   if (secret === undefined) throw new ConfigError('OPERATOR_WEBHOOK_SECRET', 'is required when OPERATOR_WEBHOOK_URL is set');
   const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
   if (!key || Buffer.from(key[1], 'base64').length < 24) {
-    throw new ConfigError('OPERATOR_WEBHOOK_SECRET', 'must be "whsec_" followed by at least 24 bytes in base64 (try: echo whsec_$(openssl rand -base64 32))');
+    throw new ConfigError(
+      'OPERATOR_WEBHOOK_SECRET',
+      'must be "whsec_" followed by at least 24 bytes in base64 (try: echo whsec_$(openssl rand -base64 32))',
+    );
   }
   return { url, secret };
 }
@@ -185,7 +190,10 @@ function redisClusterNodes(env: Environment): RedisNode[] | null {
     const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry.trim());
     const port = Number(match?.[3]);
     if (!match || port < 1 || port > 65535) {
-      throw new ConfigError('REDIS_CLUSTER_NODES', `expected host:port entries separated by commas (e.g. "10.0.0.1:6379,10.0.0.2:6379"), got "${entry.trim()}"`);
+      throw new ConfigError(
+        'REDIS_CLUSTER_NODES',
+        `expected host:port entries separated by commas (e.g. "10.0.0.1:6379,10.0.0.2:6379"), got "${entry.trim()}"`,
+      );
     }
     return { host: match[1] ?? match[2], port };
   });
@@ -232,7 +240,8 @@ export function loadConfig(env: Environment): LoadedConfig {
   for (const name of OTLP_ENDPOINT_VARIABLES) if (read(env, name) !== undefined) url(env, name, '', ['http:', 'https:']);
   const tracingEnabled = tracingConfig(env, '').enabled;
   const webhookTraceparent = boolean(env, 'WEBHOOK_TRACEPARENT', false);
-  if (webhookTraceparent && !tracingEnabled) warnings.push('WEBHOOK_TRACEPARENT=true has no effect without an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT): tracing is off');
+  if (webhookTraceparent && !tracingEnabled)
+    warnings.push('WEBHOOK_TRACEPARENT=true has no effect without an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT): tracing is off');
 
   const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -264,7 +273,8 @@ export function loadConfig(env: Environment): LoadedConfig {
     retentionSweepIntervalMs: integer(env, 'RETENTION_SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000),
     tracingEnabled,
     webhookTraceparent,
-    publicBaseUrl: read(env, 'PUBLIC_BASE_URL') === undefined ? null : url(env, 'PUBLIC_BASE_URL', '', ['http:', 'https:']).replace(/\/+$/, ''),
+    publicBaseUrl:
+      read(env, 'PUBLIC_BASE_URL') === undefined ? null : url(env, 'PUBLIC_BASE_URL', '', ['http:', 'https:']).replace(/\/+$/, ''),
     callbackDisableAfterMs: duration(env, 'CALLBACK_DISABLE_AFTER', DEFAULT_CALLBACK_DISABLE_AFTER, 1_000),
     operatorWebhook: operatorWebhook(env, allowInsecureCallbacks),
     operatorExhaustedCoalesceMs: duration(env, 'OPERATOR_EXHAUSTED_COALESCE', DEFAULT_OPERATOR_EXHAUSTED_COALESCE, 1_000),

@@ -3,7 +3,9 @@ import { checkServices } from './service-preflight';
 
 function listen(): Promise<{ server: Server; port: number }> {
   const server = createServer((socket) => socket.destroy());
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })),
+  );
 }
 
 describe('checkServices in Redis Cluster mode', () => {
@@ -26,7 +28,14 @@ describe('checkServices in Redis Cluster mode', () => {
   });
 
   it('passes when one seed node answers, whatever REDIS_URL says', async () => {
-    expect(await checkServices(urls([{ host: '127.0.0.1', port: closedPort }, { host: '127.0.0.1', port: node.port }]))).toEqual([]);
+    expect(
+      await checkServices(
+        urls([
+          { host: '127.0.0.1', port: closedPort },
+          { host: '127.0.0.1', port: node.port },
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('names REDIS_CLUSTER_NODES and every node tried when none answers', async () => {

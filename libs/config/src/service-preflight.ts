@@ -42,7 +42,10 @@ async function clusterReachable(nodes: RedisNode[], timeoutMs: number): Promise<
  * Checks that PostgreSQL and Redis (or one seed node of the Redis Cluster) accept connections.
  * Returns one line per unreachable service, naming the URL tried and how to start it; [] when both answer.
  */
-export async function checkServices(urls: { databaseUrl: string; redisUrl: string; redisClusterNodes?: RedisNode[] | null }, timeoutMs = 2_000): Promise<string[]> {
+export async function checkServices(
+  urls: { databaseUrl: string; redisUrl: string; redisClusterNodes?: RedisNode[] | null },
+  timeoutMs = 2_000,
+): Promise<string[]> {
   const services = [
     { name: 'PostgreSQL', url: urls.databaseUrl, port: 5432, compose: 'postgres' },
     ...(urls.redisClusterNodes ? [] : [{ name: 'Redis', url: urls.redisUrl, port: 6379, compose: 'redis' }]),
@@ -56,7 +59,9 @@ export async function checkServices(urls: { databaseUrl: string; redisUrl: strin
       const problem = problems[index];
       return problem === null
         ? []
-        : [`${service.name} is not reachable at ${redactUrl(service.url)} (${problem}); start it with: docker compose -f docker-compose.dev.yml up -d ${service.compose}`];
+        : [
+            `${service.name} is not reachable at ${redactUrl(service.url)} (${problem}); start it with: docker compose -f docker-compose.dev.yml up -d ${service.compose}`,
+          ];
     })
     .concat(cluster);
 }

@@ -4,7 +4,10 @@ import { tracingConfig } from './tracing';
 describe('tracing configuration (standard OTEL_* variables)', () => {
   it('is off without an OTLP endpoint, whatever else is set', () => {
     expect(tracingConfig({}, 'partner-callbacks-api')).toEqual({ enabled: false, serviceName: 'partner-callbacks-api' });
-    expect(tracingConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_ENDPOINT: ' ' }, 'x').enabled).toBe(false);
+    expect(
+      tracingConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_ENDPOINT: ' ' }, 'x')
+        .enabled,
+    ).toBe(false);
   });
 
   it('is on with OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', () => {
@@ -25,9 +28,16 @@ describe('tracing configuration (standard OTEL_* variables)', () => {
 
   it('loadConfig: tracingEnabled, WEBHOOK_TRACEPARENT (default false) and a checked endpoint URL', () => {
     expect(loadConfig({}).config).toMatchObject({ tracingEnabled: false, webhookTraceparent: false });
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', WEBHOOK_TRACEPARENT: 'true' }).config).toMatchObject({ tracingEnabled: true, webhookTraceparent: true });
-    expect(loadConfig({ WEBHOOK_TRACEPARENT: 'true' }).warnings).toContainEqual(expect.stringContaining('WEBHOOK_TRACEPARENT=true has no effect'));
-    expect(() => loadConfig({ WEBHOOK_TRACEPARENT: 'yes' })).toThrow(new ConfigError('WEBHOOK_TRACEPARENT', 'expected "true" or "false", got "yes"'));
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', WEBHOOK_TRACEPARENT: 'true' }).config).toMatchObject({
+      tracingEnabled: true,
+      webhookTraceparent: true,
+    });
+    expect(loadConfig({ WEBHOOK_TRACEPARENT: 'true' }).warnings).toContainEqual(
+      expect.stringContaining('WEBHOOK_TRACEPARENT=true has no effect'),
+    );
+    expect(() => loadConfig({ WEBHOOK_TRACEPARENT: 'yes' })).toThrow(
+      new ConfigError('WEBHOOK_TRACEPARENT', 'expected "true" or "false", got "yes"'),
+    );
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
   });
 });

@@ -68,7 +68,7 @@ export function scanJsonText(text: string, maxValues = Number.POSITIVE_INFINITY,
     members.set(path, text.slice(start, end));
     memberValues.set(path, values - valuesBefore);
   };
-  for (let i = skipWhitespace(text, 0); i < text.length && values <= maxValues; ) {
+  for (let i = skipWhitespace(text, 0); i < text.length && values <= maxValues;) {
     const code = text.charCodeAt(i);
     if (code === QUOTE) {
       const end = skipString(text, i);

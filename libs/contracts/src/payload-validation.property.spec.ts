@@ -4,8 +4,17 @@ import { validateNotificationPayload } from './payload-validation';
 
 const id = fc.string({ minLength: 1, maxLength: 128 }).filter((text) => !text.includes('\u0000'));
 const extra = fc.dictionary(
-  fc.string({ minLength: 1, maxLength: 20 }).filter((key) => !['processUniqueId', 'simulationUniqueId', '__proto__', 'constructor', 'prototype'].includes(key) && !key.includes('\u0000')),
-  fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.string().filter((text) => !text.includes('\u0000'))),
+  fc
+    .string({ minLength: 1, maxLength: 20 })
+    .filter(
+      (key) => !['processUniqueId', 'simulationUniqueId', '__proto__', 'constructor', 'prototype'].includes(key) && !key.includes('\u0000'),
+    ),
+  fc.oneof(
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.string().filter((text) => !text.includes('\u0000')),
+  ),
   { maxKeys: 5 },
 );
 const type = fc.constantFrom(5, 6, 7);
@@ -16,7 +25,18 @@ describe('payload validator (property-based)', () => {
       fc.property(type, fc.constantFrom('processUniqueId', 'simulationUniqueId'), id, extra, (typeId, key, value, rest) => {
         const payload = { ...rest, [key]: value };
         // Documented optional fields are strings; drop generated values that collide with them.
-        for (const documented of ['status', 'previousStatus', 'changedAt', 'messageId', 'author', 'createdAt', 'documentId', 'documentType', 'fileName']) delete payload[documented];
+        for (const documented of [
+          'status',
+          'previousStatus',
+          'changedAt',
+          'messageId',
+          'author',
+          'createdAt',
+          'documentId',
+          'documentType',
+          'fileName',
+        ])
+          delete payload[documented];
         expect(validateNotificationPayload(typeId, payload)).toEqual([]);
       }),
     );

@@ -34,7 +34,10 @@ describe('validateNotificationPayload', () => {
   it('checks the ids are non-empty strings of at most 128 characters', () => {
     expect(validateNotificationPayload(5, { processUniqueId: '' })[0].field).toBe('processUniqueId');
     expect(validateNotificationPayload(5, { processUniqueId: 'x'.repeat(129) })[0].message).toMatch(/128/);
-    expect(validateNotificationPayload(5, { simulationUniqueId: 42 })[0]).toEqual({ field: 'simulationUniqueId', message: 'must be string' });
+    expect(validateNotificationPayload(5, { simulationUniqueId: 42 })[0]).toEqual({
+      field: 'simulationUniqueId',
+      message: 'must be string',
+    });
   });
 
   it('refuses non-objects, prototype keys and deep nesting', () => {

@@ -17,8 +17,14 @@ function redactingLogger(): { lines: string[]; logger: pino.Logger } {
 describe('log redaction', () => {
   it('never writes credentials, API keys, signing secrets or callback header values', () => {
     const { lines, logger } = redactingLogger();
-    logger.info({ req: { headers: { authorization: 'Bearer pck_secret-key', cookie: 'sid=1', 'idempotency-key': 'k', accept: 'json' } } }, 'request');
-    logger.info({ partner: { apiKey: 'pck_created' }, callback: { signingSecret: 'whsec_abc', callbackHeaders: { 'X-Token': 'partner-token' } } }, 'created');
+    logger.info(
+      { req: { headers: { authorization: 'Bearer pck_secret-key', cookie: 'sid=1', 'idempotency-key': 'k', accept: 'json' } } },
+      'request',
+    );
+    logger.info(
+      { partner: { apiKey: 'pck_created' }, callback: { signingSecret: 'whsec_abc', callbackHeaders: { 'X-Token': 'partner-token' } } },
+      'created',
+    );
     const output = lines.join('');
     for (const secret of ['pck_secret-key', 'sid=1', 'pck_created', 'whsec_abc', 'partner-token']) expect(output).not.toContain(secret);
     expect(output).toContain('"accept":"json"');
@@ -29,7 +35,9 @@ describe('log redaction', () => {
     const token = '5mQ0w8zJrV1nX2cK4pL6tY8uA0bC2dE4fG6hI8jK0lM';
     expect(redactRequestUrl(`/portal/sign-in/${token}?utm=mail`)).toBe('/portal/sign-in/[redacted]?utm=mail');
     expect(redactRequestUrl('/portal/abc/deliveries?status=failed')).toBe('/portal/abc/deliveries?status=failed');
-    expect(redactRequestSerializer({ url: `/portal/sign-in/${token}`, method: 'GET', params: { splat: ['portal', 'sign-in', token] } })).toEqual({
+    expect(
+      redactRequestSerializer({ url: `/portal/sign-in/${token}`, method: 'GET', params: { splat: ['portal', 'sign-in', token] } }),
+    ).toEqual({
       url: '/portal/sign-in/[redacted]',
       method: 'GET',
       params: '[redacted]',

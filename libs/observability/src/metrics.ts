@@ -131,8 +131,17 @@ export class Metrics {
       labelNames: ['state'] as const,
       registers: [this.registry],
       async collect() {
-        const counts = await withTimeout(Promise.all(queues.all.map((queue) => queue.getJobCounts(...QUEUE_STATES))), 2_000, 'reading queue depth').catch(() => null);
-        if (counts) for (const state of QUEUE_STATES) this.set({ state }, counts.reduce((sum, shard) => sum + (shard[state] ?? 0), 0));
+        const counts = await withTimeout(
+          Promise.all(queues.all.map((queue) => queue.getJobCounts(...QUEUE_STATES))),
+          2_000,
+          'reading queue depth',
+        ).catch(() => null);
+        if (counts)
+          for (const state of QUEUE_STATES)
+            this.set(
+              { state },
+              counts.reduce((sum, shard) => sum + (shard[state] ?? 0), 0),
+            );
       },
     });
   }

@@ -9,6 +9,10 @@ import { ApiPublic } from '@callbacks/contracts';
 export function ApiOpsRoute(summary: string): MethodDecorator {
   return applyDecorators(
     ApiPublic(summary),
-    ApiResponse({ status: 415, description: 'Body is not JSON', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } }),
+    ApiResponse({
+      status: 415,
+      description: 'Body is not JSON',
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } },
+    }),
   );
 }

@@ -30,7 +30,10 @@ export class RedisErrorReporter implements OnModuleInit {
       this.suppressed++;
       return;
     }
-    this.logger.warn({ err: { message: error.message, code: (error as NodeJS.ErrnoException).code }, suppressed: this.suppressed }, 'Redis connection error');
+    this.logger.warn(
+      { err: { message: error.message, code: (error as NodeJS.ErrnoException).code }, suppressed: this.suppressed },
+      'Redis connection error',
+    );
     this.lastReportAt = now;
     this.suppressed = 0;
   }

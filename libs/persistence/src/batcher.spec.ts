@@ -14,11 +14,14 @@ describe('Batcher', () => {
 
   it('splits at maxBatch and rejects every call of a failed batch', async () => {
     const sizes: number[] = [];
-    const batcher = new Batcher(async (inputs: number[]) => {
-      sizes.push(inputs.length);
-      if (inputs.includes(13)) throw new Error('unlucky');
-      return inputs;
-    }, { maxBatch: 2 });
+    const batcher = new Batcher(
+      async (inputs: number[]) => {
+        sizes.push(inputs.length);
+        if (inputs.includes(13)) throw new Error('unlucky');
+        return inputs;
+      },
+      { maxBatch: 2 },
+    );
     const results = await Promise.allSettled([1, 2, 13, 4, 5].map((n) => batcher.submit(n)));
     expect(sizes).toEqual([2, 2, 1]);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);

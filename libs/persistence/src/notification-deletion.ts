@@ -59,9 +59,23 @@ export async function deleteNotifications(
      )
      SELECT gone.*, (SELECT count(*) FROM attempts)::int AS attempts, (SELECT count(*) FROM keys)::int AS keys FROM gone`,
     [argument, limit],
-  )) as Array<{ id: string; partner_id: string; notification_type_id: number; delivery_round: number; status: string; attempts: number; keys: number }>;
+  )) as Array<{
+    id: string;
+    partner_id: string;
+    notification_type_id: number;
+    delivery_round: number;
+    status: string;
+    attempts: number;
+    keys: number;
+  }>;
   return {
-    notifications: rows.map((row) => ({ id: row.id, partnerId: row.partner_id, notificationTypeId: row.notification_type_id, deliveryRound: row.delivery_round, status: row.status })),
+    notifications: rows.map((row) => ({
+      id: row.id,
+      partnerId: row.partner_id,
+      notificationTypeId: row.notification_type_id,
+      deliveryRound: row.delivery_round,
+      status: row.status,
+    })),
     attempts: rows[0]?.attempts ?? 0,
     idempotencyKeys: rows[0]?.keys ?? 0,
   };

@@ -12,7 +12,11 @@ import { callbackShard, type ShardSettings } from './queue-shards';
  * - waiting: sorted set of the job ids parked behind the in-flight cap (score = when they parked),
  *   handed a slot in that order as deliveries end
  */
-export function callbackKeys(settings: ShardSettings, partnerId: string, notificationTypeId: number): { inFlight: string; circuit: string; probe: string; waiting: string } {
+export function callbackKeys(
+  settings: ShardSettings,
+  partnerId: string,
+  notificationTypeId: number,
+): { inFlight: string; circuit: string; probe: string; waiting: string } {
   const base = `${callbackShard(settings, partnerId, notificationTypeId).prefix}:callback:${partnerId}:${notificationTypeId}`;
   return { inFlight: `${base}:inflight`, circuit: `${base}:circuit`, probe: `${base}:probe`, waiting: `${base}:waiting` };
 }

@@ -92,7 +92,11 @@ export async function addDeliveryJobs(queue: Queue, deliveries: DeliveryToEnqueu
       return {
         name: `${DELIVER_JOB} ${data.notificationType}`,
         data,
-        opts: { ...DELIVERY_JOB_OPTIONS, jobId: deliveryJobId(data.notificationId, data.round), delay: dueAt ? Math.max(0, dueAt.getTime() - now) : 0 },
+        opts: {
+          ...DELIVERY_JOB_OPTIONS,
+          jobId: deliveryJobId(data.notificationId, data.round),
+          delay: dueAt ? Math.max(0, dueAt.getTime() - now) : 0,
+        },
       };
     }),
   );
@@ -104,7 +108,9 @@ export async function addDeliveryJobs(queue: Queue, deliveries: DeliveryToEnqueu
  * gone and does nothing. Returns how many jobs were removed.
  */
 export async function removeDeliveryJobs(queue: Queue, notifications: Array<{ notificationId: string; round: number }>): Promise<number> {
-  const jobIds = notifications.flatMap(({ notificationId, round }) => Array.from({ length: round + 1 }, (_, r) => deliveryJobId(notificationId, r)));
+  const jobIds = notifications.flatMap(({ notificationId, round }) =>
+    Array.from({ length: round + 1 }, (_, r) => deliveryJobId(notificationId, r)),
+  );
   const removed = await Promise.all(jobIds.map((jobId) => queue.remove(jobId)));
   return removed.filter((code) => code === 1).length;
 }

@@ -40,11 +40,12 @@ describe('queue shards', () => {
     const settings = { queuePrefix: '{whk}', queueShards: 3 };
     expect(callbackShard(settings, 'partner-a', 5)).toBe(callbackShard(settings, 'partner-a', 5));
     const counts = [0, 0, 0];
-    for (let i = 0; i < 3_000; i++) counts[callbackShard(settings, `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, 5 + (i % 3)).index]++;
+    for (let i = 0; i < 3_000; i++)
+      counts[callbackShard(settings, `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, 5 + (i % 3)).index]++;
     for (const count of counts) expect(count).toBeGreaterThan(800);
   });
 
-  it('puts a callback\'s isolation keys under its shard\'s tag', () => {
+  it("puts a callback's isolation keys under its shard's tag", () => {
     const settings = { queuePrefix: '{whk}', queueShards: 3 };
     const { prefix } = callbackShard(settings, 'partner-b', 6);
     const keys = callbackKeys(settings, 'partner-b', 6);

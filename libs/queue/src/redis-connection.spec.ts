@@ -16,7 +16,13 @@ describe('redisConnectionOptions', () => {
   });
 
   it('makes producers fail fast while Redis is down', () => {
-    expect(redisConnectionOptions('redis://127.0.0.1:6379', 'producer')).toMatchObject({ host: '127.0.0.1', port: 6379, db: 0, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    expect(redisConnectionOptions('redis://127.0.0.1:6379', 'producer')).toMatchObject({
+      host: '127.0.0.1',
+      port: 6379,
+      db: 0,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
   });
 });
 

@@ -35,7 +35,15 @@ export function redisConnectionOptions(redisUrl: string, role: RedisRole): Queue
  * and the role's retry rules; a cluster has database 0 only.
  */
 function clusterClient(settings: RedisSettings, role: RedisRole, extra: RedisOptions): Cluster {
-  const { host: _host, port: _port, db: _db, retryStrategy, enableAutoPipelining, lazyConnect, ...nodeOptions } = { ...redisConnectionOptions(settings.redisUrl, role), ...extra };
+  const {
+    host: _host,
+    port: _port,
+    db: _db,
+    retryStrategy,
+    enableAutoPipelining,
+    lazyConnect,
+    ...nodeOptions
+  } = { ...redisConnectionOptions(settings.redisUrl, role), ...extra };
   return new Cluster(settings.redisClusterNodes ?? [], {
     redisOptions: nodeOptions,
     enableOfflineQueue: nodeOptions.enableOfflineQueue,
@@ -61,7 +69,9 @@ export function createRedisClient(settings: RedisSettings, role: RedisRole, extr
  */
 export function queueConnection(settings: RedisSettings, role: RedisRole): ConnectionOptions {
   // Lazy: the module that holds it is defined before the application starts (BullMQ connects it).
-  return settings.redisClusterNodes ? clusterClient(settings, role, { lazyConnect: true }) : redisConnectionOptions(settings.redisUrl, role);
+  return settings.redisClusterNodes
+    ? clusterClient(settings, role, { lazyConnect: true })
+    : redisConnectionOptions(settings.redisUrl, role);
 }
 
 /** Closes a client: QUIT, or a plain disconnect when Redis does not answer. */

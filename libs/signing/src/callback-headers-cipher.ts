@@ -14,7 +14,10 @@ export interface StoredCallbackHeaders {
 }
 
 /** The stored form of `headers`; no headers at all need no ciphertext. */
-export function sealCallbackHeaders(cipher: SecretCipher, headers: Record<string, string>): { headers: Record<string, string>; headersEncrypted: string | null } {
+export function sealCallbackHeaders(
+  cipher: SecretCipher,
+  headers: Record<string, string>,
+): { headers: Record<string, string>; headersEncrypted: string | null } {
   return { headers: {}, headersEncrypted: Object.keys(headers).length === 0 ? null : cipher.encrypt(JSON.stringify(headers)) };
 }
 

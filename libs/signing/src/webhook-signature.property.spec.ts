@@ -23,7 +23,11 @@ describe('signature round trip (property-based)', () => {
         const secret = generateSigningSecret();
         const body = JSON.stringify(value);
         const timestamp = Math.floor(Date.now() / 1000);
-        const headers = { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook([secret], { id, timestamp, body }) };
+        const headers = {
+          'webhook-id': id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signWebhook([secret], { id, timestamp, body }),
+        };
         expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
       }),
       { numRuns: 200 },

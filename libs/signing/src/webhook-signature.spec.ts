@@ -1,7 +1,11 @@
 import { Webhook } from 'standardwebhooks';
 import { generateSigningSecret, signWebhook, verifyWebhook } from './webhook-signature';
 
-const content = { id: 'b7f6c1de-5a2c-4a41-9a3f-2f1f0e0c9d11', timestamp: 1_764_000_000, body: '{"type":"status.changed","data":{"processUniqueId":"p-1"}}' };
+const content = {
+  id: 'b7f6c1de-5a2c-4a41-9a3f-2f1f0e0c9d11',
+  timestamp: 1_764_000_000,
+  body: '{"type":"status.changed","data":{"processUniqueId":"p-1"}}',
+};
 
 describe('Standard Webhooks signatures', () => {
   it('creates whsec_ secrets of 32 random bytes', () => {

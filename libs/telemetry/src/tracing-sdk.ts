@@ -45,13 +45,17 @@ export function createTracing(serviceName: string): Tracing {
   const sdk = new NodeSDK({
     serviceName,
     instrumentations: [
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0]) }),
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0]),
+      }),
       new UndiciInstrumentation({ startSpanHook: callbackUrlAttributes }),
       new PgInstrumentation({ requireParentSpan: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),
       new NestInstrumentationWithNest12(),
     ],
-    textMapPropagator: new GuardedPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] })),
+    textMapPropagator: new GuardedPropagator(
+      new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+    ),
     // Traces only: metrics stay Prometheus (/metrics), logs stay JSON lines with trace ids.
     metricReaders: [],
     logRecordProcessors: [],

@@ -1,4 +1,11 @@
-import { type Context, context, createContextKey, type TextMapPropagator, type TextMapSetter, type TextMapGetter } from '@opentelemetry/api';
+import {
+  type Context,
+  context,
+  createContextKey,
+  type TextMapPropagator,
+  type TextMapSetter,
+  type TextMapGetter,
+} from '@opentelemetry/api';
 
 const NO_PROPAGATION = createContextKey('partner-callbacks: do not propagate trace context');
 

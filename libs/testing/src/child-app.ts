@@ -26,7 +26,13 @@ export class ChildApp {
    * `detached` makes the child lead a process group of its own, as a shell does for a foreground
    * command, so a test can signal the whole group (`process.kill(-pid, …)`, what Ctrl-C does).
    */
-  static start(name: string, command: string, args: string[], env: ChildEnvironment, options: { cwd?: string; detached?: boolean } = {}): ChildApp {
+  static start(
+    name: string,
+    command: string,
+    args: string[],
+    env: ChildEnvironment,
+    options: { cwd?: string; detached?: boolean } = {},
+  ): ChildApp {
     return new ChildApp(name, spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...options }));
   }
 
@@ -41,7 +47,8 @@ export class ChildApp {
       const match = typeof text === 'string' ? (this.output.includes(text) ? text : undefined) : text.exec(this.output)?.[0];
       if (match !== undefined) return match;
       if (!this.running) throw new Error(`${this.name} exited before printing "${text}":\n${this.output.slice(-2_000)}`);
-      if (Date.now() > deadline) throw new Error(`${this.name}: "${text}" not printed within ${timeoutMs} ms:\n${this.output.slice(-2_000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name}: "${text}" not printed within ${timeoutMs} ms:\n${this.output.slice(-2_000)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -24,14 +24,18 @@ interface JsonKeyValue {
 interface JsonExport {
   resourceSpans?: Array<{
     resource?: { attributes?: JsonKeyValue[] };
-    scopeSpans?: Array<{ scope?: { name?: string }; spans?: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: JsonKeyValue[] }> }>;
+    scopeSpans?: Array<{
+      scope?: { name?: string };
+      spans?: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: JsonKeyValue[] }>;
+    }>;
   }>;
 }
 
 function jsonAttributes(list: JsonKeyValue[] = []): Record<string, AttributeValue> {
   const attributes: Record<string, AttributeValue> = {};
   for (const { key, value } of list) {
-    const scalar = value.stringValue ?? value.boolValue ?? value.doubleValue ?? (value.intValue !== undefined ? Number(value.intValue) : undefined);
+    const scalar =
+      value.stringValue ?? value.boolValue ?? value.doubleValue ?? (value.intValue !== undefined ? Number(value.intValue) : undefined);
     if (scalar !== undefined) attributes[key] = scalar;
   }
   return attributes;
@@ -87,7 +91,8 @@ function wireFields(buffer: Buffer): WireField[] {
   return fields;
 }
 
-const all = (fields: WireField[], number: number): Buffer[] => fields.filter((field) => field.number === number && field.bytes).map((field) => field.bytes!);
+const all = (fields: WireField[], number: number): Buffer[] =>
+  fields.filter((field) => field.number === number && field.bytes).map((field) => field.bytes!);
 const first = (fields: WireField[], number: number): Buffer | undefined => all(fields, number)[0];
 
 /** KeyValue { key = 1; AnyValue value = 2 }, AnyValue { string = 1; bool = 2; int = 3; double = 4 }. */

@@ -50,20 +50,40 @@ export class LocalRedisCluster {
         const port = await freePort();
         nodes.push({ host: '127.0.0.1', port });
         // The bus port is set too: its default, port + 10,000, is past 65,535 for high ephemeral ports.
-        const server = ChildApp.start(`redis-server:${port}`, 'redis-server', [
-          '--port', String(port),
-          '--cluster-port', String(await freePort()),
-          '--bind', '127.0.0.1',
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', join(directory, `nodes-${port}.conf`),
-          '--save', '',
-          '--appendonly', 'no',
-          '--dir', directory,
-        ], { PATH: process.env.PATH });
+        const server = ChildApp.start(
+          `redis-server:${port}`,
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--cluster-port',
+            String(await freePort()),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(directory, `nodes-${port}.conf`),
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--dir',
+            directory,
+          ],
+          { PATH: process.env.PATH },
+        );
         servers.push(server);
         await server.waitForOutput('Ready to accept connections', 10_000);
       }
-      await redisCli(['--cluster', 'create', ...nodes.map((node) => `${node.host}:${node.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+      await redisCli([
+        '--cluster',
+        'create',
+        ...nodes.map((node) => `${node.host}:${node.port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ]);
       await waitUntil(
         async () => {
           const states = await Promise.all(nodes.map((node) => redisCli(['-h', node.host, '-p', String(node.port), 'cluster', 'info'])));

@@ -5,7 +5,10 @@ import { isForbiddenAddress } from './address-policy';
 export class BlockedAddressError extends Error {
   readonly code = 'ERR_BLOCKED_ADDRESS';
 
-  constructor(readonly hostname: string, readonly address: string) {
+  constructor(
+    readonly hostname: string,
+    readonly address: string,
+  ) {
     super(`${hostname} resolves to ${address}, which is not a public address`);
     this.name = 'BlockedAddressError';
   }

@@ -56,10 +56,12 @@ describe('literalAddress', () => {
 });
 
 describe('checkCallbackUrl', () => {
-  it.each(['https://partner.example.com/hooks', 'https://partner.example.com:8443/a?b=c', 'https://8.8.8.8/x', 'https://[2606:4700::1111]/x'])(
-    'accepts %s',
-    (url) => expect(checkCallbackUrl(url, strict)).toBeNull(),
-  );
+  it.each([
+    'https://partner.example.com/hooks',
+    'https://partner.example.com:8443/a?b=c',
+    'https://8.8.8.8/x',
+    'https://[2606:4700::1111]/x',
+  ])('accepts %s', (url) => expect(checkCallbackUrl(url, strict)).toBeNull());
 
   it.each([
     ['http://partner.example.com/hooks', /https/],

@@ -43,14 +43,19 @@ export class AuthGuard implements CanActivate {
     if (!audience) return true;
     const request = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
     const sessionToken = request.headers.authorization === undefined ? readSessionCookie(request) : undefined;
-    const principal = sessionToken === undefined ? await this.authenticate(request.headers.authorization) : await this.portalSession(sessionToken);
+    const principal =
+      sessionToken === undefined ? await this.authenticate(request.headers.authorization) : await this.portalSession(sessionToken);
     if (audience === 'admin' && principal.kind !== 'admin') {
       throw new DomainError(403, 'forbidden', 'this route needs the operator key');
     }
     const partnerParam = request.params.partnerUniqueID;
     // A malformed id is left to the route's validation (400); it cannot name the caller's partner anyway.
     if (principal.kind !== 'admin' && isUuid(partnerParam) && partnerParam.toLowerCase() !== principal.partnerId) {
-      throw new DomainError(403, 'forbidden', `this ${principal.kind === 'portal' ? 'portal session' : 'API key'} may only act on its own partnerUniqueID`);
+      throw new DomainError(
+        403,
+        'forbidden',
+        `this ${principal.kind === 'portal' ? 'portal session' : 'API key'} may only act on its own partnerUniqueID`,
+      );
     }
     if (sessionToken !== undefined && !SAFE_METHODS.has(request.method)) refuseCrossSite(request, sessionToken);
     request.principal = principal;
@@ -69,7 +74,10 @@ export class AuthGuard implements CanActivate {
 
   private async portalSession(token: string): Promise<Principal> {
     const session = isPortalToken(token)
-      ? await this.portalSessions.findOne({ where: { tokenHash: hashPortalToken(token), expiresAt: MoreThan(new Date()) }, select: { id: true, partnerId: true } })
+      ? await this.portalSessions.findOne({
+          where: { tokenHash: hashPortalToken(token), expiresAt: MoreThan(new Date()) },
+          select: { id: true, partnerId: true },
+        })
       : null;
     if (!session) throw unauthorized('the portal session has ended or is not valid; open a new portal link');
     return { kind: 'portal', partnerId: session.partnerId, sessionId: session.id };

@@ -26,7 +26,9 @@ export class CallbackHealthStore {
     if (callbacks.length === 0) return [];
     try {
       // One read per callback (auto-pipelined): their keys may sit in different cluster slots.
-      const reads = callbacks.map(({ partnerId, notificationTypeId }) => this.redis.client.hget(callbackKeys(this.config, partnerId, notificationTypeId).circuit, 'failures'));
+      const reads = callbacks.map(({ partnerId, notificationTypeId }) =>
+        this.redis.client.hget(callbackKeys(this.config, partnerId, notificationTypeId).circuit, 'failures'),
+      );
       const results = await withTimeout(Promise.all(reads), READ_TIMEOUT_MS, 'reading callback health');
       return results.map((failures) => callbackHealth(Number(failures ?? 0), this.config.circuitFailureThreshold));
     } catch (error) {
@@ -42,7 +44,10 @@ export class CallbackHealthStore {
   async reset(partnerId: string, notificationTypeId: number): Promise<void> {
     const keys = callbackKeys(this.config, partnerId, notificationTypeId);
     await withTimeout(this.redis.client.del(keys.circuit, keys.probe), READ_TIMEOUT_MS, 'resetting the circuit').catch((error: unknown) =>
-      this.logger.warn({ err: error, partnerId, notificationTypeId }, 'could not reset the circuit; it closes on the next successful probe'),
+      this.logger.warn(
+        { err: error, partnerId, notificationTypeId },
+        'could not reset the circuit; it closes on the next successful probe',
+      ),
     );
   }
 }

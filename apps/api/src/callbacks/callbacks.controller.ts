@@ -86,7 +86,10 @@ export class CallbacksController {
   @ApiParam(TYPE_PARAM)
   @ApiOkResponse({ type: SigningSecretDto })
   @ApiProblems(400, 401, 403, 404)
-  secret(@PartnerIdParam() partnerId: string, @NotificationTypeParam('notificationType') notificationTypeId: number): Promise<SigningSecretDto> {
+  secret(
+    @PartnerIdParam() partnerId: string,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+  ): Promise<SigningSecretDto> {
     return this.getSigningSecret.execute(partnerId, notificationTypeId);
   }
 
@@ -96,7 +99,10 @@ export class CallbacksController {
   @ApiParam(TYPE_PARAM)
   @ApiOkResponse({ type: SigningSecretDto })
   @ApiProblems(400, 401, 403, 404)
-  rotateSecret(@PartnerIdParam() partnerId: string, @NotificationTypeParam('notificationType') notificationTypeId: number): Promise<SigningSecretDto> {
+  rotateSecret(
+    @PartnerIdParam() partnerId: string,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+  ): Promise<SigningSecretDto> {
     return this.rotateSigningSecret.execute(partnerId, notificationTypeId);
   }
 }

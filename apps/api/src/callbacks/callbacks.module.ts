@@ -16,7 +16,26 @@ import { RotateSigningSecret } from './use-cases/rotate-signing-secret.use-case'
 @Module({
   imports: [TypeOrmModule.forFeature([CallbackEntity]), PartnersModule],
   controllers: [CallbacksController],
-  providers: [SecretVault, CallbackHealthStore, CallbackLookup, RegisterCallback, ListCallbacks, GetCallback, DeleteCallback, GetSigningSecret, RotateSigningSecret],
-  exports: [CallbackLookup, SecretVault, RegisterCallback, ListCallbacks, GetCallback, DeleteCallback, GetSigningSecret, RotateSigningSecret],
+  providers: [
+    SecretVault,
+    CallbackHealthStore,
+    CallbackLookup,
+    RegisterCallback,
+    ListCallbacks,
+    GetCallback,
+    DeleteCallback,
+    GetSigningSecret,
+    RotateSigningSecret,
+  ],
+  exports: [
+    CallbackLookup,
+    SecretVault,
+    RegisterCallback,
+    ListCallbacks,
+    GetCallback,
+    DeleteCallback,
+    GetSigningSecret,
+    RotateSigningSecret,
+  ],
 })
 export class CallbacksModule {}

@@ -24,11 +24,13 @@ export async function reencryptSecrets(dataSource: DataSource, cipher: SecretCip
   for (const row of rows) {
     const storedHeaders = { headers: row.headers, headersEncrypted: row.headers_encrypted };
     const stale =
-      [row.signing_secret_encrypted, row.previous_signing_secret_encrypted].some((stored) => stored !== null && cipher.needsReencryption(stored)) ||
-      callbackHeadersNeedReencryption(cipher, storedHeaders);
+      [row.signing_secret_encrypted, row.previous_signing_secret_encrypted].some(
+        (stored) => stored !== null && cipher.needsReencryption(stored),
+      ) || callbackHeadersNeedReencryption(cipher, storedHeaders);
     if (!stale) continue;
     const current = cipher.encrypt(cipher.decrypt(row.signing_secret_encrypted));
-    const previous = row.previous_signing_secret_encrypted === null ? null : cipher.encrypt(cipher.decrypt(row.previous_signing_secret_encrypted));
+    const previous =
+      row.previous_signing_secret_encrypted === null ? null : cipher.encrypt(cipher.decrypt(row.previous_signing_secret_encrypted));
     const headers = sealCallbackHeaders(cipher, openCallbackHeaders(cipher, storedHeaders));
     await dataSource.query(
       `UPDATE callbacks SET signing_secret_encrypted = $2, previous_signing_secret_encrypted = $3, headers = $4, headers_encrypted = $5

@@ -22,14 +22,29 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 };
 
 /** Connection-level failures (refused, reset, terminated, pool timeout) and PostgreSQL's admin shutdown codes. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
-const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i;
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i;
 
 function isDependencyDown(exception: unknown): boolean {
   const error = exception as { code?: unknown; message?: unknown; driverError?: { code?: unknown; message?: unknown } } | null;
   const candidates = [error, error?.driverError];
   return candidates.some(
-    (candidate) => (typeof candidate?.code === 'string' && UNAVAILABLE_CODES.has(candidate.code)) || (typeof candidate?.message === 'string' && UNAVAILABLE_MESSAGE.test(candidate.message)),
+    (candidate) =>
+      (typeof candidate?.code === 'string' && UNAVAILABLE_CODES.has(candidate.code)) ||
+      (typeof candidate?.message === 'string' && UNAVAILABLE_MESSAGE.test(candidate.message)),
   );
 }
 
@@ -37,7 +52,9 @@ function isDependencyDown(exception: unknown): boolean {
 export function toDomainError(exception: unknown, request: Request): DomainError | null {
   if (exception instanceof DomainError) return exception;
   if (isDependencyDown(exception)) {
-    return new DomainError(503, 'service_unavailable', 'the database is unavailable; nothing was stored, retry shortly', undefined, { 'Retry-After': '5' });
+    return new DomainError(503, 'service_unavailable', 'the database is unavailable; nothing was stored, retry shortly', undefined, {
+      'Retry-After': '5',
+    });
   }
   // Nest wraps body-parser's errors in an HttpException whose cause is the original error.
   const bodyError = (exception instanceof HttpException ? exception.cause : exception) as BodyParserError | undefined;
@@ -53,7 +70,14 @@ export function toDomainError(exception: unknown, request: Request): DomainError
     if (status === 503) {
       // Terminus's readiness report: keep which dependency is down.
       const report = exception.getResponse();
-      return new DomainError(503, 'service_unavailable', 'not ready: a dependency does not answer', undefined, {}, typeof report === 'object' && report !== null ? { checks: report } : {});
+      return new DomainError(
+        503,
+        'service_unavailable',
+        'not ready: a dependency does not answer',
+        undefined,
+        {},
+        typeof report === 'object' && report !== null ? { checks: report } : {},
+      );
     }
     if (code && status < 500) return new DomainError(status, code, exception.message);
   }

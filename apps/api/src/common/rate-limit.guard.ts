@@ -37,7 +37,9 @@ export class RateLimitGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
     if (principal === undefined || principal.kind === 'admin') return true;
-    const limitClass = this.reflector.getAllAndOverride<RateLimitClass | undefined>(RATE_LIMIT_METADATA, [context.getHandler(), context.getClass()]) ?? 'partner';
+    const limitClass =
+      this.reflector.getAllAndOverride<RateLimitClass | undefined>(RATE_LIMIT_METADATA, [context.getHandler(), context.getClass()]) ??
+      'partner';
     const limit = limitClass === 'echo' ? this.config.echoRateLimitPerMinute : this.config.partnerRateLimitPerMinute;
     const now = Date.now();
     const windowStart = now - (now % WINDOW_MS);
@@ -52,8 +54,14 @@ export class RateLimitGuard implements CanActivate {
     }
     if (count <= limit) return true;
     const retryAfterSeconds = Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000));
-    throw new DomainError(429, 'rate_limited', `this API key (or portal session) made more than ${limit} ${limitClass === 'echo' ? 'echo and redeliver ' : ''}requests this minute; retry after ${retryAfterSeconds} s`, undefined, {
-      'Retry-After': String(retryAfterSeconds),
-    });
+    throw new DomainError(
+      429,
+      'rate_limited',
+      `this API key (or portal session) made more than ${limit} ${limitClass === 'echo' ? 'echo and redeliver ' : ''}requests this minute; retry after ${retryAfterSeconds} s`,
+      undefined,
+      {
+        'Retry-After': String(retryAfterSeconds),
+      },
+    );
   }
 }

@@ -27,7 +27,11 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
 
 /** Unknown fields are refused, not silently dropped: a typo in a field name must not go unnoticed. */
 function unknownFieldErrors(errors: FieldError[]): FieldError[] {
-  return errors.map((error) => (error.message.startsWith('property ') && error.message.endsWith(' should not exist') ? { ...error, message: 'is not a known field' } : error));
+  return errors.map((error) =>
+    error.message.startsWith('property ') && error.message.endsWith(' should not exist')
+      ? { ...error, message: 'is not a known field' }
+      : error,
+  );
 }
 
 /** Checks a plain object against a DTO class; errors name `prefix.field`. Unknown fields are errors too. */
@@ -50,7 +54,11 @@ export class DtoValidationPipe implements PipeTransform {
       if (problem) throw DomainError.validation([problem]);
     }
     const dto = metadata.metatype;
-    if ((metadata.type !== 'body' && metadata.type !== 'query') || !dto || [Object, String, Number, Boolean, Array].includes(dto as never)) {
+    if (
+      (metadata.type !== 'body' && metadata.type !== 'query') ||
+      !dto ||
+      [Object, String, Number, Boolean, Array].includes(dto as never)
+    ) {
       return value;
     }
     if (metadata.type === 'body' && (typeof value !== 'object' || value === null || Array.isArray(value))) {

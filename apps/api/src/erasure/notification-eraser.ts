@@ -33,7 +33,11 @@ export class NotificationEraser {
     this.logger.setContext('NotificationEraser');
   }
 
-  async erase(selection: Exclude<NotificationSelection, 'expired'>, argument: string, audit: Record<string, unknown>): Promise<ErasedNotifications> {
+  async erase(
+    selection: Exclude<NotificationSelection, 'expired'>,
+    argument: string,
+    audit: Record<string, unknown>,
+  ): Promise<ErasedNotifications> {
     const query: SqlQuery = (sql, parameters) => this.dataSource.query(sql, parameters);
     const total: ErasedNotifications = { notifications: 0, attempts: 0, idempotencyKeys: 0, removedJobs: 0 };
     for (;;) {

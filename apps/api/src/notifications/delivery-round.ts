@@ -21,5 +21,11 @@ export interface NewRoundRow {
 
 /** The job for a notification's new round. */
 export function newRoundDelivery(row: NewRoundRow): DeliveryToEnqueue {
-  return { notificationId: row.id, partnerUniqueId: row.partner_id, notificationTypeId: row.notification_type_id, round: row.delivery_round, test: row.test };
+  return {
+    notificationId: row.id,
+    partnerUniqueId: row.partner_id,
+    notificationTypeId: row.notification_type_id,
+    round: row.delivery_round,
+    test: row.test,
+  };
 }

@@ -31,7 +31,10 @@ export class DeliveryScheduler {
         await withTimeout(enqueueDeliveries(this.queues, chunk), ENQUEUE_TIMEOUT_MS, 'enqueueing deliveries');
       } catch (error) {
         const notificationIds = chunk.map((delivery) => delivery.notificationId);
-        this.logger.warn({ notificationId: notificationIds[0], notificationIds: notificationIds.slice(0, 20), count: chunk.length, err: error }, 'could not enqueue; the reconciler will pick the notifications up from PostgreSQL');
+        this.logger.warn(
+          { notificationId: notificationIds[0], notificationIds: notificationIds.slice(0, 20), count: chunk.length, err: error },
+          'could not enqueue; the reconciler will pick the notifications up from PostgreSQL',
+        );
         return;
       }
     }

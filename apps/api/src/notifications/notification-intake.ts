@@ -90,7 +90,10 @@ class RolledBack {
  */
 @Injectable()
 export class NotificationIntake {
-  private readonly group = new Batcher((items: IncomingNotification[]) => this.commitGroup(items), { maxBatch: MAX_GROUP, maxInFlight: GROUP_COMMITS_IN_FLIGHT });
+  private readonly group = new Batcher((items: IncomingNotification[]) => this.commitGroup(items), {
+    maxBatch: MAX_GROUP,
+    maxInFlight: GROUP_COMMITS_IN_FLIGHT,
+  });
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -130,7 +133,14 @@ export class NotificationIntake {
       return await this.commit(items, false);
     } catch (error) {
       if (items.length === 1) return [{ kind: 'failed', error }];
-      return Promise.all(items.map((item) => this.commit([item], false).then(([outcome]) => outcome, (itemError: unknown): IntakeOutcome => ({ kind: 'failed', error: itemError }))));
+      return Promise.all(
+        items.map((item) =>
+          this.commit([item], false).then(
+            ([outcome]) => outcome,
+            (itemError: unknown): IntakeOutcome => ({ kind: 'failed', error: itemError }),
+          ),
+        ),
+      );
     }
   }
 
@@ -149,9 +159,19 @@ export class NotificationIntake {
     const deliveries: DeliveryToEnqueue[] = [];
     for (const row of committed.rows) {
       const incoming = items[row.index];
-      this.metrics.notificationsAccepted.inc({ type: notificationTypeName(incoming.notificationTypeId), status: row.status, source: incoming.test ? 'echo' : 'event' });
+      this.metrics.notificationsAccepted.inc({
+        type: notificationTypeName(incoming.notificationTypeId),
+        status: row.status,
+        source: incoming.test ? 'echo' : 'event',
+      });
       if (row.status === 'pending') {
-        deliveries.push({ notificationId: row.id, partnerUniqueId: incoming.partnerId, notificationTypeId: incoming.notificationTypeId, round: 0, test: incoming.test });
+        deliveries.push({
+          notificationId: row.id,
+          partnerUniqueId: incoming.partnerId,
+          notificationTypeId: incoming.notificationTypeId,
+          round: 0,
+          test: incoming.test,
+        });
       }
     }
     await this.scheduler.scheduleMany(deliveries);
@@ -193,7 +213,10 @@ export class NotificationIntake {
       } else if (target.enabled === null && item.requireCallback) {
         outcomes[index] = {
           kind: 'refused',
-          error: DomainError.notFound('callback_not_found', `partner ${item.partnerId} has no callback for notification type ${item.notificationTypeId}`),
+          error: DomainError.notFound(
+            'callback_not_found',
+            `partner ${item.partnerId} has no callback for notification type ${item.notificationTypeId}`,
+          ),
         };
       } else {
         const status: NotificationStatus = target.enabled ? 'pending' : 'skipped';
@@ -220,7 +243,10 @@ export class NotificationIntake {
   }
 
   /** For each notification, in order: does its partner exist, and is its callback enabled (null: none). */
-  private async targets(manager: EntityManager, items: IncomingNotification[]): Promise<Array<{ partner_exists: boolean; enabled: boolean | null }>> {
+  private async targets(
+    manager: EntityManager,
+    items: IncomingNotification[],
+  ): Promise<Array<{ partner_exists: boolean; enabled: boolean | null }>> {
     return (await manager.query(
       `SELECT p.id IS NOT NULL AS partner_exists, c.enabled
          FROM unnest($1::uuid[], $2::smallint[]) WITH ORDINALITY AS i(partner_id, type_id, ord)
@@ -242,7 +268,14 @@ export class NotificationIntake {
       `SELECT caller, key, notification_id, response_status, request_hash, created_at > now() - make_interval(hours => $3) AS fresh
          FROM idempotency_keys WHERE (caller, key) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[]))`,
       [keys.map((key) => key.caller), keys.map((key) => key.key), IDEMPOTENCY_WINDOW_HOURS],
-    )) as Array<{ caller: string; key: string; notification_id: string; response_status: NotificationStatus; request_hash: string | null; fresh: boolean }>;
+    )) as Array<{
+      caller: string;
+      key: string;
+      notification_id: string;
+      response_status: NotificationStatus;
+      request_hash: string | null;
+      fresh: boolean;
+    }>;
     return new Map(rows.map((row) => [`${row.caller}\n${row.key}`, row]));
   }
 
@@ -251,7 +284,12 @@ export class NotificationIntake {
    * transaction holds is skipped (ON CONFLICT waits for that transaction), and so is its
    * notification; the ids written come back.
    */
-  private async insert(manager: EntityManager, items: IncomingNotification[], hashes: Array<string | null>, rows: NewRow[]): Promise<Set<string>> {
+  private async insert(
+    manager: EntityManager,
+    items: IncomingNotification[],
+    hashes: Array<string | null>,
+    rows: NewRow[],
+  ): Promise<Set<string>> {
     if (rows.length === 0) return new Set();
     const column = <T>(value: (item: IncomingNotification, row: NewRow) => T) => rows.map((row) => value(items[row.index], row));
     const written = (await manager.query(

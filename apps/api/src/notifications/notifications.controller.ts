@@ -53,11 +53,15 @@ export class NotificationsController {
   @HttpCode(202)
   @ApiOperation({
     summary: 'Send a test notification to your own callback',
-    description: 'The body is the payload (rawBody): exactly one of processUniqueId or simulationUniqueId. The delivery carries "test": true.',
+    description:
+      'The body is the payload (rawBody): exactly one of processUniqueId or simulationUniqueId. The delivery carries "test": true.',
   })
   @ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
   @ApiParam({ name: 'notificationTypeID', enum: [...SUPPORTED_NOTIFICATION_TYPE_IDS] })
-  @ApiBody({ schema: { type: 'object', additionalProperties: true }, examples: Object.fromEntries(NOTIFICATION_TYPES.map((type) => [type.name, { value: type.example }])) })
+  @ApiBody({
+    schema: { type: 'object', additionalProperties: true },
+    examples: Object.fromEntries(NOTIFICATION_TYPES.map((type) => [type.name, { value: type.example }])),
+  })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422, 429)
   echo(
@@ -72,7 +76,10 @@ export class NotificationsController {
   @Post('v1/notifications')
   @Audience('admin')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Publish a platform event (operator key)', description: 'A partner without a callback for the type gets status "skipped".' })
+  @ApiOperation({
+    summary: 'Publish a platform event (operator key)',
+    description: 'A partner without a callback for the type gets status "skipped".',
+  })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
@@ -89,7 +96,11 @@ export class NotificationsController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<NotificationAcceptedDto> {
     const validKey = idempotencyKey(key);
-    return this.publishNotification.execute(event, rawBody, validKey === undefined ? undefined : { caller: callerId(principal), key: validKey, field: 'Idempotency-Key' });
+    return this.publishNotification.execute(
+      event,
+      rawBody,
+      validKey === undefined ? undefined : { caller: callerId(principal), key: validKey, field: 'Idempotency-Key' },
+    );
   }
 
   @Post('v1/notifications/batch')
@@ -101,11 +112,15 @@ export class NotificationsController {
       'All or nothing: every item is validated first (a 400 names each bad field as notifications[i].<field>), and when one item is refused ' +
       '(404 partner_not_found, 422 idempotency_key_reused or payload_too_complex) nothing in the batch is stored. ' +
       'One transaction, one answer per item in the order given. A partner without a callback for the type gets status "skipped". ' +
-      'Each item\'s idempotencyKey follows the rules of the Idempotency-Key header.',
+      "Each item's idempotencyKey follows the rules of the Idempotency-Key header.",
   })
   @ApiAcceptedResponse({ type: NotificationBatchAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422)
-  publishBatch(@Body() batch: PublishNotificationBatchDto, @RawJsonBody() rawBody: string, @CurrentPrincipal() principal: Principal): Promise<NotificationBatchAcceptedDto> {
+  publishBatch(
+    @Body() batch: PublishNotificationBatchDto,
+    @RawJsonBody() rawBody: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<NotificationBatchAcceptedDto> {
     return this.publishNotificationBatch.execute(batch, rawBody, callerId(principal));
   }
 

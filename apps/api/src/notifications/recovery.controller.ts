@@ -24,7 +24,10 @@ export class RecoveryController {
   // It makes us send traffic, like an echo or a redelivery: it draws from the same budget.
   @RateLimit('echo')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Recover a callback’s failed notifications since a time', description: `${RECOVER_DESCRIPTION} 409 while the callback is disabled: PUT it first.` })
+  @ApiOperation({
+    summary: 'Recover a callback’s failed notifications since a time',
+    description: `${RECOVER_DESCRIPTION} 409 while the callback is disabled: PUT it first.`,
+  })
   @ApiParam({ name: 'notificationType', enum: [...SUPPORTED_NOTIFICATION_TYPE_IDS], description: 'Notification type id' })
   @ApiAcceptedResponse({ type: RecoveringDto })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415, 422, 429)
@@ -39,7 +42,10 @@ export class RecoveryController {
   @Post('admin/partners/:partnerUniqueID/recover')
   @Audience('admin')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Recover failed notifications of all a partner’s enabled callbacks (operator key)', description: RECOVER_DESCRIPTION })
+  @ApiOperation({
+    summary: 'Recover failed notifications of all a partner’s enabled callbacks (operator key)',
+    description: RECOVER_DESCRIPTION,
+  })
   @ApiAcceptedResponse({ type: RecoveringDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422)
   recoverPartner(@PartnerIdParam() partnerId: string, @Body() body: RecoverNotificationsDto): Promise<RecoveringDto> {

@@ -18,8 +18,16 @@ export function boardBasicAuth(adminApiKey: string | null) {
     const [scheme, encoded] = (request.headers.authorization ?? '').split(' ');
     const [user, ...rest] = scheme === 'Basic' && encoded ? Buffer.from(encoded, 'base64').toString('utf8').split(':') : [];
     if (adminApiKey !== null && user === BOARD_USER && secretsEqual(rest.join(':'), adminApiKey)) return next();
-    const detail = adminApiKey === null ? 'Bull Board is disabled: ADMIN_API_KEY is not set' : 'Bull Board needs the operator credentials (user admin, password ADMIN_API_KEY)';
-    sendProblem(response, new DomainError(401, 'unauthorized', detail, undefined, { 'WWW-Authenticate': 'Basic realm="Partner Callbacks queues", charset="UTF-8"' }));
+    const detail =
+      adminApiKey === null
+        ? 'Bull Board is disabled: ADMIN_API_KEY is not set'
+        : 'Bull Board needs the operator credentials (user admin, password ADMIN_API_KEY)';
+    sendProblem(
+      response,
+      new DomainError(401, 'unauthorized', detail, undefined, {
+        'WWW-Authenticate': 'Basic realm="Partner Callbacks queues", charset="UTF-8"',
+      }),
+    );
   };
 }
 
@@ -51,7 +59,9 @@ export class QueueBoardModule {
               displayName: shards.length === 1 ? 'Webhook deliveries' : `Webhook deliveries, shard ${shard.index + 1} of ${shards.length}`,
               description:
                 'One job per notification (job id = notification id). Delayed jobs are retries; failed ones exhausted the schedule.' +
-                (shards.length === 1 ? '' : ` Callbacks are spread over ${shards.length} shards; this one's keys start with ${shard.prefix}.`),
+                (shards.length === 1
+                  ? ''
+                  : ` Callbacks are spread over ${shards.length} shards; this one's keys start with ${shard.prefix}.`),
             },
           })),
         ),

@@ -16,7 +16,15 @@ import { RotateSigningSecret } from '../callbacks/use-cases/rotate-signing-secre
 import { RecoverNotifications } from '../notifications/use-cases/recover-notifications.use-case';
 import { PortalErrorFilter } from './portal-error.filter';
 import { formErrors, formText, notice, Portal, redirectTo, sendPage } from './portal-context';
-import { callbacksPage, type CallbackFormState, overviewPage, recoverPage, type RecoverFormState, rotateConfirmPage, secretPage } from './views/callbacks.view';
+import {
+  callbacksPage,
+  type CallbackFormState,
+  overviewPage,
+  recoverPage,
+  type RecoverFormState,
+  rotateConfirmPage,
+  secretPage,
+} from './views/callbacks.view';
 import { groupErrors, portalPath, type PortalContext } from './views/layout';
 
 type Form = Record<string, unknown>;
@@ -99,17 +107,29 @@ export class PortalCallbacksController {
   }
 
   @Post('callbacks/:notificationType/enable')
-  enable(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+  enable(
+    @Portal() portal: PortalContext,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @Res() response: Response,
+  ): Promise<void> {
     return this.setEnabled(portal, notificationTypeId, true, response);
   }
 
   @Post('callbacks/:notificationType/disable')
-  disable(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+  disable(
+    @Portal() portal: PortalContext,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @Res() response: Response,
+  ): Promise<void> {
     return this.setEnabled(portal, notificationTypeId, false, response);
   }
 
   @Post('callbacks/:notificationType/delete')
-  async delete(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+  async delete(
+    @Portal() portal: PortalContext,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @Res() response: Response,
+  ): Promise<void> {
     await this.deleteCallback.execute(portal.partnerId, notificationTypeId);
     redirectTo(response, this.callbacksUrl(portal, 'deleted', notificationTypeId));
   }
@@ -126,19 +146,31 @@ export class PortalCallbacksController {
   }
 
   @Get('callbacks/:notificationType/rotate')
-  async confirmRotation(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+  async confirmRotation(
+    @Portal() portal: PortalContext,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @Res() response: Response,
+  ): Promise<void> {
     await this.getCallback.execute(portal.partnerId, notificationTypeId);
     sendPage(response, rotateConfirmPage(portal, findNotificationType(notificationTypeId)!));
   }
 
   @Post('callbacks/:notificationType/secret/rotate')
-  async rotate(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+  async rotate(
+    @Portal() portal: PortalContext,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @Res() response: Response,
+  ): Promise<void> {
     await this.rotateSigningSecret.execute(portal.partnerId, notificationTypeId);
     redirectTo(response, portalPath(portal, `/callbacks/${notificationTypeId}/secret?done=rotated`));
   }
 
   @Get('callbacks/:notificationType/recover')
-  async recoverForm(@Portal() portal: PortalContext, @NotificationTypeParam('notificationType') notificationTypeId: number, @Res() response: Response): Promise<void> {
+  async recoverForm(
+    @Portal() portal: PortalContext,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @Res() response: Response,
+  ): Promise<void> {
     await this.getCallback.execute(portal.partnerId, notificationTypeId);
     const dayAgo = new Date(Date.now() - 86_400_000).toISOString();
     sendPage(response, recoverPage(portal, findNotificationType(notificationTypeId)!, { since: dayAgo, until: '', errors: {} }));
@@ -171,7 +203,11 @@ export class PortalCallbacksController {
   /** Enabling or disabling is a PUT of the callback as it is, with the flag changed: the API's way. */
   private async setEnabled(portal: PortalContext, notificationTypeId: number, enabled: boolean, response: Response): Promise<void> {
     const callback = await this.getCallback.execute(portal.partnerId, notificationTypeId);
-    await this.registerCallback.execute(portal.partnerId, notificationTypeId, { callbackUrl: callback.callbackUrl, headers: callback.headers, enabled });
+    await this.registerCallback.execute(portal.partnerId, notificationTypeId, {
+      callbackUrl: callback.callbackUrl,
+      headers: callback.headers,
+      enabled,
+    });
     redirectTo(response, this.callbacksUrl(portal, enabled ? 'enabled' : 'disabled', notificationTypeId));
   }
 

@@ -52,7 +52,8 @@ const NOTICES: Record<string, string> = {
   rotated: 'New signing secret made. For 24 hours every delivery is signed with both the new and the old secret.',
   echo: 'Test echo accepted. This page refreshes until it has been delivered.',
   redelivered: 'Redelivery queued: one new attempt now, with the same webhook-id.',
-  recovering: 'Recovery started: each failed notification of this type in the window has a new delivery round, with its webhook-id kept; the delivery log shows them.',
+  recovering:
+    'Recovery started: each failed notification of this type in the window has a new delivery round, with its webhook-id kept; the delivery log shows them.',
 };
 
 /** The notice after a redirect: a fixed text picked by key, so nothing from the URL is shown. */

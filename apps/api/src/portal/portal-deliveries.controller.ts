@@ -40,13 +40,20 @@ function parseOtherFields(text: string): Record<string, unknown> {
   } catch {
     throw DomainError.validation([{ field: 'otherFields', message: 'is not valid JSON' }]);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw DomainError.validation([{ field: 'otherFields', message: 'must be a JSON object' }]);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw DomainError.validation([{ field: 'otherFields', message: 'must be a JSON object' }]);
   return value as Record<string, unknown>;
 }
 
 /** The envelope as the worker signs and sends it, indented for reading. */
 export function signedEnvelope(detail: NotificationDetailDto, partnerId: string): string {
-  const head = { type: notificationTypeName(detail.notificationTypeId), notificationTypeId: detail.notificationTypeId, timestamp: detail.createdAt, partnerUniqueId: partnerId, test: detail.test };
+  const head = {
+    type: notificationTypeName(detail.notificationTypeId),
+    notificationTypeId: detail.notificationTypeId,
+    timestamp: detail.createdAt,
+    partnerUniqueId: partnerId,
+    test: detail.test,
+  };
   return JSON.stringify(JSON.parse(serializeEnvelope(head, JSON.stringify(detail.payload))), null, 2);
 }
 
@@ -108,7 +115,10 @@ export class PortalDeliveriesController {
     const cursor = formText(query, 'cursor');
     const given = Object.fromEntries(Object.entries({ ...filters, cursor }).filter(([, value]) => value !== ''));
     try {
-      const listQuery = this.validation.transform({ ...given, limit: String(PAGE_SIZE) }, { type: 'query', metatype: ListNotificationsQueryDto }) as ListNotificationsQueryDto;
+      const listQuery = this.validation.transform(
+        { ...given, limit: String(PAGE_SIZE) },
+        { type: 'query', metatype: ListNotificationsQueryDto },
+      ) as ListNotificationsQueryDto;
       const page = await this.listNotifications.execute(portal.partnerId, listQuery);
       sendPage(response, deliveriesPage(portal, filters, page, {}, cursor !== ''));
     } catch (error) {
@@ -119,15 +129,25 @@ export class PortalDeliveriesController {
   }
 
   @Get('deliveries/:notificationId')
-  async delivery(@Portal() portal: PortalContext, @UuidParam('notificationId') notificationId: string, @Query('done') done: unknown, @Res() response: Response): Promise<void> {
+  async delivery(
+    @Portal() portal: PortalContext,
+    @UuidParam('notificationId') notificationId: string,
+    @Query('done') done: unknown,
+    @Res() response: Response,
+  ): Promise<void> {
     const detail = await this.getNotification.execute(portal.partnerId, notificationId);
-    const dueSoon = detail.status === 'pending' && (detail.nextAttemptAt === null || Date.parse(detail.nextAttemptAt) - Date.now() < REFRESH_WINDOW_MS);
+    const dueSoon =
+      detail.status === 'pending' && (detail.nextAttemptAt === null || Date.parse(detail.nextAttemptAt) - Date.now() < REFRESH_WINDOW_MS);
     sendPage(response, deliveryPage(portal, detail, signedEnvelope(detail, portal.partnerId), { notice: notice(done), refresh: dueSoon }));
   }
 
   @Post('deliveries/:notificationId/redeliver')
   @RateLimit('echo')
-  async redeliver(@Portal() portal: PortalContext, @UuidParam('notificationId') notificationId: string, @Res() response: Response): Promise<void> {
+  async redeliver(
+    @Portal() portal: PortalContext,
+    @UuidParam('notificationId') notificationId: string,
+    @Res() response: Response,
+  ): Promise<void> {
     await this.redeliverNotification.execute(portal.partnerId, notificationId);
     redirectTo(response, portalPath(portal, `/deliveries/${notificationId}?done=redelivered`));
   }

@@ -25,7 +25,8 @@ export class PortalSessionController {
   @Get()
   @Audience('partner')
   home(@CurrentPrincipal() principal: Principal, @Res() response: Response): void {
-    if (principal.kind === 'admin') throw new DomainError(403, 'forbidden', 'the portal is for partners: open a portal link instead of using the operator key');
+    if (principal.kind === 'admin')
+      throw new DomainError(403, 'forbidden', 'the portal is for partners: open a portal link instead of using the operator key');
     redirectTo(response, `/portal/${principal.partnerId}`);
   }
 

@@ -38,7 +38,14 @@ export const PARK_TIMEOUT_MS = 5 * 60_000;
 const SLOW_DOWN_STATUSES = new Set([429, 503]);
 
 /** What an attempt that falls due while the circuit is open records: nothing was sent. */
-const CIRCUIT_OPEN_OUTCOME: AttemptOutcome = { ok: false, statusCode: null, error: 'circuit_open', durationMs: 0, responseBody: null, retryAfter: undefined };
+const CIRCUIT_OPEN_OUTCOME: AttemptOutcome = {
+  ok: false,
+  statusCode: null,
+  error: 'circuit_open',
+  durationMs: 0,
+  responseBody: null,
+  retryAfter: undefined,
+};
 
 function describe(outcome: AttemptOutcome): string {
   return `${outcome.statusCode !== null ? `HTTP ${outcome.statusCode}` : outcome.error} in ${outcome.durationMs} ms`;
@@ -94,7 +101,13 @@ export class DeliverNotification {
     }
   }
 
-  private async deliver(job: DeliveryJob, context: DeliveryContext | null, admitted: boolean, callbackRef: CallbackRef, lease: { held: boolean }): Promise<DeliveryResult> {
+  private async deliver(
+    job: DeliveryJob,
+    context: DeliveryContext | null,
+    admitted: boolean,
+    callbackRef: CallbackRef,
+    lease: { held: boolean },
+  ): Promise<DeliveryResult> {
     if (!context) return { kind: 'nothing_to_do', reason: 'notification_deleted' };
     if (job.data.round !== context.deliveryRound) return { kind: 'nothing_to_do', reason: 'superseded_by_redelivery' };
     if (context.status === 'failed' && job.attemptsMade > (context.failedJobAttempts ?? 0)) {
@@ -148,19 +161,42 @@ export class DeliverNotification {
       if (released.transition === 'opened' || released.transition === 'closed') {
         this.metrics.circuitTransitions.inc({ state: released.transition });
         this.logger.warn(
-          { notificationId: context.notificationId, partnerId: context.partnerId, notificationTypeId: context.notificationTypeId, circuit: released.transition },
+          {
+            notificationId: context.notificationId,
+            partnerId: context.partnerId,
+            notificationTypeId: context.notificationTypeId,
+            circuit: released.transition,
+          },
           `circuit ${released.transition}`,
         );
       }
     }
     const applied = await recording;
-    const log = { notificationId: context.notificationId, attempt: update.result.attempt, statusCode: outcome.statusCode, error: outcome.error, durationMs: outcome.durationMs };
+    const log = {
+      notificationId: context.notificationId,
+      attempt: update.result.attempt,
+      statusCode: outcome.statusCode,
+      error: outcome.error,
+      durationMs: outcome.durationMs,
+    };
     if (!applied) {
       this.logger.info(log, 'attempt logged; the notification had moved on (a newer round, or finished elsewhere)');
       return { kind: 'nothing_to_do', reason: 'finished_elsewhere' };
     }
-    this.lifecycle.attemptRecorded(callbackRef, { ok: outcome.ok, at, statusCode: outcome.statusCode, error: outcome.error, circuit: released?.transition });
-    if (update.result.kind === 'failed') this.lifecycle.notificationFailed(callbackRef, { notificationId: context.notificationId, statusReason: update.result.reason, statusCode: outcome.statusCode, error: outcome.error });
+    this.lifecycle.attemptRecorded(callbackRef, {
+      ok: outcome.ok,
+      at,
+      statusCode: outcome.statusCode,
+      error: outcome.error,
+      circuit: released?.transition,
+    });
+    if (update.result.kind === 'failed')
+      this.lifecycle.notificationFailed(callbackRef, {
+        notificationId: context.notificationId,
+        statusReason: update.result.reason,
+        statusCode: outcome.statusCode,
+        error: outcome.error,
+      });
     this.observe(context, outcome, update.result);
     if (update.result.kind === 'delivered') this.logger.info(log, 'delivered');
     else this.logger.warn({ ...log, next: update.result.kind }, 'delivery attempt failed');
@@ -211,12 +247,17 @@ export class DeliverNotification {
     outcome: AttemptOutcome,
   ): { next: NotificationUpdate; result: Extract<DeliveryResult, { kind: 'delivered' | 'retry' | 'failed' }> } {
     const attempt = context.attemptCount + 1;
-    if (outcome.ok) return { next: { status: 'delivered', statusReason: null, nextAttemptAt: null }, result: { kind: 'delivered', attempt } };
+    if (outcome.ok)
+      return { next: { status: 'delivered', statusReason: null, nextAttemptAt: null }, result: { kind: 'delivered', attempt } };
     const summary = `attempt ${attempt}: ${describe(outcome)}`;
-    const failed = (reason: string) => ({ next: { status: 'failed' as const, statusReason: reason, nextAttemptAt: null }, result: { kind: 'failed' as const, attempt, reason, summary } });
+    const failed = (reason: string) => ({
+      next: { status: 'failed' as const, statusReason: reason, nextAttemptAt: null },
+      result: { kind: 'failed' as const, attempt, reason, summary },
+    });
     // A refused address will not become public by waiting: retrying would only knock again.
     if (outcome.error === 'blocked_address') return failed('blocked_address');
-    const retryAfterMs = outcome.statusCode !== null && SLOW_DOWN_STATUSES.has(outcome.statusCode) ? parseRetryAfter(outcome.retryAfter) : null;
+    const retryAfterMs =
+      outcome.statusCode !== null && SLOW_DOWN_STATUSES.has(outcome.statusCode) ? parseRetryAfter(outcome.retryAfter) : null;
     const { delayMs } = this.retryPolicy.next(context.roundAttempts + 1, retryAfterMs);
     if (delayMs === null) return failed('retries_exhausted');
     return {

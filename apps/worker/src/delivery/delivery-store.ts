@@ -191,7 +191,9 @@ export class DeliveryStore implements OnApplicationShutdown {
   private readonly pool: Pool;
   private readonly loads = new Batcher((ids: string[]) => this.loadMany(ids, true));
   private readonly stateLoads = new Batcher((ids: string[]) => this.loadMany(ids, false));
-  private readonly records = new Batcher((attempts: Array<{ attempt: AttemptRecord; update: NotificationUpdate }>) => this.recordMany(attempts));
+  private readonly records = new Batcher((attempts: Array<{ attempt: AttemptRecord; update: NotificationUpdate }>) =>
+    this.recordMany(attempts),
+  );
   private readonly parks = new Batcher((entries: Array<{ notificationId: string; until: Date }>) => this.parkMany(entries));
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -297,7 +299,10 @@ export class DeliveryStore implements OnApplicationShutdown {
   }
 
   async isPendingInRound(notificationId: string, round: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query(`SELECT 1 FROM notifications WHERE id = $1 AND status = 'pending' AND delivery_round = $2`, [notificationId, round]);
+    const { rowCount } = await this.pool.query(`SELECT 1 FROM notifications WHERE id = $1 AND status = 'pending' AND delivery_round = $2`, [
+      notificationId,
+      round,
+    ]);
     return (rowCount ?? 0) > 0;
   }
 

@@ -4,7 +4,16 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { RedisErrorReporter } from '@callbacks/observability';
-import { DELIVERY_LOCK_DURATION_MS, DELIVERY_MAX_STALLED_COUNT, DELIVERY_QUEUE, DELIVERY_STALLED_INTERVAL_MS, type DeliveryJobData, isOperatorEventJob, type OperatorEventJobData, STALLED_TOO_OFTEN } from '@callbacks/queue';
+import {
+  DELIVERY_LOCK_DURATION_MS,
+  DELIVERY_MAX_STALLED_COUNT,
+  DELIVERY_QUEUE,
+  DELIVERY_STALLED_INTERVAL_MS,
+  type DeliveryJobData,
+  isOperatorEventJob,
+  type OperatorEventJobData,
+  STALLED_TOO_OFTEN,
+} from '@callbacks/queue';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
 import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
 import { DeliverOperatorEvent } from '../lifecycle/deliver-operator-event.use-case';
@@ -98,13 +107,25 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   @OnWorkerEvent('failed')
   async onFailed(job: Job<DeliveryJobData> | undefined, error: Error): Promise<void> {
     if (job && error.message === STALLED_TOO_OFTEN) {
-      const ended = await this.store.quarantine(job.data.notificationId, job.data.round, Math.max(0, job.attemptsMade - 1)).catch(() => false);
-      if (ended) this.lifecycle.notificationFailed({ partnerId: job.data.partnerUniqueId, notificationTypeId: job.data.notificationTypeId }, { notificationId: job.data.notificationId, statusReason: 'worker_crash', statusCode: null, error: 'worker_crash' });
-      this.logger.error({ notificationId: job.data.notificationId, stalls: job.stalledCounter, ended }, 'delivery crashed its workers repeatedly; failed with worker_crash');
+      const ended = await this.store
+        .quarantine(job.data.notificationId, job.data.round, Math.max(0, job.attemptsMade - 1))
+        .catch(() => false);
+      if (ended)
+        this.lifecycle.notificationFailed(
+          { partnerId: job.data.partnerUniqueId, notificationTypeId: job.data.notificationTypeId },
+          { notificationId: job.data.notificationId, statusReason: 'worker_crash', statusCode: null, error: 'worker_crash' },
+        );
+      this.logger.error(
+        { notificationId: job.data.notificationId, stalls: job.stalledCounter, ended },
+        'delivery crashed its workers repeatedly; failed with worker_crash',
+      );
       return;
     }
     if (error instanceof UnrecoverableError) return;
-    this.logger.error({ notificationId: job?.data.notificationId, jobAttempt: job?.attemptsMade, err: error }, 'delivery job errored; BullMQ will retry it');
+    this.logger.error(
+      { notificationId: job?.data.notificationId, jobAttempt: job?.attemptsMade, err: error },
+      'delivery job errored; BullMQ will retry it',
+    );
   }
 
   /** The job log is for people reading Bull Board; losing a line must not change the delivery. */

@@ -38,7 +38,8 @@ export interface AttemptOutcome {
   ok: boolean;
 }
 
-const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_|HOSTNAME_MISMATCH)/;
+const TLS_ERROR =
+  /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_|HOSTNAME_MISMATCH)/;
 
 function errorCodes(error: unknown): string[] {
   const codes: string[] = [];
@@ -55,7 +56,8 @@ export function classifyError(error: unknown): AttemptErrorKind {
   const codes = errorCodes(error);
   const has = (...wanted: string[]) => codes.some((code) => wanted.includes(code));
   if (has('ERR_BLOCKED_ADDRESS')) return 'blocked_address';
-  if (has('TimeoutError', 'AbortError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT')) return 'timeout';
+  if (has('TimeoutError', 'AbortError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'))
+    return 'timeout';
   if (has('ECONNREFUSED')) return 'connection_refused';
   if (has('ENOTFOUND', 'EAI_AGAIN', 'EAI_NODATA', 'EAI_FAIL')) return 'dns';
   if (codes.some((code) => TLS_ERROR.test(code))) return 'tls';
@@ -93,19 +95,26 @@ export class HttpSender {
     if (!this.options.allowInsecure) {
       // A literal IP never goes through DNS, so the guarded lookup would not see it.
       const address = literalAddress(new URL(delivery.url).hostname);
-      if (address !== null && isForbiddenAddress(address)) return finish({ statusCode: null, error: 'blocked_address', responseBody: null, retryAfter: undefined });
+      if (address !== null && isForbiddenAddress(address))
+        return finish({ statusCode: null, error: 'blocked_address', responseBody: null, retryAfter: undefined });
     }
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     let response: Awaited<ReturnType<typeof request>>;
     try {
-      const post = () => request(delivery.url, { method: 'POST', headers: delivery.headers, body: delivery.body, dispatcher: this.agent, signal: deadline });
+      const post = () =>
+        request(delivery.url, { method: 'POST', headers: delivery.headers, body: delivery.body, dispatcher: this.agent, signal: deadline });
       response = await (this.options.traceparent ? post() : withoutTracePropagation(post));
     } catch (error) {
       return finish({ statusCode: null, error: classifyError(error), responseBody: null, retryAfter: undefined });
     }
     const responseBody = await readCapped(response.body);
     const retryAfter = response.headers['retry-after'];
-    return finish({ statusCode: response.statusCode, error: null, responseBody, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter });
+    return finish({
+      statusCode: response.statusCode,
+      error: null,
+      responseBody,
+      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+    });
   }
 
   /** Nest calls this at shutdown, after the worker has finished its jobs. */
@@ -135,5 +144,8 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(error?: Error)
   }
   if (received === 0) return null;
   // PostgreSQL text cannot hold NUL characters; a hostile body must not make the attempt unrecordable.
-  return Buffer.concat(chunks).subarray(0, STORED_RESPONSE_BYTES).toString('utf8').replace(/\u0000/g, '');
+  return Buffer.concat(chunks)
+    .subarray(0, STORED_RESPONSE_BYTES)
+    .toString('utf8')
+    .replace(/\u0000/g, '');
 }

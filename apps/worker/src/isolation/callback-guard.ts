@@ -103,8 +103,20 @@ export interface CallbackRef {
 }
 
 type GuardRedis = RedisClient & {
-  admitDelivery(inFlight: string, circuit: string, probe: string, waiting: string, ...args: Array<string | number>): Promise<[number, number, string, string]>;
-  releaseDelivery(inFlight: string, circuit: string, probe: string, waiting: string, ...args: Array<string | number>): Promise<[CircuitTransition, string]>;
+  admitDelivery(
+    inFlight: string,
+    circuit: string,
+    probe: string,
+    waiting: string,
+    ...args: Array<string | number>
+  ): Promise<[number, number, string, string]>;
+  releaseDelivery(
+    inFlight: string,
+    circuit: string,
+    probe: string,
+    waiting: string,
+    ...args: Array<string | number>
+  ): Promise<[CircuitTransition, string]>;
 };
 
 /**
@@ -147,7 +159,11 @@ export class CallbackGuard implements OnApplicationShutdown {
   }
 
   /** `ok` is whether the attempt succeeded; null when nothing was sent (the lease is only given on). */
-  async release(callback: CallbackRef, jobId: string, ok: boolean | null): Promise<{ transition: CircuitTransition; handedTo: string | null }> {
+  async release(
+    callback: CallbackRef,
+    jobId: string,
+    ok: boolean | null,
+  ): Promise<{ transition: CircuitTransition; handedTo: string | null }> {
     const result = ok === null ? '' : ok ? '1' : '0';
     const [transition, handedTo] = await this.redis.releaseDelivery(
       ...this.keys(callback),

@@ -27,7 +27,9 @@ export class ParkedDeliveries {
   /** Fire and forget: a wake that cannot be made leaves the job to its park timeout. */
   wake(callback: CallbackRef, jobId: string | null): void {
     if (!jobId) return;
-    this.promote(callback, jobId).catch((error: unknown) => this.logger.warn({ jobId, err: error }, 'could not wake a parked delivery; it wakes at its park timeout'));
+    this.promote(callback, jobId).catch((error: unknown) =>
+      this.logger.warn({ jobId, err: error }, 'could not wake a parked delivery; it wakes at its park timeout'),
+    );
   }
 
   /** Called by the parker once its job is delayed: wakes it if a slot was handed over meanwhile. */

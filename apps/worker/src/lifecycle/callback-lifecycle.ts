@@ -101,7 +101,9 @@ export class CallbackLifecycle implements OnApplicationShutdown {
       options: '-c synchronous_commit=off',
     });
     this.outcomePool.on('error', () => undefined); // an idle connection dropped; the next query reconnects
-    this.outcomes = new OutcomeWindows(OUTCOME_WRITE_INTERVAL_MS, (ref, summary) => this.track(this.applyOutcomes(ref, summary), ref, 'recording attempt outcomes'));
+    this.outcomes = new OutcomeWindows(OUTCOME_WRITE_INTERVAL_MS, (ref, summary) =>
+      this.track(this.applyOutcomes(ref, summary), ref, 'recording attempt outcomes'),
+    );
   }
 
   /** After an attempt is recorded (circuit_open attempts included: they count as failures). */
@@ -113,7 +115,11 @@ export class CallbackLifecycle implements OnApplicationShutdown {
   /** A notification ended failed (retries exhausted, blocked address, worker crash…). */
   notificationFailed(ref: CallbackRef, failed: FailedNotification): void {
     const data = { partnerUniqueId: ref.partnerId, notificationTypeId: ref.notificationTypeId, ...failed };
-    this.track(this.operatorEvents.exhausted(this.dataSource, data).then((event) => this.operatorEvents.enqueue([event])), ref, 'recording notification.exhausted');
+    this.track(
+      this.operatorEvents.exhausted(this.dataSource, data).then((event) => this.operatorEvents.enqueue([event])),
+      ref,
+      'recording notification.exhausted',
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -123,26 +129,38 @@ export class CallbackLifecycle implements OnApplicationShutdown {
   }
 
   private track(work: Promise<unknown>, ref: CallbackRef, what: string): void {
-    const tracked = work.catch((error: unknown) => this.logger.warn({ err: error, partnerId: ref.partnerId, notificationTypeId: ref.notificationTypeId }, `callback lifecycle: ${what} failed`));
+    const tracked = work.catch((error: unknown) =>
+      this.logger.warn(
+        { err: error, partnerId: ref.partnerId, notificationTypeId: ref.notificationTypeId },
+        `callback lifecycle: ${what} failed`,
+      ),
+    );
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
   }
 
   private async circuitOpened(ref: CallbackRef, at: Date): Promise<void> {
-    await this.dataSource.query(`UPDATE callbacks SET circuit_opened_at = $3 WHERE partner_id = $1 AND notification_type_id = $2 AND circuit_opened_at IS NULL`, [
-      ref.partnerId,
-      ref.notificationTypeId,
-      at,
-    ]);
+    await this.dataSource.query(
+      `UPDATE callbacks SET circuit_opened_at = $3 WHERE partner_id = $1 AND notification_type_id = $2 AND circuit_opened_at IS NULL`,
+      [ref.partnerId, ref.notificationTypeId, at],
+    );
   }
 
   private async applyOutcomes(ref: CallbackRef, summary: OutcomeSummary): Promise<void> {
-    const { rows } = await this.outcomePool.query<OutcomeRow>(APPLY_OUTCOMES, [ref.partnerId, ref.notificationTypeId, summary.lastSuccessAt, summary.failingSince]);
+    const { rows } = await this.outcomePool.query<OutcomeRow>(APPLY_OUTCOMES, [
+      ref.partnerId,
+      ref.notificationTypeId,
+      summary.lastSuccessAt,
+      summary.failingSince,
+    ]);
     const [row] = rows;
     if (!row) return; // the callback was deleted
     if (row.was_opened && !row.now_opened && summary.lastSuccessAt) {
       this.metrics.callbacksRecovered.inc();
-      this.logger.info({ partnerId: ref.partnerId, notificationTypeId: ref.notificationTypeId }, 'callback recovered after its circuit had opened');
+      this.logger.info(
+        { partnerId: ref.partnerId, notificationTypeId: ref.notificationTypeId },
+        'callback recovered after its circuit had opened',
+      );
       await this.operatorEvents.emit('callback.recovered', {
         partnerUniqueId: ref.partnerId,
         notificationTypeId: ref.notificationTypeId,
@@ -151,7 +169,8 @@ export class CallbackLifecycle implements OnApplicationShutdown {
         recoveredAt: summary.lastSuccessAt.toISOString(),
       });
     }
-    if (row.enabled && row.failing_since && Date.now() - row.failing_since.getTime() >= this.config.callbackDisableAfterMs) await this.disable(ref);
+    if (row.enabled && row.failing_since && Date.now() - row.failing_since.getTime() >= this.config.callbackDisableAfterMs)
+      await this.disable(ref);
   }
 
   /** Disables a callback that has failed for CALLBACK_DISABLE_AFTER (once, however many workers try). */
@@ -183,14 +202,23 @@ export class CallbackLifecycle implements OnApplicationShutdown {
       ];
       if (failed.length > 0) {
         const latest = failed[failed.length - 1];
-        const [lastAttempt] = (await manager.query(`SELECT status_code, error FROM delivery_attempts WHERE notification_id = $1 ORDER BY attempt DESC LIMIT 1`, [latest.id])) as Array<{
+        const [lastAttempt] = (await manager.query(
+          `SELECT status_code, error FROM delivery_attempts WHERE notification_id = $1 ORDER BY attempt DESC LIMIT 1`,
+          [latest.id],
+        )) as Array<{
           status_code: number | null;
           error: string | null;
         }>;
         events.push(
           await this.operatorEvents.exhausted(
             manager,
-            { ...callbackRef, notificationId: latest.id, statusReason: 'callback_disabled', statusCode: lastAttempt?.status_code ?? null, error: lastAttempt?.error ?? null },
+            {
+              ...callbackRef,
+              notificationId: latest.id,
+              statusReason: 'callback_disabled',
+              statusCode: lastAttempt?.status_code ?? null,
+              error: lastAttempt?.error ?? null,
+            },
             failed.length,
           ),
         );
@@ -200,7 +228,12 @@ export class CallbackLifecycle implements OnApplicationShutdown {
     if (!outcome) return;
     this.metrics.callbacksDisabled.inc();
     this.logger.warn(
-      { partnerId: ref.partnerId, notificationTypeId: ref.notificationTypeId, failingSince: outcome.failingSince, failedNotifications: outcome.failed.length },
+      {
+        partnerId: ref.partnerId,
+        notificationTypeId: ref.notificationTypeId,
+        failingSince: outcome.failingSince,
+        failedNotifications: outcome.failed.length,
+      },
       'callback disabled: every attempt failed for CALLBACK_DISABLE_AFTER',
     );
     await this.operatorEvents.enqueue(outcome.events);
@@ -216,7 +249,9 @@ export class CallbackLifecycle implements OnApplicationShutdown {
     const queue = this.queues.forCallback(ref.partnerId, ref.notificationTypeId);
     for (let start = 0; start < notifications.length; start += JOB_REMOVALS_IN_PARALLEL) {
       await Promise.all(
-        notifications.slice(start, start + JOB_REMOVALS_IN_PARALLEL).map((row) => queue.remove(deliveryJobId(row.id, row.delivery_round)).catch(() => 0)),
+        notifications
+          .slice(start, start + JOB_REMOVALS_IN_PARALLEL)
+          .map((row) => queue.remove(deliveryJobId(row.id, row.delivery_round)).catch(() => 0)),
       );
     }
   }

@@ -54,7 +54,8 @@ export class DeliverOperatorEvent {
     if (peek.status !== 'pending') return { kind: 'nothing_to_do', reason: `already_${peek.status}` };
     const waitMs = peek.due_at.getTime() - Date.now();
     // Waiting for the end of its coalescing window: the job sleeps again (no attempt is made).
-    if (waitMs > EARLY_TOLERANCE_MS) return { kind: 'retry', attempt: peek.attempt_count, delayMs: waitMs, summary: `coalescing until ${peek.due_at.toISOString()}` };
+    if (waitMs > EARLY_TOLERANCE_MS)
+      return { kind: 'retry', attempt: peek.attempt_count, delayMs: waitMs, summary: `coalescing until ${peek.due_at.toISOString()}` };
 
     const [sealed] = (await this.dataSource.query(
       `UPDATE operator_events SET accumulating = false WHERE id = $1 AND status = 'pending'
@@ -68,7 +69,10 @@ export class DeliverOperatorEvent {
     if (!webhook) {
       // OPERATOR_WEBHOOK_URL was removed after the event was recorded: nowhere to send it.
       const reason = 'operator_webhook_not_configured';
-      await this.dataSource.query(`UPDATE operator_events SET status = 'failed', status_reason = $2, updated_at = now() WHERE id = $1 AND status = 'pending'`, [id, reason]);
+      await this.dataSource.query(
+        `UPDATE operator_events SET status = 'failed', status_reason = $2, updated_at = now() WHERE id = $1 AND status = 'pending'`,
+        [id, reason],
+      );
       this.metrics.operatorEvents.inc({ type: event.type, outcome: 'failed' });
       return { kind: 'failed', attempt, reason, summary: reason };
     }
@@ -89,8 +93,12 @@ export class DeliverOperatorEvent {
     });
     const attemptRow = { at, url: webhook.url, ...outcome };
     if (outcome.ok) return this.finish(id, event, attempt, attemptRow, { status: 'delivered', reason: null });
-    if (outcome.error === 'blocked_address') return this.finish(id, event, attempt, attemptRow, { status: 'failed', reason: 'blocked_address' });
-    const { delayMs } = this.retryPolicy.next(attempt, outcome.statusCode === 429 || outcome.statusCode === 503 ? parseRetryAfter(outcome.retryAfter) : null);
+    if (outcome.error === 'blocked_address')
+      return this.finish(id, event, attempt, attemptRow, { status: 'failed', reason: 'blocked_address' });
+    const { delayMs } = this.retryPolicy.next(
+      attempt,
+      outcome.statusCode === 429 || outcome.statusCode === 503 ? parseRetryAfter(outcome.retryAfter) : null,
+    );
     if (delayMs === null) return this.finish(id, event, attempt, attemptRow, { status: 'failed', reason: 'retries_exhausted' });
     return this.finish(id, event, attempt, attemptRow, { status: 'pending', reason: null, delayMs });
   }
@@ -118,7 +126,19 @@ export class DeliverOperatorEvent {
        UPDATE operator_events
           SET attempt_count = $2, last_attempt_at = $3, status = $9, status_reason = $10, next_attempt_at = $11, updated_at = now()
         WHERE id = $1 AND status = 'pending'`,
-      [id, attempt, sent.at, sent.url, sent.statusCode, sent.durationMs, sent.error, sent.responseBody, next.status, next.reason, nextAttemptAt],
+      [
+        id,
+        attempt,
+        sent.at,
+        sent.url,
+        sent.statusCode,
+        sent.durationMs,
+        sent.error,
+        sent.responseBody,
+        next.status,
+        next.reason,
+        nextAttemptAt,
+      ],
     );
     const outcomeLabel = next.status === 'pending' ? 'retry_scheduled' : next.status;
     this.metrics.operatorEvents.inc({ type: event.type, outcome: outcomeLabel });

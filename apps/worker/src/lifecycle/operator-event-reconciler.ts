@@ -6,7 +6,14 @@ import { PinoLogger } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import type { OperatorEventType } from '@callbacks/contracts';
-import { DELIVERY_QUEUE, enqueueOperatorEvents, operatorEventJobId, type OperatorEventToEnqueue, reviveJob, withTimeout } from '@callbacks/queue';
+import {
+  DELIVERY_QUEUE,
+  enqueueOperatorEvents,
+  operatorEventJobId,
+  type OperatorEventToEnqueue,
+  reviveJob,
+  withTimeout,
+} from '@callbacks/queue';
 
 /** Names this pass's lock among PostgreSQL advisory locks (the delivery reconciler has its own). */
 const OPERATOR_EVENT_RECONCILER_LOCK_ID = 7_243_011;
@@ -52,7 +59,9 @@ export class OperatorEventReconciler implements OnApplicationBootstrap, BeforeAp
   /** One pass; returns how many events got their job again (0 when another worker holds the lock). */
   async reconcile(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [OPERATOR_EVENT_RECONCILER_LOCK_ID])) as Array<{ locked: boolean }>;
+      const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+        OPERATOR_EVENT_RECONCILER_LOCK_ID,
+      ])) as Array<{ locked: boolean }>;
       if (!locked) return 0;
       const rows = (await manager.query(
         `SELECT id, type, GREATEST(due_at, COALESCE(next_attempt_at, due_at)) AS due_at FROM operator_events

@@ -39,15 +39,24 @@ export class OperatorEvents {
     this.logger.setContext('OperatorEvents');
     this.enabled = config.operatorWebhook !== null;
     // The same address policy as partners' callback URLs (and the same check again when sending).
-    const problem = config.operatorWebhook && checkCallbackUrl(config.operatorWebhook.url, { allowInsecure: config.allowInsecureCallbacks });
+    const problem =
+      config.operatorWebhook && checkCallbackUrl(config.operatorWebhook.url, { allowInsecure: config.allowInsecureCallbacks });
     if (problem) throw new ConfigError('OPERATOR_WEBHOOK_URL', problem);
   }
 
   /** Records one event (in the caller's transaction when `executor` is one); enqueue it after the commit. */
-  async record<T extends OperatorEventType>(executor: Executor, type: T, data: OperatorEventDataByType[T]): Promise<OperatorEventToEnqueue | null> {
+  async record<T extends OperatorEventType>(
+    executor: Executor,
+    type: T,
+    data: OperatorEventDataByType[T],
+  ): Promise<OperatorEventToEnqueue | null> {
     if (!this.enabled) return null;
     const id = randomUUID();
-    const [row] = (await executor.query(`INSERT INTO operator_events (id, type, data) VALUES ($1, $2, $3) RETURNING due_at`, [id, type, JSON.stringify(data)])) as Array<{ due_at: Date }>;
+    const [row] = (await executor.query(`INSERT INTO operator_events (id, type, data) VALUES ($1, $2, $3) RETURNING due_at`, [
+      id,
+      type,
+      JSON.stringify(data),
+    ])) as Array<{ due_at: Date }>;
     this.metrics.operatorEvents.inc({ type, outcome: 'recorded' });
     return { id, type, dueAt: row.due_at };
   }
@@ -83,7 +92,10 @@ export class OperatorEvents {
     const toAdd = events.filter((event): event is OperatorEventToEnqueue => event !== null);
     if (toAdd.length === 0) return;
     await withTimeout(enqueueOperatorEvents(this.queue, toAdd), ENQUEUE_TIMEOUT_MS, 'enqueueing operator events').catch((error: unknown) =>
-      this.logger.warn({ err: error, operatorEventIds: toAdd.map((event) => event.id) }, 'could not enqueue operator events; the reconciler will'),
+      this.logger.warn(
+        { err: error, operatorEventIds: toAdd.map((event) => event.id) },
+        'could not enqueue operator events; the reconciler will',
+      ),
     );
   }
 

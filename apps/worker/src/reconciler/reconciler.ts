@@ -91,7 +91,8 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         this.metrics.reconcilerRuns.inc({ result: report ? 'ran' : 'skipped_locked' });
         if (!report) return;
         this.metrics.reconcilerReenqueued.inc(report.reenqueued + report.retried);
-        if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0 || report.unparked > 0) this.logger.warn(report, 'reconciler re-enqueued deliveries');
+        if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0 || report.unparked > 0)
+          this.logger.warn(report, 'reconciler re-enqueued deliveries');
       })
       .catch((error: unknown) => {
         this.metrics.reconcilerRuns.inc({ result: 'error' });
@@ -107,7 +108,9 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     await runner.connect();
     await runner.startTransaction();
     try {
-      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RECONCILER_LOCK_ID])) as Array<{ locked: boolean }>;
+      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RECONCILER_LOCK_ID])) as Array<{
+        locked: boolean;
+      }>;
       if (!locked) return null;
       // First: the scan would give a parked delivery that Redis lost a job due at its park timeout.
       const unparked = await withTimeout(this.recoverParkedAfterRedisLoss(runner), BATCH_TIMEOUT_MS, 'recovering parked deliveries');
@@ -121,7 +124,9 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
   private async scan(runner: QueryRunner): Promise<ReconcileReport> {
     const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0, unparked: 0 };
     // One cutoff for the whole pass, as text: a JS Date would cut next_attempt_at's microseconds and break the paging key.
-    const [{ cutoff }] = (await runner.query('SELECT (now() - make_interval(secs => $1))::text AS cutoff', [overdueGraceMs(this.config) / 1000])) as Array<{ cutoff: string }>;
+    const [{ cutoff }] = (await runner.query('SELECT (now() - make_interval(secs => $1))::text AS cutoff', [
+      overdueGraceMs(this.config) / 1000,
+    ])) as Array<{ cutoff: string }>;
     // Overdue pending rows, in the order of ix_notifications_overdue (next_attempt_at, id), which is also the paging key.
     let page = { at: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
     for (;;) {
@@ -216,7 +221,13 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
       // Jobs that still exist (on shards that kept their data) are left as they are.
       await enqueueDeliveries(
         this.queues,
-        rows.map((row) => ({ notificationId: row.id, partnerUniqueId: row.partner_id, notificationTypeId: row.notification_type_id, round: row.delivery_round, test: row.test })),
+        rows.map((row) => ({
+          notificationId: row.id,
+          partnerUniqueId: row.partner_id,
+          notificationTypeId: row.notification_type_id,
+          round: row.delivery_round,
+          test: row.test,
+        })),
       );
       unparked += rows.length;
       after = rows[rows.length - 1].id;
@@ -235,7 +246,10 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     if (job.failedReason === STALLED_TOO_OFTEN) {
       if (!(await this.store.quarantine(row.id, row.delivery_round, Math.max(0, job.attemptsMade - 1)))) return;
       report.quarantined++;
-      this.lifecycle.notificationFailed({ partnerId: row.partner_id, notificationTypeId: row.notification_type_id }, { notificationId: row.id, statusReason: 'worker_crash', statusCode: null, error: 'worker_crash' });
+      this.lifecycle.notificationFailed(
+        { partnerId: row.partner_id, notificationTypeId: row.notification_type_id },
+        { notificationId: row.id, statusReason: 'worker_crash', statusCode: null, error: 'worker_crash' },
+      );
       return;
     }
     if (!(await this.store.isPendingInRound(row.id, row.delivery_round))) return;

@@ -80,7 +80,9 @@ export class RetentionSweep implements OnApplicationBootstrap, BeforeApplication
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [RETENTION_LOCK_ID])) as Array<{ locked: boolean }>;
+      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [RETENTION_LOCK_ID])) as Array<{
+        locked: boolean;
+      }>;
       if (!locked) return null;
       try {
         return await this.deleteExpired(runner);
@@ -96,10 +98,21 @@ export class RetentionSweep implements OnApplicationBootstrap, BeforeApplication
     const startedAt = new Date();
     const query: SqlQuery = (sql, parameters) => runner.query(sql, parameters);
     // The database's clock, the one that wrote updated_at.
-    const [{ cutoff }] = (await runner.query('SELECT now() - make_interval(secs => $1) AS cutoff', [this.config.retentionPeriodMs / 1000])) as Array<{ cutoff: Date }>;
-    const report: SweepReport = { olderThan: cutoff, startedAt, notifications: 0, byStatus: {}, attempts: 0, idempotencyKeys: 0, operatorEvents: 0, durationMs: 0 };
+    const [{ cutoff }] = (await runner.query('SELECT now() - make_interval(secs => $1) AS cutoff', [
+      this.config.retentionPeriodMs / 1000,
+    ])) as Array<{ cutoff: Date }>;
+    const report: SweepReport = {
+      olderThan: cutoff,
+      startedAt,
+      notifications: 0,
+      byStatus: {},
+      attempts: 0,
+      idempotencyKeys: 0,
+      operatorEvents: 0,
+      durationMs: 0,
+    };
     try {
-      for (let more = true; more && !this.stopping; ) {
+      for (let more = true; more && !this.stopping;) {
         const batch = await deleteNotifications(query, 'expired', cutoff, BATCH_SIZE, { skipLocked: true });
         report.notifications += batch.notifications.length;
         report.attempts += batch.attempts;
@@ -110,13 +123,13 @@ export class RetentionSweep implements OnApplicationBootstrap, BeforeApplication
         this.metrics.retentionDeleted.inc({ kind: 'idempotency_keys' }, batch.idempotencyKeys);
         more = batch.notifications.length === BATCH_SIZE;
       }
-      for (let more = true; more && !this.stopping; ) {
+      for (let more = true; more && !this.stopping;) {
         const deleted = await deleteExpiredIdempotencyKeys(query, BATCH_SIZE);
         report.idempotencyKeys += deleted;
         this.metrics.retentionDeleted.inc({ kind: 'idempotency_keys' }, deleted);
         more = deleted === BATCH_SIZE;
       }
-      for (let more = true; more && !this.stopping; ) {
+      for (let more = true; more && !this.stopping;) {
         const deleted = await deleteExpiredOperatorEvents(query, cutoff, BATCH_SIZE);
         report.operatorEvents += deleted;
         this.metrics.retentionDeleted.inc({ kind: 'operator_events' }, deleted);
@@ -127,7 +140,10 @@ export class RetentionSweep implements OnApplicationBootstrap, BeforeApplication
       report.durationMs = Date.now() - startedAt.getTime();
       const { olderThan, startedAt: _startedAt, ...counts } = report;
       if (report.notifications > 0 || report.idempotencyKeys > 0 || report.operatorEvents > 0) {
-        this.logger.info({ audit: true, action: 'retention_sweep', olderThan: olderThan.toISOString(), ...counts }, 'retention sweep deleted expired data');
+        this.logger.info(
+          { audit: true, action: 'retention_sweep', olderThan: olderThan.toISOString(), ...counts },
+          'retention sweep deleted expired data',
+        );
       }
     }
     return report;

@@ -28,7 +28,8 @@ export interface CallbackHeadersProblem {
 /** What is wrong with a callback's custom headers, or null. */
 export function callbackHeadersProblem(value: unknown): CallbackHeadersProblem | null {
   const whole = (message: string) => ({ header: null, message });
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return whole('must be an object of header names to string values');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return whole('must be an object of header names to string values');
   const entries = Object.entries(value);
   if (entries.length > MAX_CALLBACK_HEADERS) return whole(`at most ${MAX_CALLBACK_HEADERS} headers`);
   const seen = new Set<string>();
@@ -41,8 +42,10 @@ export function callbackHeadersProblem(value: unknown): CallbackHeadersProblem |
     if (seen.has(lower)) return problem('is given twice (header names are case-insensitive)');
     seen.add(lower);
     if (typeof headerValue !== 'string') return problem('must be a string');
-    if (headerValue.length > MAX_CALLBACK_HEADER_VALUE_LENGTH) return problem(`is longer than ${MAX_CALLBACK_HEADER_VALUE_LENGTH} characters`);
-    if (!VALUE.test(headerValue)) return problem('contains control characters or characters above U+00FF, which an HTTP header cannot carry');
+    if (headerValue.length > MAX_CALLBACK_HEADER_VALUE_LENGTH)
+      return problem(`is longer than ${MAX_CALLBACK_HEADER_VALUE_LENGTH} characters`);
+    if (!VALUE.test(headerValue))
+      return problem('contains control characters or characters above U+00FF, which an HTTP header cannot carry');
   }
   return null;
 }
@@ -63,7 +66,9 @@ export function IsCallbackHeaders(options?: ValidationOptions): PropertyDecorato
         defaultMessage: (args) => {
           const problem = callbackHeadersProblem(args?.value);
           if (!problem) return 'is invalid';
-          return problem.header === null ? problem.message : `${args?.property ?? String(propertyName)}.${problem.header} ${problem.message}`;
+          return problem.header === null
+            ? problem.message
+            : `${args?.property ?? String(propertyName)}.${problem.header} ${problem.message}`;
         },
       },
     });

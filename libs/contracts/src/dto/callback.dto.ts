@@ -33,7 +33,8 @@ export class PutCallbackDto {
   headers?: Record<string, string>;
 
   @ApiPropertyOptional({
-    description: 'Disabled callbacks receive nothing (new events are recorded skipped); defaults to true. A PUT with true re-enables a callback disabled for failing.',
+    description:
+      'Disabled callbacks receive nothing (new events are recorded skipped); defaults to true. A PUT with true re-enables a callback disabled for failing.',
     example: true,
   })
   @IsOptional()
@@ -64,7 +65,8 @@ export class CallbackDto {
     enum: CALLBACK_DISABLED_REASONS,
     nullable: true,
     example: null,
-    description: 'null while enabled; "partner" when disabled by a PUT with enabled: false; "failing" when disabled automatically after CALLBACK_DISABLE_AFTER of failures (a PUT re-enables it)',
+    description:
+      'null while enabled; "partner" when disabled by a PUT with enabled: false; "failing" when disabled automatically after CALLBACK_DISABLE_AFTER of failures (a PUT re-enables it)',
   })
   disabledReason: CallbackDisabledReason | null;
 
@@ -80,7 +82,8 @@ export class CallbackDto {
   @ApiProperty({
     enum: CALLBACK_HEALTH,
     example: 'ok',
-    description: 'ok: delivering; degraded: recent consecutive failures; open: deliveries held back after repeated failures, probed again later',
+    description:
+      'ok: delivering; degraded: recent consecutive failures; open: deliveries held back after repeated failures, probed again later',
   })
   health: CallbackHealth;
 

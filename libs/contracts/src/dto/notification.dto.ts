@@ -1,6 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  MaxLength,
+} from 'class-validator';
 import { ATTEMPT_ERROR_KINDS, NOTIFICATION_STATUSES, type NotificationStatus } from '../webhook-envelope';
 import { ApiTimestamp, PageLimit, NOTIFICATION_ID_EXAMPLE, PARTNER_ID_EXAMPLE } from './api-property-helpers';
 
@@ -71,14 +84,14 @@ export class ListNotificationsQueryDto {
   @IsInt()
   notificationTypeId?: number;
 
-  @ApiPropertyOptional({ description: 'Only notifications about this process (the payload\'s processUniqueId).', maxLength: 128 })
+  @ApiPropertyOptional({ description: "Only notifications about this process (the payload's processUniqueId).", maxLength: 128 })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(128)
   processUniqueId?: string;
 
-  @ApiPropertyOptional({ description: 'Only notifications about this simulation (the payload\'s simulationUniqueId).', maxLength: 128 })
+  @ApiPropertyOptional({ description: "Only notifications about this simulation (the payload's simulationUniqueId).", maxLength: 128 })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
@@ -157,7 +170,8 @@ export class DeliveryAttemptDto {
     nullable: true,
     enum: [...ATTEMPT_ERROR_KINDS, null],
     example: null,
-    description: 'circuit_open: the attempt fell due while the callback\'s circuit was open, and nothing was sent. worker_crash: the job crashed workers repeatedly and was stopped.',
+    description:
+      "circuit_open: the attempt fell due while the callback's circuit was open, and nothing was sent. worker_crash: the job crashed workers repeatedly and was stopped.",
   })
   error: string | null;
 

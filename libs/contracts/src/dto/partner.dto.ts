@@ -34,14 +34,22 @@ export class ApiKeyCreatedDto {
 
 /** A data subject's erasure request: exactly one of the two case ids. */
 export class EraseCaseDto {
-  @ApiPropertyOptional({ description: 'Erase every notification about this process. Give exactly one of the two fields.', example: 'PRC-2026-000123', maxLength: 128 })
+  @ApiPropertyOptional({
+    description: 'Erase every notification about this process. Give exactly one of the two fields.',
+    example: 'PRC-2026-000123',
+    maxLength: 128,
+  })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(128)
   processUniqueId?: string;
 
-  @ApiPropertyOptional({ description: 'Erase every notification about this simulation. Give exactly one of the two fields.', example: 'SIM-2026-004567', maxLength: 128 })
+  @ApiPropertyOptional({
+    description: 'Erase every notification about this simulation. Give exactly one of the two fields.',
+    example: 'SIM-2026-004567',
+    maxLength: 128,
+  })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
@@ -50,6 +58,9 @@ export class EraseCaseDto {
 }
 
 export class CaseErasedDto {
-  @ApiProperty({ description: 'Notifications deleted, with their attempts, across every partner; pending ones were cancelled.', example: 3 })
+  @ApiProperty({
+    description: 'Notifications deleted, with their attempts, across every partner; pending ones were cancelled.',
+    example: 3,
+  })
   deletedNotifications: number;
 }

@@ -14,7 +14,11 @@ export class RecoverNotificationsDto {
   @IsISO8601({ strict: true, strictSeparator: true })
   since: string;
 
-  @ApiPropertyOptional({ format: 'date-time', example: '2026-11-27T10:00:00.000Z', description: 'End of the window (exclusive); default now.' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-11-27T10:00:00.000Z',
+    description: 'End of the window (exclusive); default now.',
+  })
   @IsOptional()
   @IsISO8601({ strict: true, strictSeparator: true })
   until?: string;
@@ -23,7 +27,8 @@ export class RecoverNotificationsDto {
 export class RecoveringDto {
   @ApiProperty({
     example: 42,
-    description: 'Notifications given a new delivery round (same webhook-id): failed, or skipped because the callback was disabled, in the window',
+    description:
+      'Notifications given a new delivery round (same webhook-id): failed, or skipped because the callback was disabled, in the window',
   })
   recovering: number;
 }

@@ -9,13 +9,19 @@ export class CaseColumnsAndRequestHash1764400000000 implements MigrationInterfac
   name = 'CaseColumnsAndRequestHash1764400000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`ALTER TABLE notifications ADD COLUMN process_unique_id varchar(128), ADD COLUMN simulation_unique_id varchar(128)`);
+    await queryRunner.query(
+      `ALTER TABLE notifications ADD COLUMN process_unique_id varchar(128), ADD COLUMN simulation_unique_id varchar(128)`,
+    );
     await queryRunner.query(
       `UPDATE notifications SET process_unique_id = left(payload->>'processUniqueId', 128), simulation_unique_id = left(payload->>'simulationUniqueId', 128)`,
     );
     // Partial: a notification names one of the two, so each index holds only its own rows.
-    await queryRunner.query(`CREATE INDEX ix_notifications_process ON notifications (process_unique_id) WHERE process_unique_id IS NOT NULL`);
-    await queryRunner.query(`CREATE INDEX ix_notifications_simulation ON notifications (simulation_unique_id) WHERE simulation_unique_id IS NOT NULL`);
+    await queryRunner.query(
+      `CREATE INDEX ix_notifications_process ON notifications (process_unique_id) WHERE process_unique_id IS NOT NULL`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX ix_notifications_simulation ON notifications (simulation_unique_id) WHERE simulation_unique_id IS NOT NULL`,
+    );
     // NULL for keys stored before this migration: they replay as they always did.
     await queryRunner.query(`ALTER TABLE idempotency_keys ADD COLUMN request_hash char(64)`);
   }

@@ -19,7 +19,9 @@ export class EncryptedCallbackHeaders1764430000000 implements MigrationInterface
 
   async down(queryRunner: QueryRunner): Promise<void> {
     // Without the key, SQL cannot put encrypted headers back into plaintext: refuse rather than lose them.
-    const [{ count }] = (await queryRunner.query(`SELECT count(*)::int AS count FROM callbacks WHERE headers_encrypted IS NOT NULL`)) as Array<{ count: number }>;
+    const [{ count }] = (await queryRunner.query(
+      `SELECT count(*)::int AS count FROM callbacks WHERE headers_encrypted IS NOT NULL`,
+    )) as Array<{ count: number }>;
     if (count > 0) throw new Error(`${count} callbacks hold encrypted custom headers; reverting would lose them`);
     await queryRunner.query(`ALTER TABLE callbacks DROP COLUMN headers_encrypted`);
   }

@@ -11,7 +11,9 @@ export class ParkedAndFailedJobAttempts1764440000000 implements MigrationInterfa
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE notifications ADD COLUMN parked_at timestamptz, ADD COLUMN failed_job_attempts integer`);
-    await queryRunner.query(`CREATE INDEX ix_notifications_parked ON notifications (parked_at) WHERE parked_at IS NOT NULL AND status = 'pending'`);
+    await queryRunner.query(
+      `CREATE INDEX ix_notifications_parked ON notifications (parked_at) WHERE parked_at IS NOT NULL AND status = 'pending'`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

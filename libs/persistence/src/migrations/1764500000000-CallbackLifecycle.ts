@@ -47,7 +47,9 @@ export class CallbackLifecycle1764500000000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
     await queryRunner.query(`CREATE UNIQUE INDEX uq_operator_events_accumulating ON operator_events (coalesce_key) WHERE accumulating`);
-    await queryRunner.query(`CREATE INDEX ix_operator_events_coalesce ON operator_events (coalesce_key, due_at DESC) WHERE coalesce_key IS NOT NULL`);
+    await queryRunner.query(
+      `CREATE INDEX ix_operator_events_coalesce ON operator_events (coalesce_key, due_at DESC) WHERE coalesce_key IS NOT NULL`,
+    );
     await queryRunner.query(`CREATE INDEX ix_operator_events_pending ON operator_events (updated_at) WHERE status = 'pending'`);
     await queryRunner.query(`
       CREATE TABLE operator_event_attempts (

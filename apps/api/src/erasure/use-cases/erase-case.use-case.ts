@@ -20,13 +20,26 @@ export class EraseCase {
   async execute(request: EraseCaseDto): Promise<CaseErasedDto> {
     const { processUniqueId, simulationUniqueId } = request;
     if ((processUniqueId === undefined) === (simulationUniqueId === undefined)) {
-      const message = processUniqueId === undefined ? 'or simulationUniqueId is required (exactly one)' : 'and simulationUniqueId are exclusive: give exactly one';
+      const message =
+        processUniqueId === undefined
+          ? 'or simulationUniqueId is required (exactly one)'
+          : 'and simulationUniqueId are exclusive: give exactly one';
       throw DomainError.validation([{ field: 'processUniqueId', message }]);
     }
-    const [selection, caseId] = processUniqueId !== undefined ? (['process', processUniqueId] as const) : (['simulation', simulationUniqueId!] as const);
+    const [selection, caseId] =
+      processUniqueId !== undefined ? (['process', processUniqueId] as const) : (['simulation', simulationUniqueId!] as const);
     const audit = { action: 'case_erased', [`${selection}UniqueId`]: caseId };
     const erased = await this.eraser.erase(selection, caseId, audit);
-    this.logger.info({ audit: true, ...audit, deletedNotifications: erased.notifications, deletedAttempts: erased.attempts, removedJobs: erased.removedJobs }, 'case erased');
+    this.logger.info(
+      {
+        audit: true,
+        ...audit,
+        deletedNotifications: erased.notifications,
+        deletedAttempts: erased.attempts,
+        removedJobs: erased.removedJobs,
+      },
+      'case erased',
+    );
     return { deletedNotifications: erased.notifications };
   }
 }

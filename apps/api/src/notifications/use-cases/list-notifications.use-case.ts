@@ -32,16 +32,22 @@ export class ListNotifications {
   ) {}
 
   async execute(partnerId: string, query: ListNotificationsQueryDto): Promise<NotificationPageDto> {
-    const typeId = query.notificationTypeId === undefined ? undefined : parseNotificationTypeId(query.notificationTypeId, 'notificationTypeId');
+    const typeId =
+      query.notificationTypeId === undefined ? undefined : parseNotificationTypeId(query.notificationTypeId, 'notificationTypeId');
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     await this.partners.require(partnerId);
     const builder = this.notifications.createQueryBuilder('n').where('n.partner_id = :partnerId', { partnerId });
     if (query.status) builder.andWhere('n.status = :status', { status: query.status });
     if (typeId !== undefined) builder.andWhere('n.notification_type_id = :typeId', { typeId });
-    if (query.processUniqueId !== undefined) builder.andWhere('n.process_unique_id = :processUniqueId', { processUniqueId: query.processUniqueId });
-    if (query.simulationUniqueId !== undefined) builder.andWhere('n.simulation_unique_id = :simulationUniqueId', { simulationUniqueId: query.simulationUniqueId });
+    if (query.processUniqueId !== undefined)
+      builder.andWhere('n.process_unique_id = :processUniqueId', { processUniqueId: query.processUniqueId });
+    if (query.simulationUniqueId !== undefined)
+      builder.andWhere('n.simulation_unique_id = :simulationUniqueId', { simulationUniqueId: query.simulationUniqueId });
     if (before !== undefined) builder.andWhere('n.seq < :before', { before });
-    const rows = await builder.orderBy('n.seq', 'DESC').limit(query.limit + 1).getMany();
+    const rows = await builder
+      .orderBy('n.seq', 'DESC')
+      .limit(query.limit + 1)
+      .getMany();
     const page = rows.slice(0, query.limit);
     return {
       items: page.map(toNotificationSummary),

@@ -16,12 +16,20 @@ import { batchPayloadTexts } from '../payload-text';
 /** One item's fields, or what is wrong with them (named notifications[i].<field>). */
 function validateItem(value: unknown, index: number): { item?: PublishNotificationBatchItemDto; errors: FieldError[] } {
   const prefix = `notifications[${index}]`;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { errors: [{ field: prefix, message: 'must be a JSON object' }] };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { errors: [{ field: prefix, message: 'must be a JSON object' }] };
   const { errors } = validateDto(PublishNotificationBatchItemDto, value, prefix);
   if (errors.length > 0) return { errors };
   const item = value as PublishNotificationBatchItemDto;
   if (!findNotificationType(item.notificationTypeId)) {
-    return { errors: [{ field: `${prefix}.notificationTypeId`, message: `is not a supported notification type (supported: ${SUPPORTED_NOTIFICATION_TYPE_IDS.join(', ')})` }] };
+    return {
+      errors: [
+        {
+          field: `${prefix}.notificationTypeId`,
+          message: `is not a supported notification type (supported: ${SUPPORTED_NOTIFICATION_TYPE_IDS.join(', ')})`,
+        },
+      ],
+    };
   }
   const payloadErrors = validateNotificationPayload(item.notificationTypeId, item.payload, `${prefix}.payload`);
   return payloadErrors.length > 0 ? { errors: payloadErrors } : { item, errors: [] };
@@ -48,16 +56,22 @@ export class PublishNotificationBatch {
       payloadText: payloadTexts[index],
       test: false,
       requireCallback: false,
-      idempotency: item!.idempotencyKey === undefined ? undefined : { caller, key: item!.idempotencyKey, field: `notifications[${index}].idempotencyKey` },
+      idempotency:
+        item!.idempotencyKey === undefined
+          ? undefined
+          : { caller, key: item!.idempotencyKey, field: `notifications[${index}].idempotencyKey` },
     }));
     const outcomes = await this.intake.acceptAll(incoming);
     const results = outcomes.map((outcome, index) => {
       if (outcome.kind === 'accepted') return outcome.response;
       if (outcome.kind !== 'refused') throw new Error(`notification ${index} of the batch was not accepted: ${outcome.kind}`);
       const { status, code, detail, errors: fieldErrors } = outcome.error;
-      throw new DomainError(status, code, `notifications[${index}]: ${detail}; nothing in this batch was stored`, fieldErrors ?? [
-        { field: `notifications[${index}].partnerUniqueId`, message: detail },
-      ]);
+      throw new DomainError(
+        status,
+        code,
+        `notifications[${index}]: ${detail}; nothing in this batch was stored`,
+        fieldErrors ?? [{ field: `notifications[${index}].partnerUniqueId`, message: detail }],
+      );
     });
     return { results };
   }

@@ -72,7 +72,10 @@ export class RecoverNotifications {
       return [callback.notificationTypeId];
     }
     await this.partners.require(scope.partnerId);
-    const rows = (await this.dataSource.query(`SELECT notification_type_id FROM callbacks WHERE partner_id = $1 AND enabled ORDER BY notification_type_id`, [scope.partnerId])) as Array<{
+    const rows = (await this.dataSource.query(
+      `SELECT notification_type_id FROM callbacks WHERE partner_id = $1 AND enabled ORDER BY notification_type_id`,
+      [scope.partnerId],
+    )) as Array<{
       notification_type_id: number;
     }>;
     return rows.map((row) => row.notification_type_id);

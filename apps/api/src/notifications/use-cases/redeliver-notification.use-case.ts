@@ -18,10 +18,10 @@ export class RedeliverNotification {
   ) {}
 
   async execute(partnerId: string, notificationId: string): Promise<NotificationAcceptedDto> {
-    const [rows] = (await this.dataSource.query(`UPDATE notifications SET ${NEW_DELIVERY_ROUND} WHERE id = $1 AND partner_id = $2 RETURNING ${NEW_ROUND_COLUMNS}`, [
-      notificationId,
-      partnerId,
-    ])) as [NewRoundRow[], number];
+    const [rows] = (await this.dataSource.query(
+      `UPDATE notifications SET ${NEW_DELIVERY_ROUND} WHERE id = $1 AND partner_id = $2 RETURNING ${NEW_ROUND_COLUMNS}`,
+      [notificationId, partnerId],
+    )) as [NewRoundRow[], number];
     const [row] = rows;
     if (!row) throw DomainError.notFound('notification_not_found', `partner ${partnerId} has no notification ${notificationId}`);
     await this.scheduler.schedule(newRoundDelivery(row));

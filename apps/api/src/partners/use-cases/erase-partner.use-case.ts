@@ -37,18 +37,22 @@ export class ErasePartner {
   async execute(partnerId: string): Promise<void> {
     await this.partners.require(partnerId);
     const { apiKeys, callbackTypes, portalSessions, operatorEvents } = await this.dataSource.transaction(async (manager) => {
-      const [keys] = (await manager.query('DELETE FROM api_keys WHERE partner_id = $1 RETURNING id', [partnerId])) as [Array<{ id: string }>, number];
-      const [callbacks] = (await manager.query('DELETE FROM callbacks WHERE partner_id = $1 RETURNING notification_type_id', [partnerId])) as [
-        Array<{ notification_type_id: number }>,
+      const [keys] = (await manager.query('DELETE FROM api_keys WHERE partner_id = $1 RETURNING id', [partnerId])) as [
+        Array<{ id: string }>,
         number,
       ];
+      const [callbacks] = (await manager.query('DELETE FROM callbacks WHERE partner_id = $1 RETURNING notification_type_id', [
+        partnerId,
+      ])) as [Array<{ notification_type_id: number }>, number];
       // Portal sign-in links and sessions end with the keys: the portal answers as to a stranger from now on.
       const [sessions] = (await manager.query(
         `WITH links AS (DELETE FROM portal_links WHERE partner_id = $1) DELETE FROM portal_sessions WHERE partner_id = $1 RETURNING 1`,
         [partnerId],
       )) as [unknown[], number];
       // Operator events name the partner (never a payload): they go too, with their attempts.
-      const [events] = (await manager.query(`DELETE FROM operator_events WHERE data->>'partnerUniqueId' = $1 RETURNING 1`, [partnerId])) as [unknown[], number];
+      const [events] = (await manager.query(`DELETE FROM operator_events WHERE data->>'partnerUniqueId' = $1 RETURNING 1`, [
+        partnerId,
+      ])) as [unknown[], number];
       return {
         apiKeys: keys.map((key) => key.id),
         callbackTypes: callbacks.map((callback) => callback.notification_type_id),
@@ -62,7 +66,11 @@ export class ErasePartner {
     // Every catalog type, not only the callbacks deleted now: a repeated erasure no longer knows which existed.
     // One key per command: a callback's keys share its shard's hash tag, but different types may not.
     const redisKeys = SUPPORTED_NOTIFICATION_TYPE_IDS.flatMap((typeId) => Object.values(callbackKeys(this.config, partnerId, typeId)));
-    const removed = await withTimeout(Promise.all(redisKeys.map((key) => this.redis.client.del(key))), REDIS_TIMEOUT_MS, "deleting the partner's callback state");
+    const removed = await withTimeout(
+      Promise.all(redisKeys.map((key) => this.redis.client.del(key))),
+      REDIS_TIMEOUT_MS,
+      "deleting the partner's callback state",
+    );
     const removedRedisKeys = removed.reduce((sum, n) => sum + n, 0);
     // Whatever arrived meanwhile (a platform event, recorded as skipped) goes with the partner, by cascade.
     const [, partnerRows] = (await this.dataSource.query('DELETE FROM partners WHERE id = $1', [partnerId])) as [unknown, number];

@@ -29,12 +29,16 @@ export class OpenPortalLink {
       )) as [Array<{ partner_id: string }>, number];
       const [link] = claimed;
       if (!link) {
-        const [known] = (await manager.query(`SELECT used_at FROM portal_links WHERE token_hash = $1`, [tokenHash])) as Array<{ used_at: Date | null }>;
+        const [known] = (await manager.query(`SELECT used_at FROM portal_links WHERE token_hash = $1`, [tokenHash])) as Array<{
+          used_at: Date | null;
+        }>;
         if (!known) return { kind: 'unknown' };
         return { kind: known.used_at === null ? 'expired' : 'used' };
       }
       const sessionToken = generatePortalToken();
-      await manager.query(`DELETE FROM portal_sessions WHERE expires_at <= now() OR token_hash = $1`, [hashPortalToken(previousSessionToken ?? '')]);
+      await manager.query(`DELETE FROM portal_sessions WHERE expires_at <= now() OR token_hash = $1`, [
+        hashPortalToken(previousSessionToken ?? ''),
+      ]);
       await manager.query(`INSERT INTO portal_sessions (id, token_hash, partner_id, expires_at) VALUES ($1, $2, $3, $4)`, [
         randomUUID(),
         hashPortalToken(sessionToken),

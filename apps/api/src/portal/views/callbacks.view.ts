@@ -1,6 +1,16 @@
 import { type CallbackDto, NOTIFICATION_TYPES, type NotificationTypeDefinition } from '@callbacks/contracts';
 import { html, type SafeHtml } from './html';
-import { csrfField, errorAttributes, errorText, type FieldErrors, portalPage, portalPath, type PortalContext, postButton, time } from './layout';
+import {
+  csrfField,
+  errorAttributes,
+  errorText,
+  type FieldErrors,
+  portalPage,
+  portalPath,
+  type PortalContext,
+  postButton,
+  time,
+} from './layout';
 
 /** Fields the lifecycle issue adds to a callback; shown when the API returns them. */
 type CallbackView = CallbackDto & { disabledReason?: string | null; lastSuccessAt?: string | null; failingSince?: string | null };
@@ -25,7 +35,9 @@ function typeHeading(type: NotificationTypeDefinition): SafeHtml {
 }
 
 function state(callback: CallbackView): SafeHtml {
-  const enabled = callback.enabled ? html`<span class="badge badge-delivered">enabled</span>` : html`<span class="badge badge-skipped">disabled</span>`;
+  const enabled = callback.enabled
+    ? html`<span class="badge badge-delivered">enabled</span>`
+    : html`<span class="badge badge-skipped">disabled</span>`;
   const reason = callback.disabledReason ? html` <span class="muted">(${callback.disabledReason})</span>` : '';
   return html`${enabled}${reason} <span class="badge badge-health-${callback.health}" title="health">${callback.health}</span>`;
 }
@@ -34,68 +46,117 @@ export function overviewPage(context: PortalContext, callbacks: CallbackView[], 
   const rows = NOTIFICATION_TYPES.map((type) => {
     const callback = callbacks.find((item) => item.notificationTypeId === type.id);
     if (!callback) {
-      return html`<tr><th scope="row" data-label="Type">${typeHeading(type)}</th><td data-label="Callback URL" colspan="3"><span class="muted">Not configured.</span> <a href="${portalPath(context, '/callbacks')}#type-${type.id}">Set one up</a></td></tr>`;
+      return html`<tr>
+        <th scope="row" data-label="Type">${typeHeading(type)}</th>
+        <td data-label="Callback URL" colspan="3">
+          <span class="muted">Not configured.</span> <a href="${portalPath(context, '/callbacks')}#type-${type.id}">Set one up</a>
+        </td>
+      </tr>`;
     }
     return html`<tr>
-<th scope="row" data-label="Type">${typeHeading(type)}</th>
-<td data-label="Callback URL" class="url">${callback.callbackUrl}</td>
-<td data-label="State">${state(callback)}${callback.failingSince ? html`<br><span class="muted">failing since ${time(callback.failingSince)}</span>` : ''}</td>
-<td data-label="Last success">${'lastSuccessAt' in callback ? time(callback.lastSuccessAt) : html`<span class="muted">—</span>`}</td>
-</tr>`;
+      <th scope="row" data-label="Type">${typeHeading(type)}</th>
+      <td data-label="Callback URL" class="url">${callback.callbackUrl}</td>
+      <td data-label="State">
+        ${state(callback)}${callback.failingSince ? html`<br /><span class="muted">failing since ${time(callback.failingSince)}</span>` : ''}
+      </td>
+      <td data-label="Last success">${'lastSuccessAt' in callback ? time(callback.lastSuccessAt) : html`<span class="muted">—</span>`}</td>
+    </tr>`;
   });
   return portalPage(
     context,
     { title: 'Overview', section: 'overview', notice },
     html`<p>Your callbacks per notification type. Every change here is the same as through the API.</p>
-<div class="table-wrap"><table class="stack">
-<caption class="visually-hidden">Callbacks per notification type</caption>
-<thead><tr><th scope="col">Type</th><th scope="col">Callback URL</th><th scope="col">State</th><th scope="col">Last success</th></tr></thead>
-<tbody>${rows}</tbody>
-</table></div>
-<p><a href="${portalPath(context, '/deliveries')}">Open the delivery log</a> · <a href="${portalPath(context, '/echo')}">Send a test echo</a></p>`,
+      <div class="table-wrap">
+        <table class="stack">
+          <caption class="visually-hidden">
+            Callbacks per notification type
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Type</th>
+              <th scope="col">Callback URL</th>
+              <th scope="col">State</th>
+              <th scope="col">Last success</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${rows}
+          </tbody>
+        </table>
+      </div>
+      <p>
+        <a href="${portalPath(context, '/deliveries')}">Open the delivery log</a> ·
+        <a href="${portalPath(context, '/echo')}">Send a test echo</a>
+      </p>`,
   );
 }
 
 function callbackForm(context: PortalContext, type: NotificationTypeDefinition, form: CallbackFormState, exists: boolean): SafeHtml {
   const id = `cb${type.id}`;
   return html`<form method="post" action="${portalPath(context, `/callbacks/${type.id}`)}" class="stacked" novalidate>
-${csrfField(context)}
-${errorText(`${id}-form`, form.errors, 'form')}
-<label for="${id}-url">Callback URL</label>
-<input id="${id}-url" name="callbackUrl" type="text" inputmode="url" autocomplete="off" spellcheck="false" value="${form.callbackUrl}" placeholder="https://example.com/webhooks"${errorAttributes(`${id}-url`, form.errors, 'callbackUrl')}>
-${errorText(`${id}-url`, form.errors, 'callbackUrl')}
-<label for="${id}-headers">Custom headers <span class="muted">(one per line, <code>Name: value</code>)</span></label>
-<textarea id="${id}-headers" name="headers" rows="3" spellcheck="false"${errorAttributes(`${id}-headers`, form.errors, 'headers')}>${form.headersText}</textarea>
-${errorText(`${id}-headers`, form.errors, 'headers')}
-<div class="check"><input id="${id}-enabled" name="enabled" type="checkbox" value="true"${form.enabled ? html` checked` : ''}><label for="${id}-enabled">Enabled</label></div>
-<button type="submit">${exists ? 'Save changes' : 'Create callback'}</button>
-</form>`;
+    ${csrfField(context)} ${errorText(`${id}-form`, form.errors, 'form')}
+    <label for="${id}-url">Callback URL</label>
+    <input
+      id="${id}-url"
+      name="callbackUrl"
+      type="text"
+      inputmode="url"
+      autocomplete="off"
+      spellcheck="false"
+      value="${form.callbackUrl}"
+      placeholder="https://example.com/webhooks"
+      ${errorAttributes(`${id}-url`, form.errors, 'callbackUrl')}
+    />
+    ${errorText(`${id}-url`, form.errors, 'callbackUrl')}
+    <label for="${id}-headers"
+      >Custom headers <span class="muted">(one per line, <code>Name: value</code>)</span></label
+    >
+    <textarea id="${id}-headers" name="headers" rows="3" spellcheck="false" ${errorAttributes(`${id}-headers`, form.errors, 'headers')}>
+${form.headersText}</textarea>
+    ${errorText(`${id}-headers`, form.errors, 'headers')}
+    <div class="check">
+      <input id="${id}-enabled" name="enabled" type="checkbox" value="true" ${form.enabled ? html` checked` : ''} /><label
+        for="${id}-enabled"
+        >Enabled</label
+      >
+    </div>
+    <button type="submit">${exists ? 'Save changes' : 'Create callback'}</button>
+  </form>`;
 }
 
-export function callbacksPage(context: PortalContext, callbacks: CallbackView[], options: { notice?: string; form?: CallbackFormState } = {}): SafeHtml {
+export function callbacksPage(
+  context: PortalContext,
+  callbacks: CallbackView[],
+  options: { notice?: string; form?: CallbackFormState } = {},
+): SafeHtml {
   const sections = NOTIFICATION_TYPES.map((type) => {
     const callback = callbacks.find((item) => item.notificationTypeId === type.id);
     const form =
       options.form?.notificationTypeId === type.id
         ? options.form
-        : { notificationTypeId: type.id, callbackUrl: callback?.callbackUrl ?? '', headersText: headersToText(callback?.headers ?? {}), enabled: callback?.enabled ?? true, errors: {} };
+        : {
+            notificationTypeId: type.id,
+            callbackUrl: callback?.callbackUrl ?? '',
+            headersText: headersToText(callback?.headers ?? {}),
+            enabled: callback?.enabled ?? true,
+            errors: {},
+          };
     const base = portalPath(context, `/callbacks/${type.id}`);
     const actions = callback
       ? html`<div class="actions">
-${callback.enabled ? postButton(context, `${base}/disable`, 'Disable', { style: 'secondary' }) : postButton(context, `${base}/enable`, 'Enable', { style: 'secondary' })}
-<a class="button secondary" href="${base}/secret">Reveal signing secret</a>
-<a class="button secondary" href="${base}/rotate">Rotate signing secret…</a>
-<a class="button secondary" href="${base}/recover">Recover since…</a>
-${postButton(context, `${base}/delete`, 'Delete', { style: 'danger', confirm: `Delete the callback for ${type.name}? Its events will be skipped until you set one up again.` })}
-</div>`
+          ${callback.enabled ? postButton(context, `${base}/disable`, 'Disable', { style: 'secondary' }) : postButton(context, `${base}/enable`, 'Enable', { style: 'secondary' })}
+          <a class="button secondary" href="${base}/secret">Reveal signing secret</a>
+          <a class="button secondary" href="${base}/rotate">Rotate signing secret…</a>
+          <a class="button secondary" href="${base}/recover">Recover since…</a>
+          ${postButton(context, `${base}/delete`, 'Delete', { style: 'danger', confirm: `Delete the callback for ${type.name}? Its events will be skipped until you set one up again.` })}
+        </div>`
       : '';
     return html`<section class="card" id="type-${type.id}" aria-labelledby="type-${type.id}-title">
-<h2 id="type-${type.id}-title">${typeHeading(type)}</h2>
-<p class="muted">${type.description}</p>
-${callback ? html`<p>${state(callback)} <span class="muted">updated ${time(callback.updatedAt)}</span></p>` : html`<p class="muted">No callback yet: events of this type are skipped.</p>`}
-${callbackForm(context, type, form, callback !== undefined)}
-${actions}
-</section>`;
+      <h2 id="type-${type.id}-title">${typeHeading(type)}</h2>
+      <p class="muted">${type.description}</p>
+      ${callback ? html`<p>${state(callback)} <span class="muted">updated ${time(callback.updatedAt)}</span></p>` : html`<p class="muted">No callback yet: events of this type are skipped.</p>`}
+      ${callbackForm(context, type, form, callback !== undefined)} ${actions}
+    </section>`;
   });
   return portalPage(context, { title: 'Callbacks', section: 'callbacks', notice: options.notice }, sections);
 }
@@ -105,9 +166,9 @@ export function secretPage(context: PortalContext, type: NotificationTypeDefinit
     context,
     { title: `Signing secret for ${type.name}`, section: 'callbacks', notice },
     html`<p>Verify every delivery with this secret (Standard Webhooks). Keep it out of source code and chat.</p>
-<label for="secret">Signing secret</label>
-<input id="secret" class="secret" type="text" readonly value="${signingSecret}" spellcheck="false" autocomplete="off">
-<p><a href="${portalPath(context, '/callbacks')}#type-${type.id}">Back to callbacks</a></p>`,
+      <label for="secret">Signing secret</label>
+      <input id="secret" class="secret" type="text" readonly value="${signingSecret}" spellcheck="false" autocomplete="off" />
+      <p><a href="${portalPath(context, '/callbacks')}#type-${type.id}">Back to callbacks</a></p>`,
   );
 }
 
@@ -116,10 +177,14 @@ export function rotateConfirmPage(context: PortalContext, type: NotificationType
   return portalPage(
     context,
     { title: `Rotate the signing secret for ${type.name}?`, section: 'callbacks' },
-    html`<p>A new secret is made at once. For the next 24 hours every delivery is signed with both the new and the old secret,
-so your receiver keeps verifying while you deploy the new one. Rotating again within those 24 hours retires the oldest secret.</p>
-<div class="actions">${postButton(context, `${base}/secret/rotate`, 'Rotate now', { style: 'danger' })}
-<a class="button secondary" href="${portalPath(context, '/callbacks')}#type-${type.id}">Cancel</a></div>`,
+    html`<p>
+        A new secret is made at once. For the next 24 hours every delivery is signed with both the new and the old secret, so your receiver
+        keeps verifying while you deploy the new one. Rotating again within those 24 hours retires the oldest secret.
+      </p>
+      <div class="actions">
+        ${postButton(context, `${base}/secret/rotate`, 'Rotate now', { style: 'danger' })}
+        <a class="button secondary" href="${portalPath(context, '/callbacks')}#type-${type.id}">Cancel</a>
+      </div>`,
   );
 }
 
@@ -135,20 +200,39 @@ export function recoverPage(context: PortalContext, type: NotificationTypeDefini
   return portalPage(
     context,
     { title: `Recover ${type.name} notifications`, section: 'callbacks' },
-    html`<p>Every notification of this type accepted in the window that ended <strong>failed</strong> (or was skipped while the callback
-was disabled for failing) is delivered again, with its original webhook-id, so your receiver can deduplicate. At most 10,000 at a time;
-the window may not reach back further than the data is kept.</p>
-<form method="post" action="${base}/recover" class="stacked" novalidate>
-${csrfField(context)}
-${errorText('recover-form', form.errors, 'form')}
-<label for="recover-since">Since <span class="muted">(ISO 8601, e.g. 2026-11-27T08:00:00Z)</span></label>
-<input id="recover-since" name="since" type="text" autocomplete="off" spellcheck="false" value="${form.since}"${errorAttributes('recover-since', form.errors, 'since')}>
-${errorText('recover-since', form.errors, 'since')}
-<label for="recover-until">Until <span class="muted">(optional; now when empty)</span></label>
-<input id="recover-until" name="until" type="text" autocomplete="off" spellcheck="false" value="${form.until}"${errorAttributes('recover-until', form.errors, 'until')}>
-${errorText('recover-until', form.errors, 'until')}
-<div class="actions"><button type="submit">Recover</button>
-<a class="button secondary" href="${portalPath(context, '/callbacks')}#type-${type.id}">Cancel</a></div>
-</form>`,
+    html`<p>
+        Every notification of this type accepted in the window that ended <strong>failed</strong> (or was skipped while the callback was
+        disabled for failing) is delivered again, with its original webhook-id, so your receiver can deduplicate. At most 10,000 at a time;
+        the window may not reach back further than the data is kept.
+      </p>
+      <form method="post" action="${base}/recover" class="stacked" novalidate>
+        ${csrfField(context)} ${errorText('recover-form', form.errors, 'form')}
+        <label for="recover-since">Since <span class="muted">(ISO 8601, e.g. 2026-11-27T08:00:00Z)</span></label>
+        <input
+          id="recover-since"
+          name="since"
+          type="text"
+          autocomplete="off"
+          spellcheck="false"
+          value="${form.since}"
+          ${errorAttributes('recover-since', form.errors, 'since')}
+        />
+        ${errorText('recover-since', form.errors, 'since')}
+        <label for="recover-until">Until <span class="muted">(optional; now when empty)</span></label>
+        <input
+          id="recover-until"
+          name="until"
+          type="text"
+          autocomplete="off"
+          spellcheck="false"
+          value="${form.until}"
+          ${errorAttributes('recover-until', form.errors, 'until')}
+        />
+        ${errorText('recover-until', form.errors, 'until')}
+        <div class="actions">
+          <button type="submit">Recover</button>
+          <a class="button secondary" href="${portalPath(context, '/callbacks')}#type-${type.id}">Cancel</a>
+        </div>
+      </form>`,
   );
 }

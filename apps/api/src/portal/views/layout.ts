@@ -41,12 +41,19 @@ ${body}
 
 /** The hidden CSRF field every portal form carries. */
 export function csrfField(context: PortalContext): SafeHtml {
-  return html`<input type="hidden" name="${CSRF_FIELD}" value="${context.csrfToken}">`;
+  return html`<input type="hidden" name="${CSRF_FIELD}" value="${context.csrfToken}" />`;
 }
 
 /** A form with one button that POSTs to `action`; `confirm` asks first (with the static script). */
-export function postButton(context: PortalContext, action: string, label: string, options: { confirm?: string; style?: 'danger' | 'secondary' } = {}): SafeHtml {
-  return html`<form method="post" action="${action}" class="inline"${options.confirm ? html` data-confirm="${options.confirm}"` : ''}>${csrfField(context)}<button type="submit" class="${options.style ?? ''}">${label}</button></form>`;
+export function postButton(
+  context: PortalContext,
+  action: string,
+  label: string,
+  options: { confirm?: string; style?: 'danger' | 'secondary' } = {},
+): SafeHtml {
+  return html`<form method="post" action="${action}" class="inline" ${options.confirm ? html` data-confirm="${options.confirm}"` : ''}>
+    ${csrfField(context)}<button type="submit" class="${options.style ?? ''}">${label}</button>
+  </form>`;
 }
 
 export interface PageOptions {
@@ -59,28 +66,35 @@ export interface PageOptions {
 
 export function portalPage(context: PortalContext, options: PageOptions, content: HtmlValue): SafeHtml {
   const nav = SECTIONS.map(
-    ({ section, label, path }) => html`<li><a href="${portalPath(context, path)}"${section === options.section ? html` aria-current="page"` : ''}>${label}</a></li>`,
+    ({ section, label, path }) =>
+      html`<li><a href="${portalPath(context, path)}" ${section === options.section ? html` aria-current="page"` : ''}>${label}</a></li>`,
   );
   const body = html`<header class="top">
-<span class="brand">Partner Callbacks</span>
-<nav aria-label="Portal"><ul>${nav}</ul></nav>
-${postButton(context, '/portal/sign-out', 'Sign out', { style: 'secondary' })}
-</header>
-<main id="main">
-<h1>${options.title}</h1>
-${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : ''}
-${content}
-</main>`;
+      <span class="brand">Partner Callbacks</span>
+      <nav aria-label="Portal">
+        <ul>
+          ${nav}
+        </ul>
+      </nav>
+      ${postButton(context, '/portal/sign-out', 'Sign out', { style: 'secondary' })}
+    </header>
+    <main id="main">
+      <h1>${options.title}</h1>
+      ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : ''} ${content}
+    </main>`;
   return htmlDocument(options.title, body, options.refreshSeconds ? html` data-refresh="${options.refreshSeconds}"` : html``);
 }
 
 /** A page outside a session: sign-in problems, signed out, errors. */
 export function messagePage(title: string, content: HtmlValue): SafeHtml {
-  return htmlDocument(title, html`<header class="top"><span class="brand">Partner Callbacks</span></header>
-<main id="main" class="message">
-<h1>${title}</h1>
-${content}
-</main>`);
+  return htmlDocument(
+    title,
+    html`<header class="top"><span class="brand">Partner Callbacks</span></header>
+      <main id="main" class="message">
+        <h1>${title}</h1>
+        ${content}
+      </main>`,
+  );
 }
 
 /** A time in ISO-8601; the static script shows it in the browser's time zone, the ISO value stays on hover. */
