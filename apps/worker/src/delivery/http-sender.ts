@@ -4,6 +4,7 @@ import { Agent, request } from 'undici';
 import type { AttemptErrorKind } from '@callbacks/contracts';
 import { withoutTracePropagation } from '@callbacks/telemetry';
 import { createGuardedLookup, isForbiddenAddress, literalAddress } from '@callbacks/url-policy';
+import { classifyError } from '../transport/attempt-error';
 
 /** We read at most this much of a response, so a huge or endless body cannot exhaust memory. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -36,33 +37,6 @@ export interface AttemptOutcome {
   responseBody: string | null;
   retryAfter: string | undefined;
   ok: boolean;
-}
-
-const TLS_ERROR =
-  /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_|HOSTNAME_MISMATCH)/;
-
-function errorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  for (let current = error as { code?: unknown; name?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 4; depth++) {
-    if (typeof current.code === 'string') codes.push(current.code);
-    if (typeof current.name === 'string') codes.push(current.name);
-    current = current.cause as typeof current;
-  }
-  return codes;
-}
-
-/** Names a failed attempt by what went wrong, for the delivery log and metrics. */
-export function classifyError(error: unknown): AttemptErrorKind {
-  const codes = errorCodes(error);
-  const has = (...wanted: string[]) => codes.some((code) => wanted.includes(code));
-  if (has('ERR_BLOCKED_ADDRESS')) return 'blocked_address';
-  if (has('TimeoutError', 'AbortError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'))
-    return 'timeout';
-  if (has('ECONNREFUSED')) return 'connection_refused';
-  if (has('ENOTFOUND', 'EAI_AGAIN', 'EAI_NODATA', 'EAI_FAIL')) return 'dns';
-  if (codes.some((code) => TLS_ERROR.test(code))) return 'tls';
-  if (has('ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED')) return 'connection_reset';
-  return 'network';
 }
 
 /**
@@ -105,7 +79,7 @@ export class HttpSender {
         request(delivery.url, { method: 'POST', headers: delivery.headers, body: delivery.body, dispatcher: this.agent, signal: deadline });
       response = await (this.options.traceparent ? post() : withoutTracePropagation(post));
     } catch (error) {
-      return finish({ statusCode: null, error: classifyError(error), responseBody: null, retryAfter: undefined });
+      return finish({ statusCode: null, error: classifyError(error).error, responseBody: null, retryAfter: undefined });
     }
     const responseBody = await readCapped(response.body);
     const retryAfter = response.headers['retry-after'];
