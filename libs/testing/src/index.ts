@@ -8,3 +8,4 @@ export * from './redis-cluster';
 export * from './squid-proxy';
 export * from './test-pki';
 export * from './tls-test-receiver';
+export * from './oauth-test-server';
