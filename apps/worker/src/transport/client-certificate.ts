@@ -1,16 +1,11 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { ConfigError } from '@callbacks/config';
+import { type ClientCertificatePaths, ConfigError } from '@callbacks/config';
 
 /** The certificate (PEM, the leaf first, intermediates may follow) and private key that deliveries present. */
 export interface ClientCertificatePair {
   cert: string;
   key: string;
-}
-
-export interface ClientCertificatePaths {
-  certPath: string;
-  keyPath: string;
 }
 
 function readPem(variable: string, path: string): string {
