@@ -20,6 +20,8 @@ export interface TlsReceivedRequest {
 export class TlsTestReceiver {
   readonly requests: TlsReceivedRequest[] = [];
   status = 200;
+  /** Decides each answer's status when set (e.g. checks the bearer token); `status` otherwise. */
+  answer: ((request: TlsReceivedRequest) => Promise<number> | number) | null = null;
 
   private constructor(private readonly server: Server) {}
 
@@ -33,14 +35,16 @@ export class TlsTestReceiver {
         request.on('data', (chunk: string) => (body += chunk));
         request.on('end', () => {
           const socket = request.socket as TLSSocket;
-          receiver.current!.requests.push({
+          const received: TlsReceivedRequest = {
             path: request.url ?? '',
             headers: request.headers,
             body,
             servername: (socket as TLSSocket & { servername: string | false }).servername,
             clientCertificate: String(socket.getPeerCertificate().subject?.CN ?? ''),
-          });
-          response.writeHead(receiver.current!.status).end('ok');
+          };
+          const self = receiver.current!;
+          self.requests.push(received);
+          void Promise.resolve(self.answer ? self.answer(received) : self.status).then((status) => response.writeHead(status).end('ok'));
         });
       },
     );

@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { lookup as dnsLookup } from 'node:dns';
 import { isForbiddenAddress, literalAddress } from './address-policy';
 
 /** Raised (as a connection error) when a host resolves to an address we refuse to reach. */
@@ -12,28 +12,6 @@ export class BlockedAddressError extends Error {
     super(`${hostname} resolves to ${address}, which is not a public address`);
     this.name = 'BlockedAddressError';
   }
-}
-
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-export type LookupFunction = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
-
-/**
- * A drop-in for dns.lookup, given to the HTTP client's socket connect, that refuses non-public
- * addresses. The socket connects to the very address checked here, so a DNS answer that changes
- * between check and use (rebinding) cannot slip through. Every resolved address must be public,
- * not just the first one.
- */
-export function createGuardedLookup(resolve: typeof dnsLookup = dnsLookup): LookupFunction {
-  return (hostname, options, callback) => {
-    resolve(hostname, { ...options, all: true }, (error, addresses) => {
-      if (error) return callback(error, []);
-      const blocked = addresses.find(({ address }) => isForbiddenAddress(address));
-      if (blocked) return callback(new BlockedAddressError(hostname, blocked.address), []);
-      if (options.all) return callback(null, addresses);
-      const [first] = addresses;
-      callback(null, first.address, first.family);
-    });
-  };
 }
 
 export interface CheckedAddress {

@@ -1,7 +1,7 @@
 import type { LookupAddress } from 'node:dns';
 import { isForbiddenAddress, literalAddress } from './address-policy';
 import { checkCallbackUrl } from './callback-url-policy';
-import { BlockedAddressError, createGuardedLookup, resolveCheckedAddress } from './guarded-lookup';
+import { BlockedAddressError, resolveCheckedAddress } from './guarded-lookup';
 
 const strict = { allowInsecure: false };
 const insecure = { allowInsecure: true };
@@ -93,41 +93,6 @@ describe('checkCallbackUrl', () => {
     expect(checkCallbackUrl('http://localhost/hook', insecure)).toBeNull();
     expect(checkCallbackUrl('ftp://127.0.0.1/hook', insecure)).toMatch(/http or https/);
     expect(checkCallbackUrl('http://u:p@localhost/hook', insecure)).toMatch(/credentials/);
-  });
-});
-
-describe('createGuardedLookup', () => {
-  type Answer = LookupAddress[];
-  const fakeDns = (answer: Answer) =>
-    ((_host: string, _options: unknown, callback: (error: Error | null, addresses: Answer) => void) => callback(null, answer)) as never;
-
-  function lookup(answer: Answer, all: boolean): Promise<{ error: Error | null; address: unknown; family?: number }> {
-    return new Promise((resolve) =>
-      createGuardedLookup(fakeDns(answer))('hooks.example.com', { all }, (error, address, family) => resolve({ error, address, family })),
-    );
-  }
-
-  it('passes public answers through in the shape asked for', async () => {
-    const answer = [
-      { address: '93.184.216.34', family: 4 },
-      { address: '2606:2800:220:1::1', family: 6 },
-    ];
-    expect(await lookup(answer, false)).toEqual({ error: null, address: '93.184.216.34', family: 4 });
-    expect((await lookup(answer, true)).address).toEqual(answer);
-  });
-
-  it('refuses when any answer is not public (DNS rebinding to metadata or loopback)', async () => {
-    const { error } = await lookup(
-      [
-        { address: '93.184.216.34', family: 4 },
-        { address: '169.254.169.254', family: 4 },
-      ],
-      false,
-    );
-    expect(error).toBeInstanceOf(BlockedAddressError);
-    expect((error as BlockedAddressError).code).toBe('ERR_BLOCKED_ADDRESS');
-    expect((await lookup([{ address: '::ffff:127.0.0.1', family: 6 }], true)).error).toBeInstanceOf(BlockedAddressError);
-    expect((await lookup([{ address: '::7f00:1', family: 6 }], false)).error).toBeInstanceOf(BlockedAddressError);
   });
 });
 

@@ -42,6 +42,7 @@ const CIRCUIT_OPEN_OUTCOME: AttemptOutcome = {
   ok: false,
   statusCode: null,
   error: 'circuit_open',
+  errorDetail: null,
   durationMs: 0,
   responseBody: null,
   retryAfter: undefined,
