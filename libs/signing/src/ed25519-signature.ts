@@ -23,12 +23,24 @@ function rawKey(key: string, prefix: string): Buffer {
   return raw;
 }
 
+/**
+ * Parsing a key costs more than signing with it, and a worker signs with the same few keys over and
+ * over: the most recently used ones are kept (bounded, the oldest out first).
+ */
+const KEY_OBJECTS_KEPT = 256;
+const keyObjects = new Map<string, KeyObject>();
+
 function privateKeyObject(secretKey: string): KeyObject {
-  return createPrivateKey({
+  const kept = keyObjects.get(secretKey);
+  if (kept) return kept;
+  const key = createPrivateKey({
     key: Buffer.concat([PKCS8_PREFIX, rawKey(secretKey, ED25519_SECRET_KEY_PREFIX)]),
     format: 'der',
     type: 'pkcs8',
   });
+  keyObjects.set(secretKey, key);
+  if (keyObjects.size > KEY_OBJECTS_KEPT) keyObjects.delete(keyObjects.keys().next().value as string);
+  return key;
 }
 
 function publicKeyObject(publicKey: string): KeyObject {
