@@ -123,20 +123,6 @@ export class CallbackAuthDto {
   scope?: string;
 }
 
-export class CallbackAuthViewDto {
-  @ApiProperty({ enum: AUTH_TYPES, example: 'oauth2_client_credentials' })
-  type: AuthType;
-
-  @ApiProperty({ example: 'https://auth.partner.example.com/oauth2/token' })
-  tokenUrl: string;
-
-  @ApiProperty({ example: 'partner-callbacks' })
-  clientId: string;
-
-  @ApiProperty({ type: String, nullable: true, example: 'webhooks:write' })
-  scope: string | null;
-}
-
 export class PublicKeyDto {
   @ApiProperty({
     description: 'The ed25519 public key that verifies v1a signatures: "whpk_" + base64 of the raw 32-byte key.',

@@ -3,7 +3,14 @@ import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
 import { ApiTimestamp, PageLimit, PARTNER_ID_EXAMPLE } from './api-property-helpers';
 import { IsCallbackHeaders } from './callback-headers';
-import { CallbackAuthDto, CallbackAuthViewDto, CallbackTlsDto, SIGNATURE_SCHEMES, type SignatureScheme } from './callback-transport';
+import {
+  AUTH_TYPES,
+  type CallbackAuthConfig,
+  CallbackAuthDto,
+  CallbackTlsDto,
+  SIGNATURE_SCHEMES,
+  type SignatureScheme,
+} from './callback-transport';
 
 export const CALLBACK_HEALTH = ['ok', 'degraded', 'open'] as const;
 export type CallbackHealth = (typeof CALLBACK_HEALTH)[number];
@@ -125,16 +132,30 @@ export class CallbackDto {
   @ApiProperty({ enum: SIGNATURE_SCHEMES, example: 'hmac', description: 'How deliveries are signed: v1 (hmac), v1a (ed25519) or both.' })
   signature: SignatureScheme;
 
-  @ApiProperty({ type: CallbackTlsDto, nullable: true, example: null })
+  // Inline schemas: OpenAPI 3.0 ignores `nullable` beside a $ref, and these are null when not set.
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    required: ['caCertificate'],
+    properties: { caCertificate: { type: 'string', description: 'PEM of the CA certificate(s) the endpoint must chain to.' } },
+    example: null,
+  })
   tls: CallbackTlsDto | null;
 
   @ApiProperty({
-    type: CallbackAuthViewDto,
+    type: 'object',
     nullable: true,
+    required: ['type', 'tokenUrl', 'clientId', 'scope'],
+    properties: {
+      type: { type: 'string', enum: [...AUTH_TYPES] },
+      tokenUrl: { type: 'string' },
+      clientId: { type: 'string' },
+      scope: { type: 'string', nullable: true },
+    },
     example: null,
-    description: 'The OAuth2 client credentials, without the secret.',
+    description: 'The OAuth2 client credentials, without the secret (write-only).',
   })
-  auth: CallbackAuthViewDto | null;
+  auth: CallbackAuthConfig | null;
 
   @ApiTimestamp('When the callback was registered.')
   createdAt: string;
