@@ -23,7 +23,7 @@ export interface NewRoundRow {
 export function newRoundDelivery(row: NewRoundRow): DeliveryToEnqueue {
   return {
     notificationId: row.id,
-    partnerUniqueId: row.partner_id,
+    partnerId: row.partner_id,
     notificationTypeId: row.notification_type_id,
     round: row.delivery_round,
     test: row.test,

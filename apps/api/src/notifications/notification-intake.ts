@@ -167,7 +167,7 @@ export class NotificationIntake {
       if (row.status === 'pending') {
         deliveries.push({
           notificationId: row.id,
-          partnerUniqueId: incoming.partnerId,
+          partnerId: incoming.partnerId,
           notificationTypeId: incoming.notificationTypeId,
           round: 0,
           test: incoming.test,
