@@ -6,13 +6,22 @@ import { CallbackRepository } from './repositories/callback.repository';
 import { IdempotencyKeyRepository } from './repositories/idempotency-key.repository';
 import { NotificationRepository } from './repositories/notification.repository';
 import { OperatorEventRepository } from './repositories/operator-event.repository';
+import { PartnerRepository } from './repositories/partner.repository';
+import { PortalRepository } from './repositories/portal.repository';
 
 /**
  * The repositories on TypeORM's connection pool, one per aggregate; every module of an app may
  * inject them. (The worker's hot-path repositories with pools of their own, DeliveryRepository and
  * CallbackOutcomeRepository, are provided by the worker.)
  */
-const REPOSITORIES = [CallbackRepository, IdempotencyKeyRepository, NotificationRepository, OperatorEventRepository];
+const REPOSITORIES = [
+  CallbackRepository,
+  IdempotencyKeyRepository,
+  NotificationRepository,
+  OperatorEventRepository,
+  PartnerRepository,
+  PortalRepository,
+];
 
 /** TypeORM for a Nest app, from the validated configuration, and the repositories over it. */
 @Global()

@@ -19,3 +19,5 @@ export * from './repositories/delivery.repository';
 export * from './repositories/idempotency-key.repository';
 export * from './repositories/notification.repository';
 export * from './repositories/operator-event.repository';
+export * from './repositories/partner.repository';
+export * from './repositories/portal.repository';

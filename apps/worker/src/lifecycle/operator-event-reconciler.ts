@@ -3,7 +3,6 @@ import { InjectQueue } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { Metrics } from '@callbacks/observability';
 import { DatabaseLock, OperatorEventRepository } from '@callbacks/persistence';
 import {
   DELIVERY_QUEUE,
@@ -27,22 +26,22 @@ const PASS_TIMEOUT_MS = 30_000;
 @Injectable()
 export class OperatorEventReconciler implements PeriodicPass<number> {
   readonly name = 'operator-event reconciler';
+  readonly interval = 'reconcileIntervalMs';
   readonly lock = { id: DatabaseLock.OperatorEventReconciler, scope: 'transaction' } as const;
-  readonly intervalMs: number;
-  readonly enabled: boolean;
-  readonly runs: PeriodicPass['runs'];
+  readonly runs = 'operatorEventReconcilerRuns';
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly events: OperatorEventRepository,
     @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
     private readonly logger: PinoLogger,
-    metrics: Metrics,
   ) {
     this.logger.setContext('OperatorEventReconciler');
-    this.intervalMs = config.reconcileIntervalMs;
-    this.enabled = config.operatorWebhook !== null;
-    this.runs = metrics.operatorEventReconcilerRuns;
+  }
+
+  /** Operator events exist only with OPERATOR_WEBHOOK_URL. */
+  enabled(config: AppConfig): boolean {
+    return config.operatorWebhook !== null;
   }
 
   async run({ db }: PassContext): Promise<number> {

@@ -2,6 +2,9 @@ import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationB
 import { InjectDataSource } from '@nestjs/typeorm';
 import { PinoLogger } from 'nestjs-pino';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@callbacks/config';
+import { Metrics } from '@callbacks/observability';
+import { tryLockDatabase, unlockDatabase } from '@callbacks/persistence';
 import { PERIODIC_PASSES, type PeriodicPass } from './periodic-pass';
 
 /**
@@ -18,15 +21,17 @@ export class PeriodicPassRunner implements OnApplicationBootstrap, BeforeApplica
 
   constructor(
     @Inject(PERIODIC_PASSES) private readonly passes: PeriodicPass[],
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly metrics: Metrics,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('PeriodicPassRunner');
   }
 
   onApplicationBootstrap(): void {
-    for (const pass of this.passes.filter((candidate) => candidate.enabled)) {
-      const timer = setInterval(() => void this.tick(pass), pass.intervalMs);
+    for (const pass of this.passes.filter((candidate) => candidate.enabled?.(this.config) ?? true)) {
+      const timer = setInterval(() => void this.tick(pass), this.config[pass.interval]);
       timer.unref();
       this.timers.push(timer);
     }
@@ -51,10 +56,11 @@ export class PeriodicPassRunner implements OnApplicationBootstrap, BeforeApplica
 
   private async tick(pass: PeriodicPass): Promise<void> {
     if (this.running.has(pass)) return;
+    const runs = this.metrics[pass.runs];
     const run = this.runOnce(pass)
-      .then((report) => void pass.runs.inc({ result: report === null ? 'skipped_locked' : 'ran' }))
+      .then((report) => void runs.inc({ result: report === null ? 'skipped_locked' : 'ran' }))
       .catch((error: unknown) => {
-        pass.runs.inc({ result: 'error' });
+        runs.inc({ result: 'error' });
         this.logger.warn({ err: error, pass: pass.name }, `${pass.name} failed; the next pass tries again`);
       })
       .finally(() => this.running.delete(pass));
@@ -65,7 +71,7 @@ export class PeriodicPassRunner implements OnApplicationBootstrap, BeforeApplica
   private async inTransaction<Report>(runner: QueryRunner, pass: PeriodicPass<Report>): Promise<Report | null> {
     await runner.startTransaction();
     try {
-      if (!(await this.tryLock(runner, 'pg_try_advisory_xact_lock', pass))) {
+      if (!(await tryLockDatabase(runner, pass.lock.id, 'transaction'))) {
         await runner.commitTransaction();
         return null;
       }
@@ -79,16 +85,11 @@ export class PeriodicPassRunner implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async inSession<Report>(runner: QueryRunner, pass: PeriodicPass<Report>): Promise<Report | null> {
-    if (!(await this.tryLock(runner, 'pg_try_advisory_lock', pass))) return null;
+    if (!(await tryLockDatabase(runner, pass.lock.id, 'session'))) return null;
     try {
       return await pass.run({ db: runner, signal: this.stop.signal });
     } finally {
-      await runner.query('SELECT pg_advisory_unlock($1)', [pass.lock.id]);
+      await unlockDatabase(runner, pass.lock.id);
     }
-  }
-
-  private async tryLock(runner: QueryRunner, lockFunction: string, pass: PeriodicPass): Promise<boolean> {
-    const [{ locked }] = (await runner.query(`SELECT ${lockFunction}($1) AS locked`, [pass.lock.id])) as Array<{ locked: boolean }>;
-    return locked;
   }
 }

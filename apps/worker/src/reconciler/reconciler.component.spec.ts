@@ -2,28 +2,16 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { ConfigModule } from '@callbacks/config';
-import { LoggingModule, OpsModule } from '@callbacks/observability';
-import { CallbackOutcomeRepository, DatabaseModule, DeliveryRepository } from '@callbacks/persistence';
-import {
-  DeliveryQueueModule,
-  DeliveryQueues,
-  deliveryJobId,
-  enqueueDeliveries,
-  redisConnectionOptions,
-  STALLED_TOO_OFTEN,
-} from '@callbacks/queue';
+import { DeliveryQueues, deliveryJobId, enqueueDeliveries, redisConnectionOptions, STALLED_TOO_OFTEN } from '@callbacks/queue';
 import { createTestEnvironment, type TestEnvironment } from '@callbacks/testing';
-import { CrashQuarantine } from '../delivery/crash-quarantine';
-import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
-import { OperatorEvents } from '../lifecycle/operator-events';
-import { PERIODIC_PASSES } from '../passes/periodic-pass';
+import { DeliveryProcessor } from '../delivery/delivery.processor';
 import { PeriodicPassRunner } from '../passes/periodic-pass-runner';
+import { WorkerModule } from '../worker.module';
 import { type ReconcileReport, Reconciler } from './reconciler';
 
 /**
- * One reconciler pass at a time against a real PostgreSQL and Redis, with the providers it needs
- * and no processor and no timer (the runner runs no pass by itself): which rows a pass reads,
+ * One reconciler pass at a time against a real PostgreSQL and Redis, the worker's providers built
+ * but not started (no processor, no timer: each pass here is run by hand): which rows a pass reads,
  * its paging, and what it does with a missing, completed or failed job. Rows are made due by the
  * database's clock (now() minus an interval), the clock the pass itself reads.
  */
@@ -40,26 +28,11 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
   beforeAll(async () => {
     // Grace: max(2 × 1 h, …) = 2 hours.
     environment = await createTestEnvironment({ RECONCILE_INTERVAL_MS: '3600000' });
-    const { config } = environment;
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        ConfigModule.register(config),
-        LoggingModule.register(config),
-        DatabaseModule,
-        DeliveryQueueModule.register('worker', config),
-        OpsModule,
-      ],
-      providers: [
-        Reconciler,
-        DeliveryRepository,
-        CrashQuarantine,
-        CallbackLifecycle,
-        CallbackOutcomeRepository,
-        OperatorEvents,
-        PeriodicPassRunner,
-        { provide: PERIODIC_PASSES, useValue: [] },
-      ],
-    }).compile();
+    // The worker's providers, built but not started: no processor takes jobs, no timer runs a pass.
+    moduleRef = await Test.createTestingModule({ imports: [WorkerModule.register(environment.config)] })
+      .overrideProvider(DeliveryProcessor)
+      .useValue({})
+      .compile();
     const runner = moduleRef.get(PeriodicPassRunner);
     const reconciler = moduleRef.get(Reconciler);
     runPass = () => runner.runOnce(reconciler);

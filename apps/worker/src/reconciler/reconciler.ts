@@ -7,7 +7,7 @@ import {
   DeliveryRepository,
   FIRST_OVERDUE_PAGE,
   NotificationRepository,
-  type PendingNotification,
+  type NotificationDelivery,
   type SqlExecutor,
 } from '@callbacks/persistence';
 import {
@@ -51,17 +51,6 @@ export interface ReconcileReport {
   unparked: number;
 }
 
-function toDelivery(row: PendingNotification, dueAt?: Date | null): DeliveryToEnqueue {
-  return {
-    notificationId: row.id,
-    partnerId: row.partnerId,
-    notificationTypeId: row.notificationTypeId,
-    round: row.deliveryRound,
-    test: row.test,
-    dueAt,
-  };
-}
-
 /**
  * PostgreSQL is the source of truth, Redis only the transport. Every RECONCILE_INTERVAL_MS one
  * worker (the one that takes the pass's advisory lock) looks at the pending notifications whose
@@ -74,10 +63,9 @@ function toDelivery(row: PendingNotification, dueAt?: Date | null): DeliveryToEn
 @Injectable()
 export class Reconciler implements PeriodicPass<ReconcileReport> {
   readonly name = 'reconciler';
+  readonly interval = 'reconcileIntervalMs';
   readonly lock = { id: DatabaseLock.Reconciler, scope: 'transaction' } as const;
-  readonly enabled = true;
-  readonly intervalMs: number;
-  readonly runs: PeriodicPass['runs'];
+  readonly runs = 'reconcilerRuns';
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -89,8 +77,6 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
     private readonly metrics: Metrics,
   ) {
     this.logger.setContext('Reconciler');
-    this.intervalMs = config.reconcileIntervalMs;
-    this.runs = metrics.reconcilerRuns;
   }
 
   async run({ db }: PassContext): Promise<ReconcileReport> {
@@ -118,19 +104,19 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
       if (rows.length === 0) return report;
       report.scanned += rows.length;
       await withTimeout(this.repair(rows, report), BATCH_TIMEOUT_MS, 'reconciling a batch with Redis');
-      after = rows[rows.length - 1].id;
+      after = rows[rows.length - 1].notificationId;
     }
   }
 
-  private async repair(rows: PendingNotification[], report: ReconcileReport): Promise<void> {
+  private async repair(rows: NotificationDelivery[], report: ReconcileReport): Promise<void> {
     const missing: DeliveryToEnqueue[] = [];
     for (let start = 0; start < rows.length; start += STATE_LOOKUPS_IN_PARALLEL) {
       await Promise.all(
         rows.slice(start, start + STATE_LOOKUPS_IN_PARALLEL).map(async (row) => {
           const queue = this.queues.forCallback(row.partnerId, row.notificationTypeId);
-          const revival = await reviveJob(queue, deliveryJobId(row.id, row.deliveryRound), (job) => this.retryFailed(row, job, report));
+          const revival = await reviveJob(queue, deliveryJobId(row.notificationId, row.round), (job) => this.retryFailed(row, job, report));
           if (revival === 'retried') report.retried++;
-          if (revival === 'missing') missing.push(toDelivery(row, row.nextAttemptAt));
+          if (revival === 'missing') missing.push(row);
         }),
       );
     }
@@ -145,16 +131,17 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
    * failure before it fails the job, so a notification that is failed by now stays failed.
    */
   private async retryFailed(
-    row: PendingNotification,
+    row: NotificationDelivery,
     job: { failedReason: string; attemptsMade: number },
     report: ReconcileReport,
   ): Promise<boolean> {
     if (job.failedReason === STALLED_TOO_OFTEN) {
       const callback = { partnerId: row.partnerId, notificationTypeId: row.notificationTypeId };
-      if (await this.quarantine.end({ notificationId: row.id, round: row.deliveryRound, callback }, job.attemptsMade)) report.quarantined++;
+      if (await this.quarantine.end({ notificationId: row.notificationId, round: row.round, callback }, job.attemptsMade))
+        report.quarantined++;
       return false;
     }
-    return this.deliveries.isPendingInRound(row.id, row.deliveryRound);
+    return this.deliveries.isPendingInRound(row.notificationId, row.round);
   }
 
   /**
@@ -180,13 +167,13 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
     for (let after = FIRST_ID; ;) {
       const rows = await this.notifications.parkedPage(after, BATCH_SIZE, db);
       if (rows.length === 0) return unparked;
-      // Jobs that still exist (on shards that kept their data) are left as they are.
+      // Jobs that still exist (on shards that kept their data) are left as they are; the others are due now, not at their park timeout.
       await enqueueDeliveries(
         this.queues,
-        rows.map((row) => toDelivery(row)),
+        rows.map((row) => ({ ...row, dueAt: null })),
       );
       unparked += rows.length;
-      after = rows[rows.length - 1].id;
+      after = rows[rows.length - 1].notificationId;
     }
   }
 }

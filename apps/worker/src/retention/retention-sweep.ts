@@ -36,10 +36,9 @@ export interface SweepReport {
 @Injectable()
 export class RetentionSweep implements PeriodicPass<SweepReport> {
   readonly name = 'retention sweep';
+  readonly interval = 'retentionSweepIntervalMs';
   readonly lock = { id: DatabaseLock.RetentionSweep, scope: 'session' } as const;
-  readonly enabled = true;
-  readonly intervalMs: number;
-  readonly runs: PeriodicPass['runs'];
+  readonly runs = 'retentionSweeps';
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -50,18 +49,11 @@ export class RetentionSweep implements PeriodicPass<SweepReport> {
     private readonly metrics: Metrics,
   ) {
     this.logger.setContext('RetentionSweep');
-    this.intervalMs = config.retentionSweepIntervalMs;
-    this.runs = metrics.retentionSweeps;
   }
 
   async run({ db, signal }: PassContext): Promise<SweepReport> {
     const startedAt = new Date();
-    // The database's clock, the one that wrote updated_at.
-    const [{ cutoff }] = (await db.query('SELECT now() - make_interval(secs => $1) AS cutoff', [
-      this.config.retentionPeriodMs / 1000,
-    ])) as Array<{
-      cutoff: Date;
-    }>;
+    const cutoff = await this.notifications.retentionCutoff(this.config.retentionPeriodMs, db);
     const report: SweepReport = {
       olderThan: cutoff,
       startedAt,

@@ -149,6 +149,15 @@ export class OperatorEventRepository {
     return rows.map((row) => ({ id: row.id, type: row.type, dueAt: row.due_at }));
   }
 
+  /** Deletes every event that names the partner (in its data, by the wire's name), with its attempts; returns how many. */
+  async deleteOfPartner(partnerId: string, db: SqlExecutor = this.dataSource): Promise<number> {
+    const [events] = (await db.query(`DELETE FROM operator_events WHERE data->>'partnerUniqueId' = $1 RETURNING 1`, [partnerId])) as [
+      unknown[],
+      number,
+    ];
+    return events.length;
+  }
+
   /**
    * Deletes at most `limit` events that ended (delivered or failed) before `cutoff`, with their
    * attempts (by cascade). Pending events stay, like pending notifications. Returns how many.
