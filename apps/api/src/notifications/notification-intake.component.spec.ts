@@ -5,9 +5,10 @@ import { ConfigModule } from '@callbacks/config';
 import { LoggingModule, OpsModule } from '@callbacks/observability';
 import { DatabaseModule } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
-import { createTestEnvironment, type TestEnvironment } from '@callbacks/testing';
+import { createTestEnvironment, type TestEnvironment, waitUntil } from '@callbacks/testing';
 import type { DomainError } from '../common/domain-error';
 import { DeliveryScheduler } from './delivery-scheduler';
+import { requestHash } from './intake-plan';
 import { type IncomingNotification, NotificationIntake } from './notification-intake';
 
 /**
@@ -95,13 +96,37 @@ describe('NotificationIntake (component: idempotency on PostgreSQL)', () => {
     expect(await stored('grouped')).toHaveLength(1);
   });
 
-  it('yields one notification for one key in two transactions at once', async () => {
-    const first = intake.accept(event('raced'));
-    await new Promise((resolve) => setImmediate(resolve)); // the first group is under way: the second forms its own
-    const second = intake.accept(event('raced'));
-    const [one, two] = await Promise.all([first, second]);
-    expect(two).toEqual(one);
-    expect(await stored('raced')).toEqual([one.notificationId]);
+  it('replays the notification of a transaction that committed the same key while this one was writing', async () => {
+    // Another API replica's transaction holds the key, uncommitted: this commit's INSERT waits for it.
+    const other = await db.connect();
+    const otherId = randomUUID();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO notifications (id, partner_id, notification_type_id, payload, process_unique_id, status) VALUES ($1, $2, 5, '{"processUniqueId":"P-1"}', 'P-1', 'pending')`,
+        [otherId, partnerId],
+      );
+      await other.query(
+        `INSERT INTO idempotency_keys (caller, key, notification_id, response_status, request_hash) VALUES ('operator', 'raced', $1, 'pending', $2)`,
+        [otherId, requestHash(event('raced'))],
+      );
+      const accepted = intake.accept(event('raced'));
+      await waitUntil(
+        async () =>
+          (
+            await db.query(
+              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO idempotency_keys%'`,
+            )
+          ).rowCount,
+        10_000,
+        "intake's INSERT waiting for the other transaction",
+      );
+      await other.query('COMMIT');
+      expect(await accepted).toEqual({ notificationId: otherId, status: 'pending' });
+    } finally {
+      other.release();
+    }
+    expect(await stored('raced')).toEqual([otherId]);
   });
 
   it('replaces a key whose window is over with a new notification', async () => {
