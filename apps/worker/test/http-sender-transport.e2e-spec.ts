@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { callbackKeys, closeRedisClient, createRedisClient, type RedisClient } from '@callbacks/queue';
 import { SecretCipher } from '@callbacks/signing';
 import { OAuthTestServer, serviceUrls, SquidProxy, type TestCertificate, TestPki, TlsTestReceiver, waitUntil } from '@callbacks/testing';
-import { type DeliveryAuth, HttpSender } from '../src/delivery/http-sender';
+import { type DeliveryAuth, HttpSender } from '../src/dispatch/http-sender';
 import { ClientCertificateFiles } from '../src/transport/client-certificate';
 import { OAuthTokenCache, tokenFingerprint } from '../src/transport/oauth-token-cache';
 

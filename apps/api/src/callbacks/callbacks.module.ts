@@ -1,6 +1,4 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { CallbackEntity } from '@callbacks/persistence';
 import { SecretVault } from '../common/secret-vault';
 import { PartnersModule } from '../partners/partners.module';
 import { CallbackHealthStore } from './callback-health.store';
@@ -15,7 +13,7 @@ import { GetPublicKey } from './use-cases/get-public-key.use-case';
 import { RotateSigningSecret } from './use-cases/rotate-signing-secret.use-case';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([CallbackEntity]), PartnersModule],
+  imports: [PartnersModule],
   controllers: [CallbacksController],
   providers: [
     SecretVault,

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import type { RotatedSigningKeysDto, SignatureScheme } from '@callbacks/contracts';
+import type { RotatedSigningKeysDto } from '@callbacks/contracts';
+import { CallbackRepository } from '@callbacks/persistence';
 import { generateEd25519KeyPair, generateSigningSecret } from '@callbacks/signing';
 import { SecretVault } from '../../common/secret-vault';
 import { CallbackLookup, callbackNotFound } from '../callback-lookup';
@@ -23,33 +22,20 @@ export class RotateSigningSecret {
   constructor(
     private readonly lookup: CallbackLookup,
     private readonly vault: SecretVault,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly callbacks: CallbackRepository,
   ) {}
 
   async execute(partnerId: string, notificationTypeId: number): Promise<RotatedSigningKeysDto> {
     const callback = await this.lookup.require(partnerId, notificationTypeId);
     const signingSecret = generateSigningSecret();
     const keyPair = generateEd25519KeyPair();
-    const [rows] = (await this.dataSource.query(
-      `UPDATE callbacks
-          SET previous_signing_secret_encrypted = signing_secret_encrypted, signing_secret_encrypted = $2,
-              previous_secret_expires_at = $3, updated_at = now(),
-              previous_ed25519_secret_key_encrypted = CASE WHEN signature_scheme = 'hmac' THEN previous_ed25519_secret_key_encrypted ELSE ed25519_secret_key_encrypted END,
-              previous_ed25519_public_key = CASE WHEN signature_scheme = 'hmac' THEN previous_ed25519_public_key ELSE ed25519_public_key END,
-              previous_ed25519_expires_at = CASE WHEN signature_scheme = 'hmac' THEN previous_ed25519_expires_at ELSE $3 END,
-              ed25519_secret_key_encrypted = CASE WHEN signature_scheme = 'hmac' THEN ed25519_secret_key_encrypted ELSE $4 END,
-              ed25519_public_key = CASE WHEN signature_scheme = 'hmac' THEN ed25519_public_key ELSE $5 END
-        WHERE id = $1
-        RETURNING signature_scheme`,
-      [
-        callback.id,
-        this.vault.seal(signingSecret),
-        new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS),
-        this.vault.seal(keyPair.secretKey),
-        keyPair.publicKey,
-      ],
-    )) as [Array<{ signature_scheme: SignatureScheme }>, number];
-    if (rows.length === 0) throw callbackNotFound(partnerId, notificationTypeId);
-    return rows[0].signature_scheme === 'hmac' ? { signingSecret } : { signingSecret, publicKey: keyPair.publicKey };
+    const scheme = await this.callbacks.rotateSecret(callback.id, {
+      signingSecretEncrypted: this.vault.seal(signingSecret),
+      ed25519SecretKeyEncrypted: this.vault.seal(keyPair.secretKey),
+      ed25519PublicKey: keyPair.publicKey,
+      previousExpiresAt: new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS),
+    });
+    if (scheme === null) throw callbackNotFound(partnerId, notificationTypeId);
+    return scheme === 'hmac' ? { signingSecret } : { signingSecret, publicKey: keyPair.publicKey };
   }
 }

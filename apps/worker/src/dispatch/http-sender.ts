@@ -1,8 +1,8 @@
 import type { lookup as dnsLookup } from 'node:dns';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import type { AttemptErrorKind } from '@callbacks/contracts';
 import { withoutTracePropagation } from '@callbacks/telemetry';
+import type { AttemptOutcome } from './attempt-outcome';
 import { classifyError } from '../transport/attempt-error';
 import type { ClientCertificateFiles } from '../transport/client-certificate';
 import { EgressTransport } from '../transport/egress-transport';
@@ -46,18 +46,6 @@ export interface OutgoingDelivery {
   caCertificate?: string | null;
   /** The callback's OAuth2 client credentials: the request carries Authorization: Bearer <token>. */
   auth?: DeliveryAuth | null;
-}
-
-export interface AttemptOutcome {
-  statusCode: number | null;
-  error: AttemptErrorKind | null;
-  /** Why a tls_error, proxy_error or auth_error happened, in a line. */
-  errorDetail: string | null;
-  durationMs: number;
-  /** The first 1 KiB of the response body, decoded as UTF-8. */
-  responseBody: string | null;
-  retryAfter: string | undefined;
-  ok: boolean;
 }
 
 /**
