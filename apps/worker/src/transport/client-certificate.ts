@@ -60,6 +60,8 @@ export interface ClientCertificateEvents {
  * again (say the certificate was replaced and the key not yet) the previous pair stays in use.
  */
 export class ClientCertificateFiles {
+  /** Worth a line at start (see readClientCertificate). */
+  readonly warnings: string[];
   private pair: ClientCertificatePair;
   private version = 1;
   private readonly onChange = () => this.reload();
@@ -69,7 +71,7 @@ export class ClientCertificateFiles {
     private readonly events: ClientCertificateEvents,
     pollIntervalMs = 5_000,
   ) {
-    this.pair = readClientCertificate(paths).pair;
+    ({ pair: this.pair, warnings: this.warnings } = readClientCertificate(paths));
     for (const path of [paths.certPath, paths.keyPath]) watchFile(path, { interval: pollIntervalMs, persistent: false }, this.onChange);
   }
 
