@@ -135,6 +135,9 @@ export interface SealedCallbackSecrets {
   previousSigningSecretEncrypted: string | null;
   headers: Record<string, string>;
   headersEncrypted: string | null;
+  ed25519SecretKeyEncrypted: string | null;
+  previousEd25519SecretKeyEncrypted: string | null;
+  authClientSecretEncrypted: string | null;
 }
 
 /** The callbacks table. Each method runs on `db` when given (a caller's transaction), else on its own. */
@@ -264,13 +267,18 @@ export class CallbackRepository {
   /** Every callback's sealed secrets and headers. */
   async sealedSecrets(): Promise<SealedCallbackSecrets[]> {
     const rows = (await this.dataSource.query(
-      'SELECT id, signing_secret_encrypted, previous_signing_secret_encrypted, headers, headers_encrypted FROM callbacks',
+      `SELECT id, signing_secret_encrypted, previous_signing_secret_encrypted, headers, headers_encrypted,
+              ed25519_secret_key_encrypted, previous_ed25519_secret_key_encrypted, auth_client_secret_encrypted
+         FROM callbacks`,
     )) as Array<{
       id: string;
       signing_secret_encrypted: string;
       previous_signing_secret_encrypted: string | null;
       headers: Record<string, string>;
       headers_encrypted: string | null;
+      ed25519_secret_key_encrypted: string | null;
+      previous_ed25519_secret_key_encrypted: string | null;
+      auth_client_secret_encrypted: string | null;
     }>;
     return rows.map((row) => ({
       id: row.id,
@@ -278,15 +286,21 @@ export class CallbackRepository {
       previousSigningSecretEncrypted: row.previous_signing_secret_encrypted,
       headers: row.headers,
       headersEncrypted: row.headers_encrypted,
+      ed25519SecretKeyEncrypted: row.ed25519_secret_key_encrypted,
+      previousEd25519SecretKeyEncrypted: row.previous_ed25519_secret_key_encrypted,
+      authClientSecretEncrypted: row.auth_client_secret_encrypted,
     }));
   }
 
   /** Replaces a callback's sealed secrets and headers, only if it still holds what was read (`read`). */
   async replaceSealedSecrets(read: SealedCallbackSecrets, next: Omit<SealedCallbackSecrets, 'id'>): Promise<void> {
     await this.dataSource.query(
-      `UPDATE callbacks SET signing_secret_encrypted = $2, previous_signing_secret_encrypted = $3, headers = $4, headers_encrypted = $5
+      `UPDATE callbacks SET signing_secret_encrypted = $2, previous_signing_secret_encrypted = $3, headers = $4, headers_encrypted = $5,
+              ed25519_secret_key_encrypted = $10, previous_ed25519_secret_key_encrypted = $11, auth_client_secret_encrypted = $12
         WHERE id = $1 AND signing_secret_encrypted = $6 AND previous_signing_secret_encrypted IS NOT DISTINCT FROM $7
-          AND headers = $8 AND headers_encrypted IS NOT DISTINCT FROM $9`,
+          AND headers = $8 AND headers_encrypted IS NOT DISTINCT FROM $9
+          AND ed25519_secret_key_encrypted IS NOT DISTINCT FROM $13 AND previous_ed25519_secret_key_encrypted IS NOT DISTINCT FROM $14
+          AND auth_client_secret_encrypted IS NOT DISTINCT FROM $15`,
       [
         read.id,
         next.signingSecretEncrypted,
@@ -297,6 +311,12 @@ export class CallbackRepository {
         read.previousSigningSecretEncrypted,
         JSON.stringify(read.headers),
         read.headersEncrypted,
+        next.ed25519SecretKeyEncrypted,
+        next.previousEd25519SecretKeyEncrypted,
+        next.authClientSecretEncrypted,
+        read.ed25519SecretKeyEncrypted,
+        read.previousEd25519SecretKeyEncrypted,
+        read.authClientSecretEncrypted,
       ],
     );
   }
