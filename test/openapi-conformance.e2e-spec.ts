@@ -1,12 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ChildApp, freePort, TestReceiver } from '@callbacks/testing';
+import { TestReceiver } from '@callbacks/testing';
+import { PRISM_ERROR, type PrismProxy, startPrismProxy } from './support/prism';
 import { ADMIN, TestSystem } from './support/system';
-
-const PRISM = join(__dirname, '..', 'node_modules', '@stoplight', 'prism-cli', 'dist', 'index.js');
-const PRISM_ERROR = 'https://stoplight.io/prism/errors#';
 
 interface Exchange {
   call: string;
@@ -26,9 +21,8 @@ interface Exchange {
 describe('the OpenAPI document describes every response of the seed flows (Prism validating proxy)', () => {
   let system: TestSystem;
   let receiver: TestReceiver;
-  let prism: ChildApp;
+  let prism: PrismProxy;
   let proxyUrl: string;
-  let documentDir: string;
   const exchanges: Exchange[] = [];
 
   async function call(
@@ -94,26 +88,14 @@ describe('the OpenAPI document describes every response of the seed flows (Prism
     const { body: document } = await system.http.get('/docs-json').expect(200);
     // The control: in the proxy's copy, GET /health promises a field the API never sends.
     document.paths['/health'].get.responses['200'].content['application/json'].schema = { type: 'object', required: ['notSent'] };
-    documentDir = mkdtempSync(join(tmpdir(), 'openapi-'));
-    writeFileSync(join(documentDir, 'openapi.json'), JSON.stringify(document));
-    const port = await freePort();
-    proxyUrl = `http://127.0.0.1:${port}`;
-    prism = ChildApp.start(
-      'prism',
-      process.execPath,
-      [PRISM, 'proxy', join(documentDir, 'openapi.json'), apiUrl, '--errors', '--host', '127.0.0.1', '--port', String(port)],
-      {
-        PATH: process.env.PATH,
-      },
-    );
-    await prism.waitForOutput('Prism is listening', 60_000);
+    prism = await startPrismProxy(document, apiUrl, { errors: true });
+    proxyUrl = prism.url;
   }, 90_000);
 
   afterAll(async () => {
-    await prism?.stop('SIGTERM', 5_000);
+    await prism?.stop();
     await receiver?.close();
     await system?.close();
-    if (documentDir) rmSync(documentDir, { recursive: true, force: true });
   });
 
   it('the proxy does catch a response the document does not describe (the control)', async () => {
