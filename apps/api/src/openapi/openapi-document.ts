@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { NOTIFICATION_TYPES, ProblemDto, SERVICE_VERSION } from '@callbacks/contracts';
-import { addWebhooks, OPERATOR_EVENTS_TAG, WEBHOOKS_TAG } from './webhooks';
+import { addWebhooks } from './webhooks';
 
 /** The OpenAPI version of the document: 3.1, whose schemas are JSON Schema 2020-12 (the catalog's dialect). */
 export const OPENAPI_VERSION = '3.1.0';
@@ -53,11 +53,6 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A partner API key, or the operator key' })
       // Every operation needs the key unless it declares otherwise (ApiPublic: an empty security).
       .addSecurityRequirements('bearer')
-      .addTag(
-        WEBHOOKS_TAG,
-        'What we POST to your callback URL, per notification type: the body, the signed headers, and what your answer causes.',
-      )
-      .addTag(OPERATOR_EVENTS_TAG, 'For operators: what we POST to OPERATOR_WEBHOOK_URL about partners’ callbacks.')
       .build(),
     { extraModels: [ProblemDto] },
   );
