@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { NOTIFICATION_TYPES, OPERATOR_EVENTS } from '@callbacks/contracts';
+import { CLEAN_UP_FOLDER, type PostmanItem, QUICK_START, QUICK_START_FOLDER, toPostmanCollection } from '../src/openapi/postman-collection';
 import { type ApiTestApp, startApiTestApp } from './api-test-app';
 
 const root = join(__dirname, '..', '..', '..');
@@ -177,4 +178,37 @@ describe('the OpenAPI document', () => {
     expect(invalid).toEqual([]);
     expect(checked).toBeGreaterThanOrEqual(NOTIFICATION_TYPES.length * 4 + OPERATOR_EVENTS.length);
   });
+
+  it("makes the Postman collection: the seed's flow first, then every partner and public request once, deletes last, no operator route", async () => {
+    const collection = await toPostmanCollection(document as never);
+    expect(collection.variable.map((variable) => variable.key)).toEqual(
+      expect.arrayContaining(['baseUrl', 'partnerUniqueId', 'apiKey', 'notificationTypeId', 'callbackUrl', 'notificationId']),
+    );
+    expect(collection.auth).toEqual({ type: 'bearer', bearer: [{ key: 'token', value: '{{apiKey}}', type: 'string' }] });
+    const key = (item: PostmanItem) =>
+      `${item.request!.method} /${item.request!.url.path.map((segment) => segment.replace(/^:(.*)$/, '{$1}')).join('/')}`;
+    const [quickStart, ...rest] = collection.item;
+    expect(quickStart.name).toBe(QUICK_START_FOLDER);
+    expect(quickStart.item!.map(key)).toEqual(QUICK_START);
+    expect(rest[rest.length - 1].name).toBe(CLEAN_UP_FOLDER);
+    expect(rest[rest.length - 1].item!.every((item) => item.request!.method === 'DELETE')).toBe(true);
+    const requests = rest.flatMap((folder) => folder.item!.map(key));
+    const documented = Object.entries(document.paths as Record<string, Record<string, Json>>).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([, operation]) => operation['x-audience'] !== 'operator')
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+    expect([...requests].sort()).toEqual([...documented].sort());
+    // Requests use the collection's variables; the ones that need no key say so.
+    const put = quickStart.item![0].request!;
+    expect(put.url.variable!.map((variable) => variable.value)).toEqual(['{{partnerUniqueId}}', '{{notificationTypeId}}']);
+    expect(JSON.parse(put.body!.raw!).callbackUrl).toBe('{{callbackUrl}}');
+    expect(
+      rest
+        .flatMap((folder) => folder.item!)
+        .filter((item) => item.request!.auth)
+        .map(key)
+        .sort(),
+    ).toEqual(['GET /health', 'GET /health/ready', 'GET /metrics']);
+  }, 60_000);
 });

@@ -49,13 +49,13 @@ export interface PostmanCollection {
   event?: PostmanScript[];
 }
 
-/** The seed's flow, in its order: register, list, echo, delete, log. */
+/** The seed's flow, in its order: register, list, echo, delete, log (the contract's routes). */
 export const QUICK_START = [
-  'CallbacksController_put',
-  'CallbacksController_list',
-  'NotificationsController_echo',
-  'CallbacksController_delete',
-  'NotificationsController_list',
+  'PUT /{partnerUniqueID}/callbacks/{notificationType}',
+  'GET /{partnerUniqueID}/callbacks',
+  'POST /v1/callbacks/echo/{partnerUniqueID}/{notificationTypeID}',
+  'DELETE /{partnerUniqueID}/callbacks/{notificationType}',
+  'GET /{partnerUniqueID}/notifications',
 ];
 export const QUICK_START_FOLDER = "Quick start: the seed's flow";
 export const CLEAN_UP_FOLDER = 'Clean up';
@@ -215,7 +215,7 @@ export async function toPostmanCollection(document: OpenAPIObject): Promise<Post
   const byKey = operations(document);
   const collectionVariables = variables(document);
   const names = new Set(collectionVariables.map((variable) => variable.key));
-  const byOperationId = new Map<string, PostmanItem>();
+  const requestsByKey = new Map<string, PostmanItem>();
   const cleanUp: PostmanItem[] = [];
 
   const folders: PostmanItem[] = [];
@@ -232,7 +232,7 @@ export async function toPostmanCollection(document: OpenAPIObject): Promise<Post
       // The collection's bearer {{apiKey}} applies to every request but the public ones.
       if (isPublic) item.request.auth = { type: 'noauth' };
       else delete item.request.auth;
-      if (found.operation.operationId) byOperationId.set(found.operation.operationId, item);
+      requestsByKey.set(`${found.method} ${found.path}`, item);
       item.event = [statusTest(`${found.method} ${found.path} answers as documented`, statusesOf(found.operation, false))];
       (found.method === 'DELETE' ? cleanUp : requests).push(item);
     }
@@ -240,10 +240,10 @@ export async function toPostmanCollection(document: OpenAPIObject): Promise<Post
     if (requests.length > 0) folders.push({ name: folder.name, description: folder.description, item: requests });
   }
 
-  const quickStart = QUICK_START.map((operationId, index) => {
-    const item = byOperationId.get(operationId);
-    const found = [...byKey.values()].find((candidate) => candidate.operation.operationId === operationId);
-    if (!item || !found) throw new Error(`the quick start's ${operationId} is not in the document`);
+  const quickStart = QUICK_START.map((key, index) => {
+    const item = requestsByKey.get(key);
+    const found = byKey.get(key);
+    if (!item || !found) throw new Error(`the quick start's ${key} is not in the document`);
     const copy = structuredClone(item);
     copy.name = `${index + 1}. ${item.name}`;
     copy.event = [statusTest(`${index + 1}. ${found.method} ${found.path} succeeds`, statusesOf(found.operation, true))];
