@@ -1,6 +1,7 @@
 import type { OpenAPIObject, OperationObject, ParameterObject, PathItemObject, ResponsesObject, SchemaObject } from '@nestjs/swagger';
 import {
   DELIVERY_USER_AGENT,
+  NOTIFICATION_ID_EXAMPLE,
   NOTIFICATION_TYPES,
   OPERATOR_EVENTS,
   operatorEventSchema,
@@ -8,8 +9,8 @@ import {
   webhookEnvelopeSchema,
 } from '@callbacks/contracts';
 
-export const WEBHOOKS_TAG = 'Webhooks';
-export const OPERATOR_EVENTS_TAG = 'Operator events';
+const WEBHOOKS_TAG = 'Webhooks';
+const OPERATOR_EVENTS_TAG = 'Operator events';
 
 /** `status.changed` -> `StatusChanged`. */
 function pascal(name: string): string {
@@ -29,12 +30,12 @@ const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const parameterRef = (name: string) => ({ $ref: `#/components/parameters/${name}` });
 
 /** The component name of a notification type's envelope (the body of its webhook). */
-export function webhookSchemaName(typeName: string): string {
+function webhookSchemaName(typeName: string): string {
   return `${pascal(typeName)}Webhook`;
 }
 
 /** The component name of an operator event's body. */
-export function operatorEventSchemaName(type: string): string {
+function operatorEventSchemaName(type: string): string {
   return `${pascal(type)}Event`;
 }
 
@@ -53,7 +54,7 @@ const PARAMETERS: Record<string, ParameterObject> = {
     description:
       'The notificationId (for an operator event, the event id): the same on every retry and redelivery, so deduplicate on it (delivery is at-least-once).',
     schema: WEBHOOK_HEADER_SCHEMAS['webhook-id'],
-    example: '0d9b7c2e-1f3a-4b5c-8d6e-7f8091a2b3c4',
+    example: NOTIFICATION_ID_EXAMPLE,
   },
   WebhookTimestamp: {
     name: 'webhook-timestamp',
@@ -167,10 +168,8 @@ export function addWebhooks(document: OpenAPIObject): void {
       operationId: `${camel(type.name)}Webhook`,
       summary: `${type.name} (notification type ${type.id})`,
       description:
-        `${type.description} We POST this to the callback URL registered for type ${type.id} ` +
-        '(`PUT /{partnerUniqueID}/callbacks/' +
-        type.id +
-        "`), with `content-type: application/json`, the Standard Webhooks headers below and the callback's custom headers. " +
+        `${type.description} We POST this to the callback URL registered for type ${type.id} (\`PUT /{partnerUniqueID}/callbacks/${type.id}\`), ` +
+        "with `content-type: application/json`, the Standard Webhooks headers below and the callback's custom headers. " +
         '`data` is the payload exactly as the platform gave it, byte for byte. A test echo arrives the same way with `"test": true`.',
       tags: [WEBHOOKS_TAG],
       security: [],
