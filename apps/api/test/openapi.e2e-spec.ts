@@ -202,7 +202,7 @@ describe('the OpenAPI document', () => {
     // Requests use the collection's variables; the ones that need no key say so.
     const put = quickStart.item![0].request!;
     expect(put.url.variable!.map((variable) => variable.value)).toEqual(['{{partnerUniqueId}}', '{{notificationTypeId}}']);
-    expect(JSON.parse(put.body!.raw!).callbackUrl).toBe('{{callbackUrl}}');
+    expect(JSON.parse(put.body!.raw!)).toEqual({ callbackUrl: '{{callbackUrl}}' });
     expect(
       rest
         .flatMap((folder) => folder.item!)

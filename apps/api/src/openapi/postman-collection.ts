@@ -166,6 +166,24 @@ function useVariables(request: PostmanRequest, collectionVariables: Set<string>)
   }
 }
 
+/**
+ * The quick start sends the smallest valid body (the required fields of the body's schema): an
+ * optional field's example is for reading (a made-up CA certificate, a token URL), not a request that
+ * must succeed. The reference folders keep the whole example.
+ */
+function keepRequiredFields(request: PostmanRequest, operation: OperationObject, document: OpenAPIObject): void {
+  const requestBody = operation.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> } | undefined;
+  const ref = requestBody?.content?.['application/json']?.schema?.$ref;
+  const schema = ref ? (document.components?.schemas?.[ref.split('/').pop()!] as { required?: string[] } | undefined) : undefined;
+  if (!schema?.required || request.body?.mode !== 'raw' || !request.body.raw) return;
+  const body = JSON.parse(request.body.raw) as Record<string, unknown>;
+  request.body.raw = JSON.stringify(
+    Object.fromEntries(schema.required.filter((key) => key in body).map((key) => [key, body[key]])),
+    null,
+    2,
+  );
+}
+
 function convert(document: OpenAPIObject): Promise<PostmanCollection> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -246,6 +264,7 @@ export async function toPostmanCollection(document: OpenAPIObject): Promise<Post
     if (!item || !found) throw new Error(`the quick start's ${key} is not in the document`);
     const copy = structuredClone(item);
     copy.name = `${index + 1}. ${item.name}`;
+    keepRequiredFields(copy.request!, found.operation, document);
     copy.event = [statusTest(`${index + 1}. ${found.method} ${found.path} succeeds`, statusesOf(found.operation, true))];
     return copy;
   });
