@@ -203,6 +203,8 @@ describe('the OpenAPI document', () => {
     const put = quickStart.item![0].request!;
     expect(put.url.variable!.map((variable) => variable.value)).toEqual(['{{partnerUniqueId}}', '{{notificationTypeId}}']);
     expect(JSON.parse(put.body!.raw!)).toEqual({ callbackUrl: '{{callbackUrl}}' });
+    const recover = rest.flatMap((folder) => folder.item!).find((item) => key(item).endsWith('/recover'))!.request!;
+    expect(Object.keys(JSON.parse(recover.body!.raw!))).toEqual(['since']);
     expect(
       rest
         .flatMap((folder) => folder.item!)

@@ -167,9 +167,9 @@ function useVariables(request: PostmanRequest, collectionVariables: Set<string>)
 }
 
 /**
- * The quick start sends the smallest valid body (the required fields of the body's schema): an
- * optional field's example is for reading (a made-up CA certificate, a token URL), not a request that
- * must succeed. The reference folders keep the whole example.
+ * A request sends the smallest valid body, the required fields of its schema (with the document's
+ * examples): an optional field's example is for reading (a shortened CA certificate, a token URL
+ * nobody answers), not part of a request that must succeed. The document lists the optional fields.
  */
 function keepRequiredFields(request: PostmanRequest, operation: OperationObject, document: OpenAPIObject): void {
   const requestBody = operation.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> } | undefined;
@@ -245,6 +245,7 @@ export async function toPostmanCollection(document: OpenAPIObject): Promise<Post
       if (!found)
         throw new Error(`the converter made a request the document does not have: ${item.request.method} ${pathOf(item.request)}`);
       delete item.id;
+      keepRequiredFields(item.request, found.operation, document);
       useVariables(item.request, names);
       const isPublic = Array.isArray(found.operation.security) && found.operation.security.length === 0;
       // The collection's bearer {{apiKey}} applies to every request but the public ones.
@@ -264,7 +265,6 @@ export async function toPostmanCollection(document: OpenAPIObject): Promise<Post
     if (!item || !found) throw new Error(`the quick start's ${key} is not in the document`);
     const copy = structuredClone(item);
     copy.name = `${index + 1}. ${item.name}`;
-    keepRequiredFields(copy.request!, found.operation, document);
     copy.event = [statusTest(`${index + 1}. ${found.method} ${found.path} succeeds`, statusesOf(found.operation, true))];
     return copy;
   });
