@@ -1,6 +1,6 @@
 import type { LookupAddress } from 'node:dns';
 import { streamLargeBody, TestReceiver } from '@callbacks/testing';
-import { HttpSender, MAX_RESPONSE_BYTES } from '../src/delivery/http-sender';
+import { HttpSender, MAX_RESPONSE_BYTES } from '../src/dispatch/http-sender';
 
 /** A resolver that answers every name with `address`, as a DNS rebinding attacker would. */
 function resolvingTo(address: string) {

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
-import { DataSource } from 'typeorm';
-import { deleteNotifications, type NotificationSelection, type SqlQuery } from '@callbacks/persistence';
+import { type NotificationSelection, NotificationRepository } from '@callbacks/persistence';
 import { DeliveryQueues, removeDeliveryJobs, withTimeout } from '@callbacks/queue';
 
 /** Rows per statement: each batch commits on its own, so a large erasure never holds many locks for long. */
@@ -26,7 +24,7 @@ export interface ErasedNotifications {
 @Injectable()
 export class NotificationEraser {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly notifications: NotificationRepository,
     private readonly queues: DeliveryQueues,
     private readonly logger: PinoLogger,
   ) {
@@ -38,10 +36,9 @@ export class NotificationEraser {
     argument: string,
     audit: Record<string, unknown>,
   ): Promise<ErasedNotifications> {
-    const query: SqlQuery = (sql, parameters) => this.dataSource.query(sql, parameters);
     const total: ErasedNotifications = { notifications: 0, attempts: 0, idempotencyKeys: 0, removedJobs: 0 };
     for (;;) {
-      const batch = await deleteNotifications(query, selection, argument, BATCH_SIZE, { skipLocked: false });
+      const batch = await this.notifications.deleteBatch(selection, argument, BATCH_SIZE, { skipLocked: false });
       if (batch.notifications.length === 0) return total;
       // Each notification's jobs are in its callback's shard queue.
       const byQueue = new Map<Queue, Array<{ notificationId: string; round: number }>>();
