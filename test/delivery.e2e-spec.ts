@@ -65,6 +65,7 @@ describe('delivery pipeline (API + worker, real PostgreSQL and Redis)', () => {
         statusCode: 200,
         durationMs: expect.any(Number),
         error: null,
+        errorDetail: null,
         responseBody: null,
       },
     ]);

@@ -25,6 +25,22 @@ describe('rotating SECRETS_ENCRYPTION_KEY', () => {
         .send({ callbackUrl: 'https://partner.example.com/h' })
         .expect(201);
       await api.dataSource.query(`UPDATE callbacks SET headers = '{"X-Legacy": "plain-token"}' WHERE notification_type_id = 6`);
+      // A callback with an ed25519 key pair (rotated: a previous key too) and an OAuth2 client secret.
+      await api.http
+        .put(`/${partner.partnerUniqueId}/callbacks/7`)
+        .set(partner.auth)
+        .send({
+          callbackUrl: 'https://partner.example.com/h',
+          signature: 'ed25519',
+          auth: {
+            type: 'oauth2_client_credentials',
+            tokenUrl: 'https://auth.partner.example.com/t',
+            clientId: 'c',
+            clientSecret: 'oauth-secret-1',
+          },
+        })
+        .expect(201);
+      await api.http.post(`/${partner.partnerUniqueId}/callbacks/7/secret/rotate`).set(partner.auth).expect(200);
       const oldKey = api.environment.config.secretsEncryptionKey;
       const newKey = randomBytes(32);
 
@@ -48,13 +64,16 @@ describe('rotating SECRETS_ENCRYPTION_KEY', () => {
 
         const cipher = new SecretCipher(newKey, [oldKey]);
         const callbacks = new CallbackRepository(api.dataSource);
-        expect(await reencryptSecrets(callbacks, cipher)).toEqual({ rows: 2, reencrypted: 2 });
-        expect(await reencryptSecrets(callbacks, cipher)).toEqual({ rows: 2, reencrypted: 0 });
-        const [row, legacy] = (await api.dataSource.query('SELECT * FROM callbacks ORDER BY notification_type_id')) as Array<{
+        expect(await reencryptSecrets(callbacks, cipher)).toEqual({ rows: 3, reencrypted: 3 });
+        expect(await reencryptSecrets(callbacks, cipher)).toEqual({ rows: 3, reencrypted: 0 });
+        const [row, legacy, transport] = (await api.dataSource.query('SELECT * FROM callbacks ORDER BY notification_type_id')) as Array<{
           signing_secret_encrypted: string;
           previous_signing_secret_encrypted: string;
           headers: Record<string, string>;
           headers_encrypted: string;
+          ed25519_secret_key_encrypted: string;
+          previous_ed25519_secret_key_encrypted: string;
+          auth_client_secret_encrypted: string;
         }>;
         const newOnly = new SecretCipher(newKey);
         expect(newOnly.decrypt(row.signing_secret_encrypted)).toBe(current.body.signingSecret);
@@ -65,6 +84,11 @@ describe('rotating SECRETS_ENCRYPTION_KEY', () => {
         expect(legacy.headers).toEqual({});
         expect(JSON.stringify(legacy)).not.toContain('plain-token');
         expect(JSON.parse(newOnly.decrypt(legacy.headers_encrypted))).toEqual({ 'X-Legacy': 'plain-token' });
+        expect(newOnly.decrypt(transport.auth_client_secret_encrypted)).toBe('oauth-secret-1');
+        for (const sealed of [transport.ed25519_secret_key_encrypted, transport.previous_ed25519_secret_key_encrypted]) {
+          expect(newOnly.decrypt(sealed)).toMatch(/^whsk_/);
+          expect(() => new SecretCipher(oldKey).decrypt(sealed)).toThrow();
+        }
         expect((await rotatingHttp.get(`/${partner.partnerUniqueId}/callbacks/6`).set(partner.auth).expect(200)).body.headers).toEqual({
           'X-Legacy': 'plain-token',
         });

@@ -13,6 +13,8 @@ import { CallbackLifecycle } from './lifecycle/callback-lifecycle';
 import { DeliverOperatorEvent } from './lifecycle/deliver-operator-event.use-case';
 import { OperatorEvents } from './lifecycle/operator-events';
 import { periodicPassProviders } from './passes/periodic-passes';
+import { CallbackTransport } from './transport/callback-transport';
+import { EgressResources } from './transport/egress-resources';
 
 @Module({})
 export class WorkerModule {
@@ -27,17 +29,25 @@ export class WorkerModule {
         OpsModule,
       ],
       providers: [
+        EgressResources,
         {
           provide: HttpSender,
-          inject: [APP_CONFIG],
-          useFactory: (appConfig: AppConfig) =>
-            new HttpSender({
+          inject: [APP_CONFIG, EgressResources],
+          useFactory: (appConfig: AppConfig, egress: EgressResources) => {
+            const sender = new HttpSender({
               timeoutMs: appConfig.deliveryTimeoutMs,
               allowInsecure: appConfig.allowInsecureCallbacks,
               connectionsPerOrigin: appConfig.workerConcurrency,
               traceparent: appConfig.webhookTraceparent,
-            }),
+              proxyUrl: appConfig.webhookProxyUrl,
+              clientCertificate: egress.clientCertificate,
+              tokens: egress.tokens,
+            });
+            egress.onRotation = () => sender.transport.dropAgents();
+            return sender;
+          },
         },
+        CallbackTransport,
         DeliveryRepository,
         CallbackOutcomeRepository,
         CallbackGuard,

@@ -122,6 +122,17 @@ describe('loadConfig', () => {
     expect(config.queuePrefix).toBe('{whk}');
   });
 
+  it('reads the egress proxy and the client certificate files (none by default)', () => {
+    expect(loadConfig({}).config).toMatchObject({ webhookProxyUrl: null, webhookClientCertificate: null });
+    const { config } = loadConfig({
+      WEBHOOK_PROXY_URL: 'http://egress:p%40ss@proxy.internal:3128',
+      WEBHOOK_CLIENT_CERT: '/etc/callbacks/client.pem',
+      WEBHOOK_CLIENT_KEY: '/etc/callbacks/client.key',
+    });
+    expect(config.webhookProxyUrl).toBe('http://egress:p%40ss@proxy.internal:3128');
+    expect(config.webhookClientCertificate).toEqual({ certPath: '/etc/callbacks/client.pem', keyPath: '/etc/callbacks/client.key' });
+  });
+
   it('reads the callback lifecycle settings', () => {
     expect(loadConfig({}).config).toMatchObject({
       callbackDisableAfterMs: 5 * 86_400_000,
@@ -175,6 +186,11 @@ describe('loadConfig', () => {
     [{ OPERATOR_WEBHOOK_URL: 'https://ops.example.com/hooks', OPERATOR_WEBHOOK_SECRET: 'hunter2' }, 'OPERATOR_WEBHOOK_SECRET'],
     [{ OPERATOR_WEBHOOK_URL: 'http://ops.example.com/hooks', OPERATOR_WEBHOOK_SECRET: OPERATOR_SECRET }, 'OPERATOR_WEBHOOK_URL'],
     [{ OPERATOR_EXHAUSTED_COALESCE: 'hourly' }, 'OPERATOR_EXHAUSTED_COALESCE'],
+    [{ WEBHOOK_PROXY_URL: 'https://proxy.internal:3128' }, 'WEBHOOK_PROXY_URL'],
+    [{ WEBHOOK_PROXY_URL: 'proxy.internal:3128' }, 'WEBHOOK_PROXY_URL'],
+    [{ WEBHOOK_PROXY_URL: 'http://proxy.internal:3128/path' }, 'WEBHOOK_PROXY_URL'],
+    [{ WEBHOOK_CLIENT_CERT: '/etc/callbacks/client.pem' }, 'WEBHOOK_CLIENT_KEY'],
+    [{ WEBHOOK_CLIENT_KEY: '/etc/callbacks/client.key' }, 'WEBHOOK_CLIENT_CERT'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);

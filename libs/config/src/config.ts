@@ -54,6 +54,15 @@ export interface AppConfig {
   operatorWebhook: OperatorWebhookConfig | null;
   /** notification.exhausted events of one callback are coalesced into at most one per this span. */
   operatorExhaustedCoalesceMs: number;
+  /** WEBHOOK_PROXY_URL: every outbound request (deliveries, operator events, token requests) tunnels through this HTTP CONNECT proxy; null: direct. */
+  webhookProxyUrl: string | null;
+  /** WEBHOOK_CLIENT_CERT and WEBHOOK_CLIENT_KEY: PEM files of the client certificate outbound TLS presents (the worker reads and checks them); null: none. */
+  webhookClientCertificate: ClientCertificatePaths | null;
+}
+
+export interface ClientCertificatePaths {
+  certPath: string;
+  keyPath: string;
 }
 
 export interface OperatorWebhookConfig {
@@ -164,6 +173,26 @@ function operatorWebhook(env: Environment, allowInsecure: boolean): OperatorWebh
     );
   }
   return { url, secret };
+}
+
+/** http://[user:password@]host:port: an HTTP proxy that answers CONNECT (its credentials go in Proxy-Authorization). */
+function webhookProxyUrl(env: Environment): string | null {
+  const raw = read(env, 'WEBHOOK_PROXY_URL');
+  if (raw === undefined) return null;
+  const parsed = new URL(readUrl('WEBHOOK_PROXY_URL', raw, ['http:']));
+  if ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.hash)
+    throw new ConfigError('WEBHOOK_PROXY_URL', 'must be http://[user:password@]host:port, without a path or query');
+  return raw;
+}
+
+/** Both files or neither; the worker reads them at start and checks that they make a pair. */
+function webhookClientCertificate(env: Environment): ClientCertificatePaths | null {
+  const certPath = read(env, 'WEBHOOK_CLIENT_CERT');
+  const keyPath = read(env, 'WEBHOOK_CLIENT_KEY');
+  if (certPath === undefined && keyPath === undefined) return null;
+  if (certPath === undefined) throw new ConfigError('WEBHOOK_CLIENT_CERT', 'is required when WEBHOOK_CLIENT_KEY is set');
+  if (keyPath === undefined) throw new ConfigError('WEBHOOK_CLIENT_KEY', 'is required when WEBHOOK_CLIENT_CERT is set');
+  return { certPath, keyPath };
 }
 
 /** A 32-byte AES key given as 64 hex characters or as base64. */
@@ -278,6 +307,8 @@ export function loadConfig(env: Environment): LoadedConfig {
     callbackDisableAfterMs: duration(env, 'CALLBACK_DISABLE_AFTER', DEFAULT_CALLBACK_DISABLE_AFTER, 1_000),
     operatorWebhook: operatorWebhook(env, allowInsecureCallbacks),
     operatorExhaustedCoalesceMs: duration(env, 'OPERATOR_EXHAUSTED_COALESCE', DEFAULT_OPERATOR_EXHAUSTED_COALESCE, 1_000),
+    webhookProxyUrl: webhookProxyUrl(env),
+    webhookClientCertificate: webhookClientCertificate(env),
   };
   return { config, warnings };
 }

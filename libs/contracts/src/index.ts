@@ -16,3 +16,4 @@ export * from './dto/problem.dto';
 export * from './dto/api-public';
 export * from './dto/portal.dto';
 export * from './dto/recovery.dto';
+export * from './dto/callback-transport';

@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'partner_not_found',
   'api_key_not_found',
   'callback_not_found',
+  // The callback signs with hmac only: it has no public key.
+  'public_key_not_found',
   'notification_not_found',
   'callback_disabled',
   'recovery_window_too_large',

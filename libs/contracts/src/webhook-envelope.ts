@@ -35,13 +35,20 @@ export const ATTEMPT_ERROR_KINDS = [
   'connection_refused',
   'connection_reset',
   'dns',
-  'tls',
+  // The endpoint's TLS failed (its certificate, or it refused ours); the reason is in the attempt's errorDetail.
+  'tls_error',
   'blocked_address',
   'network',
+  // WEBHOOK_PROXY_URL could not be reached or did not open the tunnel: our infrastructure, not the partner's.
+  'proxy_error',
+  // The callback's OAuth2 token could not be obtained from its token URL.
+  'auth_error',
   // Nothing was sent: the attempt fell due while the callback's circuit was open.
   'circuit_open',
   // Nothing more will be sent: the job's workers died under it repeatedly.
   'worker_crash',
+  // Attempts recorded before tls_error replaced it.
+  'tls',
 ] as const;
 export type AttemptErrorKind = (typeof ATTEMPT_ERROR_KINDS)[number];
 

@@ -25,8 +25,27 @@ describe('log redaction', () => {
       { partner: { apiKey: 'pck_created' }, callback: { signingSecret: 'whsec_abc', callbackHeaders: { 'X-Token': 'partner-token' } } },
       'created',
     );
+    logger.info(
+      {
+        auth: { clientId: 'acme', clientSecret: 'oauth-client-secret' },
+        token: { accessToken: 'oauth-access-token' },
+        keys: { secretKey: 'whsk_abc' },
+      },
+      'transport',
+    );
     const output = lines.join('');
-    for (const secret of ['pck_secret-key', 'sid=1', 'pck_created', 'whsec_abc', 'partner-token']) expect(output).not.toContain(secret);
+    for (const secret of [
+      'pck_secret-key',
+      'sid=1',
+      'pck_created',
+      'whsec_abc',
+      'partner-token',
+      'oauth-client-secret',
+      'oauth-access-token',
+      'whsk_abc',
+    ])
+      expect(output).not.toContain(secret);
+    expect(output).toContain('"clientId":"acme"');
     expect(output).toContain('"accept":"json"');
     expect(output.match(/\[redacted\]/g)?.length).toBeGreaterThanOrEqual(5);
   });

@@ -13,6 +13,11 @@ export const LOG_REDACT_PATHS = [
   '*.secret',
   '*.password',
   '*.callbackHeaders',
+  // Transport credentials: an OAuth2 client secret or access token, an ed25519 private key.
+  '*.clientSecret',
+  '*.accessToken',
+  '*.secretKey',
+  '*.privateKey',
 ];
 
 const PORTAL_SIGN_IN = /(\/portal\/sign-in\/)[^/?#]*/;

@@ -11,14 +11,23 @@ import { callbackShard, type ShardSettings } from './queue-shards';
  * - probe: the one delivery let through while the circuit is half-open
  * - waiting: sorted set of the job ids parked behind the in-flight cap (score = when they parked),
  *   handed a slot in that order as deliveries end
+ * - oauthToken: hash of the callback's cached OAuth2 access token (encrypted) or of its last token
+ *   failure, shared by every worker; oauthLock: the one worker fetching a new token
  */
 export function callbackKeys(
   settings: ShardSettings,
   partnerId: string,
   notificationTypeId: number,
-): { inFlight: string; circuit: string; probe: string; waiting: string } {
+): { inFlight: string; circuit: string; probe: string; waiting: string; oauthToken: string; oauthLock: string } {
   const base = `${callbackShard(settings, partnerId, notificationTypeId).prefix}:callback:${partnerId}:${notificationTypeId}`;
-  return { inFlight: `${base}:inflight`, circuit: `${base}:circuit`, probe: `${base}:probe`, waiting: `${base}:waiting` };
+  return {
+    inFlight: `${base}:inflight`,
+    circuit: `${base}:circuit`,
+    probe: `${base}:probe`,
+    waiting: `${base}:waiting`,
+    oauthToken: `${base}:oauth-token`,
+    oauthLock: `${base}:oauth-lock`,
+  };
 }
 
 /** ok: no recent failure; degraded: failing but below the threshold; open: deliveries held back. */

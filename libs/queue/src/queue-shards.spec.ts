@@ -18,6 +18,8 @@ describe('queue shards', () => {
       circuit: '{whk}:callback:p-1:5:circuit',
       probe: '{whk}:callback:p-1:5:probe',
       waiting: '{whk}:callback:p-1:5:waiting',
+      oauthToken: '{whk}:callback:p-1:5:oauth-token',
+      oauthLock: '{whk}:callback:p-1:5:oauth-lock',
     });
   });
 

@@ -5,3 +5,7 @@ export * from './wait-until';
 export * from './child-app';
 export * from './otlp-receiver';
 export * from './redis-cluster';
+export * from './squid-proxy';
+export * from './test-pki';
+export * from './tls-test-receiver';
+export * from './oauth-test-server';

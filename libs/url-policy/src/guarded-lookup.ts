@@ -1,5 +1,5 @@
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { isForbiddenAddress } from './address-policy';
+import { lookup as dnsLookup } from 'node:dns';
+import { isForbiddenAddress, literalAddress } from './address-policy';
 
 /** Raised (as a connection error) when a host resolves to an address we refuse to reach. */
 export class BlockedAddressError extends Error {
@@ -14,24 +14,33 @@ export class BlockedAddressError extends Error {
   }
 }
 
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-export type LookupFunction = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
+export interface CheckedAddress {
+  address: string;
+  family: number;
+}
 
 /**
- * A drop-in for dns.lookup, given to the HTTP client's socket connect, that refuses non-public
- * addresses. The socket connects to the very address checked here, so a DNS answer that changes
- * between check and use (rebinding) cannot slip through. Every resolved address must be public,
- * not just the first one.
+ * Resolves a host the way every outbound connection does before it is opened: a literal IP is taken
+ * as it is, a name through `resolve`; then every answer must be public (unless `allowInsecure`), and
+ * the connection is made to the first one, so what was checked is what is reached, with or without
+ * a proxy in between (the proxy is asked for this address, never for the name).
  */
-export function createGuardedLookup(resolve: typeof dnsLookup = dnsLookup): LookupFunction {
-  return (hostname, options, callback) => {
-    resolve(hostname, { ...options, all: true }, (error, addresses) => {
-      if (error) return callback(error, []);
-      const blocked = addresses.find(({ address }) => isForbiddenAddress(address));
-      if (blocked) return callback(new BlockedAddressError(hostname, blocked.address), []);
-      if (options.all) return callback(null, addresses);
-      const [first] = addresses;
-      callback(null, first.address, first.family);
+export function resolveCheckedAddress(
+  hostname: string,
+  { allowInsecure, resolve = dnsLookup }: { allowInsecure: boolean; resolve?: typeof dnsLookup },
+): Promise<CheckedAddress> {
+  const literal = literalAddress(hostname);
+  if (literal !== null) {
+    if (!allowInsecure && isForbiddenAddress(literal)) return Promise.reject(new BlockedAddressError(hostname, literal));
+    return Promise.resolve({ address: literal, family: literal.includes(':') ? 6 : 4 });
+  }
+  return new Promise((resolvePromise, reject) => {
+    resolve(hostname, { all: true }, (error, addresses) => {
+      if (error) return reject(error);
+      if (addresses.length === 0) return reject(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }));
+      const blocked = allowInsecure ? undefined : addresses.find(({ address }) => isForbiddenAddress(address));
+      if (blocked) return reject(new BlockedAddressError(hostname, blocked.address));
+      resolvePromise(addresses[0]);
     });
-  };
+  });
 }

@@ -1,7 +1,7 @@
 import type { LookupAddress } from 'node:dns';
 import { isForbiddenAddress, literalAddress } from './address-policy';
 import { checkCallbackUrl } from './callback-url-policy';
-import { BlockedAddressError, createGuardedLookup } from './guarded-lookup';
+import { BlockedAddressError, resolveCheckedAddress } from './guarded-lookup';
 
 const strict = { allowInsecure: false };
 const insecure = { allowInsecure: true };
@@ -96,37 +96,45 @@ describe('checkCallbackUrl', () => {
   });
 });
 
-describe('createGuardedLookup', () => {
-  type Answer = LookupAddress[];
-  const fakeDns = (answer: Answer) =>
-    ((_host: string, _options: unknown, callback: (error: Error | null, addresses: Answer) => void) => callback(null, answer)) as never;
+describe('resolveCheckedAddress', () => {
+  const answering = (addresses: LookupAddress[]) =>
+    ((_host: string, _options: unknown, callback: (error: Error | null, answer: LookupAddress[]) => void) =>
+      callback(null, addresses)) as never;
 
-  function lookup(answer: Answer, all: boolean): Promise<{ error: Error | null; address: unknown; family?: number }> {
-    return new Promise((resolve) =>
-      createGuardedLookup(fakeDns(answer))('hooks.example.com', { all }, (error, address, family) => resolve({ error, address, family })),
-    );
-  }
-
-  it('passes public answers through in the shape asked for', async () => {
-    const answer = [
+  it('gives the first answer when all are public, and literal IPs without a lookup', async () => {
+    const resolve = answering([
       { address: '93.184.216.34', family: 4 },
       { address: '2606:2800:220:1::1', family: 6 },
-    ];
-    expect(await lookup(answer, false)).toEqual({ error: null, address: '93.184.216.34', family: 4 });
-    expect((await lookup(answer, true)).address).toEqual(answer);
+    ]);
+    await expect(resolveCheckedAddress('hooks.example.com', { allowInsecure: false, resolve })).resolves.toEqual({
+      address: '93.184.216.34',
+      family: 4,
+    });
+    await expect(resolveCheckedAddress('2606:4700::1111', { allowInsecure: false, resolve: answering([]) })).resolves.toEqual({
+      address: '2606:4700::1111',
+      family: 6,
+    });
   });
 
-  it('refuses when any answer is not public (DNS rebinding to metadata or loopback)', async () => {
-    const { error } = await lookup(
-      [
-        { address: '93.184.216.34', family: 4 },
-        { address: '169.254.169.254', family: 4 },
-      ],
-      false,
+  it('refuses a name with any non-public answer, and non-public literals, unless insecure callbacks are allowed', async () => {
+    const rebinding = answering([
+      { address: '93.184.216.34', family: 4 },
+      { address: '10.0.0.5', family: 4 },
+    ]);
+    await expect(resolveCheckedAddress('hooks.example.com', { allowInsecure: false, resolve: rebinding })).rejects.toBeInstanceOf(
+      BlockedAddressError,
     );
-    expect(error).toBeInstanceOf(BlockedAddressError);
-    expect((error as BlockedAddressError).code).toBe('ERR_BLOCKED_ADDRESS');
-    expect((await lookup([{ address: '::ffff:127.0.0.1', family: 6 }], true)).error).toBeInstanceOf(BlockedAddressError);
-    expect((await lookup([{ address: '::7f00:1', family: 6 }], false)).error).toBeInstanceOf(BlockedAddressError);
+    await expect(resolveCheckedAddress('169.254.169.254', { allowInsecure: false })).rejects.toMatchObject({ code: 'ERR_BLOCKED_ADDRESS' });
+    await expect(resolveCheckedAddress('hooks.example.com', { allowInsecure: true, resolve: rebinding })).resolves.toEqual({
+      address: '93.184.216.34',
+      family: 4,
+    });
+    await expect(resolveCheckedAddress('127.0.0.1', { allowInsecure: true })).resolves.toEqual({ address: '127.0.0.1', family: 4 });
+  });
+
+  it('passes DNS failures and empty answers on as errors', async () => {
+    await expect(resolveCheckedAddress('hooks.example.com', { allowInsecure: false, resolve: answering([]) })).rejects.toMatchObject({
+      code: 'ENOTFOUND',
+    });
   });
 });

@@ -15,6 +15,11 @@ export function toCallbackDto(callback: CallbackEntity, health: CallbackHealth, 
     failingSince: callback.failingSince?.toISOString() ?? null,
     lastSuccessAt: callback.lastSuccessAt?.toISOString() ?? null,
     health,
+    signature: callback.signatureScheme,
+    tls: callback.tlsCaCertificate ? { caCertificate: callback.tlsCaCertificate } : null,
+    auth: callback.auth
+      ? { type: callback.auth.type, tokenUrl: callback.auth.tokenUrl, clientId: callback.auth.clientId, scope: callback.auth.scope }
+      : null,
     createdAt: callback.createdAt.toISOString(),
     updatedAt: callback.updatedAt.toISOString(),
   };

@@ -6,7 +6,9 @@ import {
   CallbackDto,
   CallbackListDto,
   ListCallbacksQueryDto,
+  PublicKeyDto,
   PutCallbackDto,
+  RotatedSigningKeysDto,
   SigningSecretDto,
   SUPPORTED_NOTIFICATION_TYPE_IDS,
 } from '@callbacks/contracts';
@@ -15,6 +17,7 @@ import { ApiProblems } from '../common/api-problems';
 import { NotificationTypeParam, PartnerIdParam } from '../common/params';
 import { DeleteCallback } from './use-cases/delete-callback.use-case';
 import { GetCallback } from './use-cases/get-callback.use-case';
+import { GetPublicKey } from './use-cases/get-public-key.use-case';
 import { GetSigningSecret } from './use-cases/get-signing-secret.use-case';
 import { ListCallbacks } from './use-cases/list-callbacks.use-case';
 import { RegisterCallback } from './use-cases/register-callback.use-case';
@@ -35,6 +38,7 @@ export class CallbacksController {
     private readonly deleteCallback: DeleteCallback,
     private readonly getSigningSecret: GetSigningSecret,
     private readonly rotateSigningSecret: RotateSigningSecret,
+    private readonly getPublicKey: GetPublicKey,
   ) {}
 
   @Put(':notificationType')
@@ -95,14 +99,32 @@ export class CallbacksController {
 
   @Post(':notificationType/secret/rotate')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Rotate the signing secret; for 24 hours deliveries are signed with both the new and the old one' })
+  @ApiOperation({
+    summary:
+      'Rotate the signing secret (and, for an ed25519 or both callback, its key pair); for 24 hours deliveries are signed with both the new and the old one',
+  })
   @ApiParam(TYPE_PARAM)
-  @ApiOkResponse({ type: SigningSecretDto })
+  @ApiOkResponse({ type: RotatedSigningKeysDto })
   @ApiProblems(400, 401, 403, 404)
   rotateSecret(
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
-  ): Promise<SigningSecretDto> {
+  ): Promise<RotatedSigningKeysDto> {
     return this.rotateSigningSecret.execute(partnerId, notificationTypeId);
+  }
+
+  @Get(':notificationType/public-key')
+  @ApiOperation({
+    summary:
+      'The ed25519 public key that verifies v1a signatures (and the previous one for 24 hours after a rotation); 404 for an hmac-only callback',
+  })
+  @ApiParam(TYPE_PARAM)
+  @ApiOkResponse({ type: PublicKeyDto })
+  @ApiProblems(400, 401, 403, 404)
+  publicKey(
+    @PartnerIdParam() partnerId: string,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+  ): Promise<PublicKeyDto> {
+    return this.getPublicKey.execute(partnerId, notificationTypeId);
   }
 }

@@ -9,6 +9,7 @@ import { GetCallback } from './use-cases/get-callback.use-case';
 import { GetSigningSecret } from './use-cases/get-signing-secret.use-case';
 import { ListCallbacks } from './use-cases/list-callbacks.use-case';
 import { RegisterCallback } from './use-cases/register-callback.use-case';
+import { GetPublicKey } from './use-cases/get-public-key.use-case';
 import { RotateSigningSecret } from './use-cases/rotate-signing-secret.use-case';
 
 @Module({
@@ -24,6 +25,7 @@ import { RotateSigningSecret } from './use-cases/rotate-signing-secret.use-case'
     DeleteCallback,
     GetSigningSecret,
     RotateSigningSecret,
+    GetPublicKey,
   ],
   exports: [
     CallbackLookup,
@@ -34,6 +36,7 @@ import { RotateSigningSecret } from './use-cases/rotate-signing-secret.use-case'
     DeleteCallback,
     GetSigningSecret,
     RotateSigningSecret,
+    GetPublicKey,
   ],
 })
 export class CallbacksModule {}

@@ -2,7 +2,7 @@ import type { CallbackRepository } from '@callbacks/persistence';
 import { callbackHeadersNeedReencryption, openCallbackHeaders, sealCallbackHeaders, type SecretCipher } from '@callbacks/signing';
 
 /**
- * Moves every signing secret and every callback's custom headers to the current
+ * Moves every signing secret, ed25519 private key, OAuth2 client secret and every callback's custom headers to the current
  * SECRETS_ENCRYPTION_KEY; headers still stored in plaintext (written before they were encrypted)
  * are encrypted too. Run it after deploying a new key with the old one in
  * SECRETS_ENCRYPTION_KEY_PREVIOUS; once it reports 0 left, drop the old key. Each row is updated
@@ -14,19 +14,27 @@ export async function reencryptSecrets(
 ): Promise<{ rows: number; reencrypted: number }> {
   const rows = await callbacks.sealedSecrets();
   let reencrypted = 0;
+  const reseal = <T extends string | null>(stored: T): T => (stored === null ? stored : (cipher.encrypt(cipher.decrypt(stored)) as T));
   for (const row of rows) {
+    const sealed = [
+      row.signingSecretEncrypted,
+      row.previousSigningSecretEncrypted,
+      row.ed25519SecretKeyEncrypted,
+      row.previousEd25519SecretKeyEncrypted,
+      row.authClientSecretEncrypted,
+    ];
     const stale =
-      [row.signingSecretEncrypted, row.previousSigningSecretEncrypted].some(
-        (stored) => stored !== null && cipher.needsReencryption(stored),
-      ) || callbackHeadersNeedReencryption(cipher, row);
+      sealed.some((stored) => stored !== null && cipher.needsReencryption(stored)) || callbackHeadersNeedReencryption(cipher, row);
     if (!stale) continue;
     const headers = sealCallbackHeaders(cipher, openCallbackHeaders(cipher, row));
     await callbacks.replaceSealedSecrets(row, {
-      signingSecretEncrypted: cipher.encrypt(cipher.decrypt(row.signingSecretEncrypted)),
-      previousSigningSecretEncrypted:
-        row.previousSigningSecretEncrypted === null ? null : cipher.encrypt(cipher.decrypt(row.previousSigningSecretEncrypted)),
+      signingSecretEncrypted: reseal(row.signingSecretEncrypted),
+      previousSigningSecretEncrypted: reseal(row.previousSigningSecretEncrypted),
       headers: headers.headers,
       headersEncrypted: headers.headersEncrypted,
+      ed25519SecretKeyEncrypted: reseal(row.ed25519SecretKeyEncrypted),
+      previousEd25519SecretKeyEncrypted: reseal(row.previousEd25519SecretKeyEncrypted),
+      authClientSecretEncrypted: reseal(row.authClientSecretEncrypted),
     });
     reencrypted++;
   }

@@ -24,6 +24,7 @@ export function toAttemptDto(attempt: DeliveryAttemptEntity): DeliveryAttemptDto
     statusCode: attempt.statusCode,
     durationMs: attempt.durationMs,
     error: attempt.error,
+    errorDetail: attempt.errorDetail,
     responseBody: attempt.responseBody,
   };
 }

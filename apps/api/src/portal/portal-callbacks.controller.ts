@@ -1,7 +1,16 @@
 import { Body, Controller, Get, Post, Query, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { type CallbackDto, findNotificationType, MAX_PAGE_LIMIT, PutCallbackDto, RecoverNotificationsDto } from '@callbacks/contracts';
+import {
+  type CallbackDto,
+  findNotificationType,
+  MAX_PAGE_LIMIT,
+  type PublicKeyDto,
+  PutCallbackDto,
+  RecoverNotificationsDto,
+  SIGNATURE_SCHEMES,
+  type SignatureScheme,
+} from '@callbacks/contracts';
 import { Audience } from '../auth/principal';
 import { DomainError } from '../common/domain-error';
 import { RateLimit } from '../common/rate-limit.guard';
@@ -9,6 +18,7 @@ import { NotificationTypeParam } from '../common/params';
 import { DtoValidationPipe } from '../common/validation';
 import { DeleteCallback } from '../callbacks/use-cases/delete-callback.use-case';
 import { GetCallback } from '../callbacks/use-cases/get-callback.use-case';
+import { GetPublicKey } from '../callbacks/use-cases/get-public-key.use-case';
 import { GetSigningSecret } from '../callbacks/use-cases/get-signing-secret.use-case';
 import { ListCallbacks } from '../callbacks/use-cases/list-callbacks.use-case';
 import { RegisterCallback } from '../callbacks/use-cases/register-callback.use-case';
@@ -43,10 +53,41 @@ export function parseHeaderLines(text: string): Record<string, string> {
   return headers;
 }
 
+const AUTH_INPUTS: Record<string, string> = {
+  'auth.tokenUrl': 'authTokenUrl',
+  'auth.clientId': 'authClientId',
+  'auth.clientSecret': 'authClientSecret',
+  'auth.scope': 'authScope',
+};
+
 /** Which input an API validation error belongs beside. */
 function callbackInput(field: string): string {
-  if (field === 'callbackUrl' || field === 'enabled') return field;
+  if (field === 'callbackUrl' || field === 'enabled' || field === 'signature') return field;
+  if (field.startsWith('tls')) return 'caCertificate';
+  if (field.startsWith('auth')) return AUTH_INPUTS[field] ?? 'auth';
   return field.startsWith('headers') ? 'headers' : 'form';
+}
+
+/** The PUT body a callback form stands for (the API's validation runs on it next). */
+function callbackBody(state: CallbackFormState, clientSecret: string): Record<string, unknown> {
+  return {
+    callbackUrl: state.callbackUrl,
+    headers: parseHeaderLines(state.headersText),
+    enabled: state.enabled,
+    signature: state.signature,
+    ...(state.caCertificate.trim() ? { tls: { caCertificate: state.caCertificate.trim() + '\n' } } : {}),
+    ...(state.authEnabled
+      ? {
+          auth: {
+            type: 'oauth2_client_credentials',
+            tokenUrl: state.authTokenUrl,
+            clientId: state.authClientId,
+            ...(clientSecret ? { clientSecret } : {}),
+            ...(state.authScope ? { scope: state.authScope } : {}),
+          },
+        }
+      : {}),
+  };
 }
 
 /** The overview and the callbacks pages: the API's callback use cases, behind HTML forms. */
@@ -65,6 +106,7 @@ export class PortalCallbacksController {
     private readonly getSigningSecret: GetSigningSecret,
     private readonly rotateSigningSecret: RotateSigningSecret,
     private readonly recoverNotifications: RecoverNotifications,
+    private readonly getPublicKey: GetPublicKey,
   ) {}
 
   @Get()
@@ -74,7 +116,8 @@ export class PortalCallbacksController {
 
   @Get('callbacks')
   async list(@Portal() portal: PortalContext, @Query('done') done: unknown, @Res() response: Response): Promise<void> {
-    sendPage(response, callbacksPage(portal, await this.callbacks(portal), { notice: notice(done) }));
+    const callbacks = await this.callbacks(portal);
+    sendPage(response, callbacksPage(portal, callbacks, { notice: notice(done), publicKeys: await this.publicKeys(portal, callbacks) }));
   }
 
   @Post('callbacks/:notificationType')
@@ -84,25 +127,33 @@ export class PortalCallbacksController {
     @Body() form: Form,
     @Res() response: Response,
   ): Promise<void> {
+    const signature = formText(form, 'signature');
     const state: CallbackFormState = {
       notificationTypeId,
       callbackUrl: formText(form, 'callbackUrl'),
       headersText: formText(form, 'headers'),
       enabled: formText(form, 'enabled') === 'true',
+      signature: SIGNATURE_SCHEMES.includes(signature as SignatureScheme) ? (signature as SignatureScheme) : 'hmac',
+      caCertificate: formText(form, 'caCertificate'),
+      authEnabled: formText(form, 'authEnabled') === 'true',
+      authTokenUrl: formText(form, 'authTokenUrl').trim(),
+      authClientId: formText(form, 'authClientId').trim(),
+      authScope: formText(form, 'authScope').trim(),
       errors: {},
     };
     try {
-      const body = this.validation.transform(
-        { callbackUrl: state.callbackUrl, headers: parseHeaderLines(state.headersText), enabled: state.enabled },
-        { type: 'body', metatype: PutCallbackDto },
-      ) as PutCallbackDto;
+      const body = this.validation.transform(callbackBody(state, formText(form, 'authClientSecret')), {
+        type: 'body',
+        metatype: PutCallbackDto,
+      }) as PutCallbackDto;
       const result = await this.registerCallback.execute(portal.partnerId, notificationTypeId, body);
       redirectTo(response, this.callbacksUrl(portal, result.created ? 'created' : 'saved', notificationTypeId));
     } catch (error) {
       const errors = formErrors(error);
       if (!errors) throw error;
       state.errors = groupErrors(errors, callbackInput);
-      sendPage(response, callbacksPage(portal, await this.callbacks(portal), { form: state }), 400);
+      const callbacks = await this.callbacks(portal);
+      sendPage(response, callbacksPage(portal, callbacks, { form: state, publicKeys: await this.publicKeys(portal, callbacks) }), 400);
     }
   }
 
@@ -200,15 +251,27 @@ export class PortalCallbacksController {
     }
   }
 
-  /** Enabling or disabling is a PUT of the callback as it is, with the flag changed: the API's way. */
+  /**
+   * Enabling or disabling is a PUT of the callback as it is, with the flag changed: the API's way.
+   * auth goes without its secret, which the PUT keeps (same token URL and client).
+   */
   private async setEnabled(portal: PortalContext, notificationTypeId: number, enabled: boolean, response: Response): Promise<void> {
     const callback = await this.getCallback.execute(portal.partnerId, notificationTypeId);
     await this.registerCallback.execute(portal.partnerId, notificationTypeId, {
       callbackUrl: callback.callbackUrl,
       headers: callback.headers,
       enabled,
+      signature: callback.signature,
+      tls: callback.tls,
+      auth: callback.auth ? { ...callback.auth, scope: callback.auth.scope ?? undefined } : null,
     });
     redirectTo(response, this.callbacksUrl(portal, enabled ? 'enabled' : 'disabled', notificationTypeId));
+  }
+
+  private async publicKeys(portal: PortalContext, callbacks: CallbackDto[]): Promise<Map<number, PublicKeyDto>> {
+    const signed = callbacks.filter((callback) => callback.signature !== 'hmac');
+    const keys = await Promise.all(signed.map((callback) => this.getPublicKey.execute(portal.partnerId, callback.notificationTypeId)));
+    return new Map(signed.map((callback, index) => [callback.notificationTypeId, keys[index]]));
   }
 
   private async callbacks(portal: PortalContext): Promise<CallbackDto[]> {

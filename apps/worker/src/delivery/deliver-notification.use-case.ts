@@ -8,10 +8,11 @@ import { openCallbackHeaders, SecretCipher } from '@callbacks/signing';
 import type { AttemptOutcome } from '../dispatch/attempt-outcome';
 import { HttpSender } from '../dispatch/http-sender';
 import { RetryPolicy } from '../dispatch/retry-policy';
-import { signingSecrets, webhookHeaders } from '../dispatch/webhook-headers';
+import { signingKeys, webhookHeaders } from '../dispatch/webhook-headers';
 import { CallbackGuard } from '../isolation/callback-guard';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
 import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
+import { CallbackTransport } from '../transport/callback-transport';
 import { decideDelivery, type DeliveryResult } from './delivery-decision';
 
 /** The job as the processor hands it over, in the code's names (the job data's wire names stay in the processor). */
@@ -36,6 +37,7 @@ const CIRCUIT_OPEN_OUTCOME: AttemptOutcome = {
   ok: false,
   statusCode: null,
   error: 'circuit_open',
+  errorDetail: null,
   durationMs: 0,
   responseBody: null,
   retryAfter: undefined,
@@ -60,6 +62,7 @@ export class DeliverNotification {
     private readonly guard: CallbackGuard,
     private readonly parked: ParkedDeliveries,
     private readonly lifecycle: CallbackLifecycle,
+    private readonly transport: CallbackTransport,
   ) {
     this.cipher = new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys);
     this.retryPolicy = new RetryPolicy(config.retryScheduleMs);
@@ -125,17 +128,20 @@ export class DeliverNotification {
         id: context.notificationId,
         at,
         body,
-        secrets: signingSecrets(registration, at, (sealed) => this.cipher.decrypt(sealed)),
+        keys: signingKeys(registration, at, (sealed) => this.cipher.decrypt(sealed)),
         customHeaders: openCallbackHeaders(this.cipher, registration),
       });
-      outcome = await this.sender.send({ url: registration.url, headers, body });
+      const { caCertificate, auth } = await this.transport.settings(job.callback, registration, this.cipher);
+      outcome = await this.sender.send({ url: registration.url, headers, body, caCertificate, auth });
       lease.held = false;
     }
+    // Our proxy's failure is not the partner's: it neither counts toward the circuit nor starts a failure streak.
+    const partnersOutcome = outcome.error === 'proxy_error' ? null : outcome.ok;
     const update = decideDelivery(context, outcome, this.retryPolicy, Date.now());
     // The lease release and the attempt record are independent: one round trip of waiting, not two.
     // A release that fails leaves the lease to expire; it must not fail a recorded attempt's job, and
     // a record that fails must not lose the wake of the parked job the slot was handed to.
-    const releasing = admitted ? this.guard.release(job.callback, job.id, outcome.ok).catch(() => null) : Promise.resolve(null);
+    const releasing = admitted ? this.guard.release(job.callback, job.id, partnersOutcome).catch(() => null) : Promise.resolve(null);
     const recording = this.deliveries.recordAttempt(
       {
         notificationId: context.notificationId,
@@ -146,6 +152,7 @@ export class DeliverNotification {
         statusCode: outcome.statusCode,
         durationMs: outcome.durationMs,
         error: outcome.error,
+        errorDetail: outcome.errorDetail,
         responseBody: outcome.responseBody,
       },
       update.next,
@@ -179,13 +186,14 @@ export class DeliverNotification {
       this.logger.info(log, 'attempt logged; the notification had moved on (a newer round, or finished elsewhere)');
       return { kind: 'nothing_to_do', reason: 'finished_elsewhere' };
     }
-    this.lifecycle.attemptRecorded(job.callback, {
-      ok: outcome.ok,
-      at,
-      statusCode: outcome.statusCode,
-      error: outcome.error,
-      circuit: released?.transition,
-    });
+    if (partnersOutcome !== null)
+      this.lifecycle.attemptRecorded(job.callback, {
+        ok: outcome.ok,
+        at,
+        statusCode: outcome.statusCode,
+        error: outcome.error,
+        circuit: released?.transition,
+      });
     if (update.result.kind === 'failed')
       this.lifecycle.notificationFailed(job.callback, {
         notificationId: context.notificationId,

@@ -4,6 +4,8 @@ import type { AttemptErrorKind } from '@callbacks/contracts';
 export interface AttemptOutcome {
   statusCode: number | null;
   error: AttemptErrorKind | null;
+  /** Why a tls_error, proxy_error or auth_error happened, in a line. */
+  errorDetail: string | null;
   durationMs: number;
   /** The first 1 KiB of the response body, decoded as UTF-8. */
   responseBody: string | null;

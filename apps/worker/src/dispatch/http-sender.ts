@@ -1,10 +1,13 @@
 import type { lookup as dnsLookup } from 'node:dns';
 import { performance } from 'node:perf_hooks';
-import { Agent, request } from 'undici';
-import type { AttemptErrorKind } from '@callbacks/contracts';
+import { request } from 'undici';
 import { withoutTracePropagation } from '@callbacks/telemetry';
-import { createGuardedLookup, isForbiddenAddress, literalAddress } from '@callbacks/url-policy';
 import type { AttemptOutcome } from './attempt-outcome';
+import { classifyError } from '../transport/attempt-error';
+import type { ClientCertificateFiles } from '../transport/client-certificate';
+import { EgressTransport } from '../transport/egress-transport';
+import { type AccessToken, type OAuthTokenCache, type TokenSlot } from '../transport/oauth-token-cache';
+import { type ClientCredentialsGrant, requestClientCredentialsToken } from '../transport/oauth-token-request';
 
 /** We read at most this much of a response, so a huge or endless body cannot exhaust memory. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -21,96 +24,116 @@ export interface HttpSenderOptions {
   resolve?: typeof dnsLookup;
   /** WEBHOOK_TRACEPARENT: with tracing on, the request carries a W3C traceparent header. Off by default. */
   traceparent?: boolean;
+  /** WEBHOOK_PROXY_URL: every connection tunnels through this CONNECT proxy. */
+  proxyUrl?: string | null;
+  /** WEBHOOK_CLIENT_CERT/KEY: the client certificate TLS presents. */
+  clientCertificate?: ClientCertificateFiles | null;
+  /** Where OAuth2 tokens are shared between workers; needed for deliveries with `auth`. */
+  tokens?: OAuthTokenCache | null;
+}
+
+/** OAuth2 client credentials of a delivery: where its token is cached, and how to get one. */
+export interface DeliveryAuth {
+  slot: TokenSlot;
+  grant: ClientCredentialsGrant;
 }
 
 export interface OutgoingDelivery {
   url: string;
   headers: Record<string, string>;
   body: string;
-}
-
-const TLS_ERROR =
-  /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_|HOSTNAME_MISMATCH)/;
-
-function errorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  for (let current = error as { code?: unknown; name?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 4; depth++) {
-    if (typeof current.code === 'string') codes.push(current.code);
-    if (typeof current.name === 'string') codes.push(current.name);
-    current = current.cause as typeof current;
-  }
-  return codes;
-}
-
-/** Names a failed attempt by what went wrong, for the delivery log and metrics. */
-export function classifyError(error: unknown): AttemptErrorKind {
-  const codes = errorCodes(error);
-  const has = (...wanted: string[]) => codes.some((code) => wanted.includes(code));
-  if (has('ERR_BLOCKED_ADDRESS')) return 'blocked_address';
-  if (has('TimeoutError', 'AbortError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'))
-    return 'timeout';
-  if (has('ECONNREFUSED')) return 'connection_refused';
-  if (has('ENOTFOUND', 'EAI_AGAIN', 'EAI_NODATA', 'EAI_FAIL')) return 'dns';
-  if (codes.some((code) => TLS_ERROR.test(code))) return 'tls';
-  if (has('ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED')) return 'connection_reset';
-  return 'network';
+  /** The callback's tls.caCertificate: the endpoint's certificate must chain to it. Null or absent: the public roots. */
+  caCertificate?: string | null;
+  /** The callback's OAuth2 client credentials: the request carries Authorization: Bearer <token>. */
+  auth?: DeliveryAuth | null;
 }
 
 /**
  * POSTs deliveries with undici: keep-alive connection pools per origin, no redirects followed,
- * one deadline for the whole attempt (connect, headers and body), and at most 64 KiB of the
- * response read. Unless insecure callbacks are allowed, every connection goes through a DNS lookup
- * that refuses non-public addresses, and the socket connects to the address that was checked.
+ * one deadline for the whole attempt (token, connect, headers and body), and at most 64 KiB of the
+ * response read. Every connection goes through the egress transport: the host is resolved and
+ * every address checked (unless insecure callbacks are allowed), the socket reaches the checked
+ * address (through WEBHOOK_PROXY_URL's CONNECT when set), and TLS presents our client certificate
+ * and trusts the callback's own CA when it has one. A callback with OAuth2 client credentials gets
+ * its shared token as Authorization: Bearer; a 401 answer fetches a new token once and sends again,
+ * within the same attempt and deadline.
  */
 export class HttpSender {
-  private readonly agent: Agent;
+  readonly transport: EgressTransport;
 
   constructor(private readonly options: HttpSenderOptions) {
-    this.agent = new Agent({
-      connections: options.connectionsPerOrigin,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      connect: { timeout: options.timeoutMs, ...(options.allowInsecure ? {} : { lookup: createGuardedLookup(options.resolve) }) },
+    this.transport = new EgressTransport({
+      timeoutMs: options.timeoutMs,
+      allowInsecure: options.allowInsecure,
+      connectionsPerOrigin: options.connectionsPerOrigin,
+      proxyUrl: options.proxyUrl ?? null,
+      clientCertificate: options.clientCertificate ?? null,
+      resolve: options.resolve,
     });
   }
 
   async send(delivery: OutgoingDelivery): Promise<AttemptOutcome> {
     const started = performance.now();
-    const finish = (fields: Pick<AttemptOutcome, 'statusCode' | 'error' | 'responseBody' | 'retryAfter'>): AttemptOutcome => ({
+    const finish = (
+      fields: Pick<AttemptOutcome, 'statusCode' | 'error' | 'errorDetail' | 'responseBody' | 'retryAfter'>,
+    ): AttemptOutcome => ({
       ...fields,
       durationMs: Math.round(performance.now() - started),
       ok: fields.error === null && fields.statusCode !== null && fields.statusCode >= 200 && fields.statusCode < 300,
     });
-    if (!this.options.allowInsecure) {
-      // A literal IP never goes through DNS, so the guarded lookup would not see it.
-      const address = literalAddress(new URL(delivery.url).hostname);
-      if (address !== null && isForbiddenAddress(address))
-        return finish({ statusCode: null, error: 'blocked_address', responseBody: null, retryAfter: undefined });
-    }
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     let response: Awaited<ReturnType<typeof request>>;
     try {
-      const post = () =>
-        request(delivery.url, { method: 'POST', headers: delivery.headers, body: delivery.body, dispatcher: this.agent, signal: deadline });
-      response = await (this.options.traceparent ? post() : withoutTracePropagation(post));
+      let token = delivery.auth ? await this.token(delivery.auth, deadline) : null;
+      response = await this.post(delivery, token, deadline);
+      if (response.statusCode === 401 && token && delivery.auth) {
+        // The token was revoked or expired early: one new token, one more try.
+        await response.body.dump();
+        await this.tokenCache().invalidate(delivery.auth.slot, token);
+        token = await this.token(delivery.auth, deadline);
+        response = await this.post(delivery, token, deadline);
+      }
     } catch (error) {
-      return finish({ statusCode: null, error: classifyError(error), responseBody: null, retryAfter: undefined });
+      const { error: kind, detail } = classifyError(error);
+      return finish({ statusCode: null, error: kind, errorDetail: detail, responseBody: null, retryAfter: undefined });
     }
     const responseBody = await readCapped(response.body);
     const retryAfter = response.headers['retry-after'];
     return finish({
       statusCode: response.statusCode,
       error: null,
+      errorDetail: null,
       responseBody,
       retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
     });
   }
 
   /** Nest calls this at shutdown, after the worker has finished its jobs. */
-  onApplicationShutdown(): Promise<void> {
-    return this.agent.close();
+  async onApplicationShutdown(): Promise<void> {
+    await this.transport.close();
+  }
+
+  private post(delivery: OutgoingDelivery, token: AccessToken | null, signal: AbortSignal): Promise<Awaited<ReturnType<typeof request>>> {
+    const headers = token ? { ...delivery.headers, authorization: `Bearer ${token.value}` } : delivery.headers;
+    // The agent is taken and used in the same tick (see EgressTransport.dispatcher).
+    const post = () =>
+      request(delivery.url, {
+        method: 'POST',
+        headers,
+        body: delivery.body,
+        dispatcher: this.transport.dispatcher({ caCertificate: delivery.caCertificate ?? null }),
+        signal,
+      });
+    return this.options.traceparent ? post() : withoutTracePropagation(post);
+  }
+
+  private token(auth: DeliveryAuth, signal: AbortSignal): Promise<AccessToken> {
+    return this.tokenCache().token(auth.slot, () => requestClientCredentialsToken(this.transport, auth.grant, signal), signal);
+  }
+
+  private tokenCache(): OAuthTokenCache {
+    if (!this.options.tokens) throw new Error('a delivery with auth needs the OAuth2 token cache');
+    return this.options.tokens;
   }
 }
 

@@ -69,7 +69,7 @@ export class DeliverOperatorEvent {
     const outcome = await this.sender.send({
       url: webhook.url,
       body,
-      headers: webhookHeaders({ id, at, body, secrets: [webhook.secret] }),
+      headers: webhookHeaders({ id, at, body, keys: { hmacSecrets: [webhook.secret], ed25519SecretKeys: [] } }),
     });
     const step = nextStep(outcome, attempt, this.retryPolicy);
     const next: OperatorEventUpdate =

@@ -1,8 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
 import { ApiTimestamp, PageLimit, PARTNER_ID_EXAMPLE } from './api-property-helpers';
 import { IsCallbackHeaders } from './callback-headers';
+import {
+  AUTH_TYPES,
+  type CallbackAuthConfig,
+  CallbackAuthDto,
+  CallbackTlsDto,
+  SIGNATURE_SCHEMES,
+  type SignatureScheme,
+} from './callback-transport';
 
 export const CALLBACK_HEALTH = ['ok', 'degraded', 'open'] as const;
 export type CallbackHealth = (typeof CALLBACK_HEALTH)[number];
@@ -40,6 +48,40 @@ export class PutCallbackDto {
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
+
+  @ApiPropertyOptional({
+    enum: SIGNATURE_SCHEMES,
+    default: 'hmac',
+    description:
+      'hmac: webhook-signature carries v1 (HMAC-SHA256 with the signing secret); ed25519: v1a (Standard Webhooks asymmetric, verified ' +
+      'with the key at …/public-key; the key pair is made by the service, the private key stored encrypted); both: v1 and v1a side by ' +
+      'side, for a partner moving from one to the other. Omitted: hmac.',
+  })
+  @IsOptional()
+  @IsIn([...SIGNATURE_SCHEMES])
+  signature?: SignatureScheme;
+
+  @ApiPropertyOptional({
+    type: CallbackTlsDto,
+    nullable: true,
+    description: 'TLS settings of the endpoint; omitted or null: the public roots.',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CallbackTlsDto)
+  tls?: CallbackTlsDto | null;
+
+  @ApiPropertyOptional({
+    type: CallbackAuthDto,
+    nullable: true,
+    description:
+      'OAuth2 client credentials: every delivery carries Authorization: Bearer <token> from tokenUrl (fetched once and shared until ' +
+      'shortly before it expires; a 401 fetches a new one once). Omitted or null: none. A custom Authorization header cannot be set with it.',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CallbackAuthDto)
+  auth?: CallbackAuthDto | null;
 }
 
 export class CallbackDto {
@@ -87,6 +129,34 @@ export class CallbackDto {
   })
   health: CallbackHealth;
 
+  @ApiProperty({ enum: SIGNATURE_SCHEMES, example: 'hmac', description: 'How deliveries are signed: v1 (hmac), v1a (ed25519) or both.' })
+  signature: SignatureScheme;
+
+  // Inline schemas: OpenAPI 3.0 ignores `nullable` beside a $ref, and these are null when not set.
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    required: ['caCertificate'],
+    properties: { caCertificate: { type: 'string', description: 'PEM of the CA certificate(s) the endpoint must chain to.' } },
+    example: null,
+  })
+  tls: CallbackTlsDto | null;
+
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    required: ['type', 'tokenUrl', 'clientId', 'scope'],
+    properties: {
+      type: { type: 'string', enum: [...AUTH_TYPES] },
+      tokenUrl: { type: 'string' },
+      clientId: { type: 'string' },
+      scope: { type: 'string', nullable: true },
+    },
+    example: null,
+    description: 'The OAuth2 client credentials, without the secret (write-only).',
+  })
+  auth: CallbackAuthConfig | null;
+
   @ApiTimestamp('When the callback was registered.')
   createdAt: string;
 
@@ -123,4 +193,12 @@ export class ListCallbacksQueryDto {
 export class SigningSecretDto {
   @ApiProperty({ example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })
   signingSecret: string;
+}
+
+export class RotatedSigningKeysDto extends SigningSecretDto {
+  @ApiPropertyOptional({
+    description: 'For an ed25519 or both callback: the new public key (the old one still signs for 24 hours, see …/public-key).',
+    example: 'whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=',
+  })
+  publicKey?: string;
 }

@@ -178,9 +178,20 @@ export class DeliveryAttemptDto {
     enum: [...ATTEMPT_ERROR_KINDS, null],
     example: null,
     description:
-      "circuit_open: the attempt fell due while the callback's circuit was open, and nothing was sent. worker_crash: the job crashed workers repeatedly and was stopped.",
+      "circuit_open: the attempt fell due while the callback's circuit was open, and nothing was sent. worker_crash: the job crashed workers repeatedly and was stopped. " +
+      'tls_error: the TLS handshake failed (the endpoint’s certificate, or it refused ours). proxy_error: the egress proxy could not be reached or ' +
+      'did not open the tunnel (our infrastructure; it does not count against the callback). auth_error: no OAuth2 token could be obtained. ' +
+      'tls: attempts recorded before tls_error.',
   })
   error: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Why a tls_error, proxy_error or auth_error happened, in a line; null otherwise.',
+    example: null,
+  })
+  errorDetail: string | null;
 
   @ApiProperty({ type: String, nullable: true, description: 'The first 1 KiB of the response body.', example: 'Internal Server Error' })
   responseBody: string | null;

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, Unique, UpdateDateColumn } from 'typeorm';
-import type { CallbackDisabledReason } from '@callbacks/contracts';
+import type { CallbackAuthConfig, CallbackDisabledReason, SignatureScheme } from '@callbacks/contracts';
 
 /** One callback URL per partner and notification type. */
 @Entity({ name: 'callbacks' })
@@ -57,6 +57,40 @@ export class CallbackEntity {
 
   @Column({ name: 'previous_secret_expires_at', type: 'timestamptz', nullable: true })
   previousSecretExpiresAt: Date | null;
+
+  /** hmac: v1 signatures; ed25519: v1a; both: side by side (a partner moving from one to the other). */
+  @Column({ name: 'signature_scheme', type: 'varchar', length: 8, default: 'hmac' })
+  signatureScheme: SignatureScheme;
+
+  /** AES-256-GCM of the whsk_ ed25519 private key; made the first time the callback asks for ed25519, then kept. */
+  @Column({ name: 'ed25519_secret_key_encrypted', type: 'text', nullable: true })
+  ed25519SecretKeyEncrypted: string | null;
+
+  /** whpk_…: public, served at …/public-key. */
+  @Column({ name: 'ed25519_public_key', type: 'varchar', length: 64, nullable: true })
+  ed25519PublicKey: string | null;
+
+  /** The key pair before the last rotation; it signs alongside until previousEd25519ExpiresAt. */
+  @Column({ name: 'previous_ed25519_secret_key_encrypted', type: 'text', nullable: true })
+  previousEd25519SecretKeyEncrypted: string | null;
+
+  @Column({ name: 'previous_ed25519_public_key', type: 'varchar', length: 64, nullable: true })
+  previousEd25519PublicKey: string | null;
+
+  @Column({ name: 'previous_ed25519_expires_at', type: 'timestamptz', nullable: true })
+  previousEd25519ExpiresAt: Date | null;
+
+  /** PEM: the CA(s) the endpoint's certificate must chain to, instead of the public roots; null: the public roots. */
+  @Column({ name: 'tls_ca_certificate', type: 'text', nullable: true })
+  tlsCaCertificate: string | null;
+
+  /** OAuth2 client credentials without the secret; null: no token is sent. */
+  @Column({ type: 'jsonb', nullable: true })
+  auth: CallbackAuthConfig | null;
+
+  /** AES-256-GCM of auth's client secret; write-only (never returned). */
+  @Column({ name: 'auth_client_secret_encrypted', type: 'text', nullable: true })
+  authClientSecretEncrypted: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

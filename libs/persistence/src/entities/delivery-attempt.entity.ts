@@ -26,4 +26,8 @@ export class DeliveryAttemptEntity {
 
   @Column({ name: 'response_body', type: 'text', nullable: true })
   responseBody: string | null;
+
+  /** Why a tls_error, proxy_error or auth_error happened, in a line (never a secret). */
+  @Column({ name: 'error_detail', type: 'varchar', length: 300, nullable: true })
+  errorDetail: string | null;
 }

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { CallbackEntity } from '../entities/callback.entity';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import type { CallbackRef } from '@callbacks/contracts';
+import type { CallbackAuthConfig, CallbackRef, SignatureScheme } from '@callbacks/contracts';
 import { createDatabasePool } from '../database-pool';
 import type { SqlExecutor } from '../sql-executor';
 
@@ -101,6 +101,31 @@ export interface CallbackRegistration {
   enabled: boolean;
   /** Used when the PUT creates the callback; an update keeps the secret it has. */
   signingSecretEncrypted: string;
+  signatureScheme: SignatureScheme;
+  /** A new ed25519 key pair (null for hmac), used only when the callback has none yet: an update keeps its own. */
+  ed25519SecretKeyEncrypted: string | null;
+  ed25519PublicKey: string | null;
+  tlsCaCertificate: string | null;
+  auth: CallbackAuthConfig | null;
+  /** A new sealed client secret, or null to keep the stored one (only for the same token URL and client id). */
+  authClientSecretEncrypted: string | null;
+}
+
+/** A rotation's new keys, sealed. */
+export interface SigningKeysRotation {
+  signingSecretEncrypted: string;
+  /** Used only by a callback that signs with ed25519 (or both). */
+  ed25519SecretKeyEncrypted: string;
+  ed25519PublicKey: string;
+  previousExpiresAt: Date;
+}
+
+/** A PUT with auth and no client secret, when none is stored for that token URL and client id (ck_callbacks_auth_client_secret). */
+export class AuthClientSecretMissing extends Error {
+  constructor() {
+    super('auth needs a client secret: none given, and none stored for this token URL and client id');
+    this.name = 'AuthClientSecretMissing';
+  }
 }
 
 /** A callback's sealed secrets and headers, as read for re-encryption under a new key. */
@@ -110,6 +135,9 @@ export interface SealedCallbackSecrets {
   previousSigningSecretEncrypted: string | null;
   headers: Record<string, string>;
   headersEncrypted: string | null;
+  ed25519SecretKeyEncrypted: string | null;
+  previousEd25519SecretKeyEncrypted: string | null;
+  authClientSecretEncrypted: string | null;
 }
 
 /** The callbacks table. Each method runs on `db` when given (a caller's transaction), else on its own. */
@@ -150,26 +178,49 @@ export class CallbackRepository {
    * keeping the time it was first disabled so. Returns the row's id and whether it was created.
    */
   async register(registration: CallbackRegistration): Promise<{ id: string; created: boolean }> {
-    const [row] = (await this.dataSource.query(
-      `INSERT INTO callbacks (id, partner_id, notification_type_id, callback_url, headers, headers_encrypted, enabled, signing_secret_encrypted, disabled_reason, disabled_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, CASE WHEN $7::boolean THEN NULL ELSE 'partner' END, CASE WHEN $7::boolean THEN NULL ELSE now() END)
+    const [row] = (await this.dataSource
+      .query(
+        `INSERT INTO callbacks (id, partner_id, notification_type_id, callback_url, headers, headers_encrypted, enabled, signing_secret_encrypted, disabled_reason, disabled_at,
+                                signature_scheme, ed25519_secret_key_encrypted, ed25519_public_key, tls_ca_certificate, auth, auth_client_secret_encrypted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, CASE WHEN $7::boolean THEN NULL ELSE 'partner' END, CASE WHEN $7::boolean THEN NULL ELSE now() END,
+               $9, $10, $11, $12, $13::jsonb,
+               -- No new client secret: the stored one, if it was registered for this very token URL and client id.
+               COALESCE($14, (SELECT kept.auth_client_secret_encrypted FROM callbacks kept
+                               WHERE kept.partner_id = $2 AND kept.notification_type_id = $3
+                                 AND kept.auth->>'tokenUrl' = $13::jsonb->>'tokenUrl' AND kept.auth->>'clientId' = $13::jsonb->>'clientId')))
        ON CONFLICT (partner_id, notification_type_id) DO UPDATE
          SET callback_url = EXCLUDED.callback_url, headers = EXCLUDED.headers, headers_encrypted = EXCLUDED.headers_encrypted,
              enabled = EXCLUDED.enabled, updated_at = now(), disabled_reason = EXCLUDED.disabled_reason,
              disabled_at = CASE WHEN callbacks.disabled_reason = 'partner' AND NOT EXCLUDED.enabled THEN callbacks.disabled_at ELSE EXCLUDED.disabled_at END,
-             failing_since = CASE WHEN EXCLUDED.enabled THEN NULL ELSE callbacks.failing_since END
+             failing_since = CASE WHEN EXCLUDED.enabled THEN NULL ELSE callbacks.failing_since END,
+             signature_scheme = EXCLUDED.signature_scheme,
+             ed25519_secret_key_encrypted = COALESCE(callbacks.ed25519_secret_key_encrypted, EXCLUDED.ed25519_secret_key_encrypted),
+             ed25519_public_key = COALESCE(callbacks.ed25519_public_key, EXCLUDED.ed25519_public_key),
+             tls_ca_certificate = EXCLUDED.tls_ca_certificate,
+             auth = EXCLUDED.auth,
+             auth_client_secret_encrypted = CASE WHEN EXCLUDED.auth IS NULL THEN NULL ELSE EXCLUDED.auth_client_secret_encrypted END
        RETURNING id, (xmax = 0) AS created`,
-      [
-        registration.id,
-        registration.partnerId,
-        registration.notificationTypeId,
-        registration.callbackUrl,
-        JSON.stringify(registration.headers),
-        registration.headersEncrypted,
-        registration.enabled,
-        registration.signingSecretEncrypted,
-      ],
-    )) as Array<{ id: string; created: boolean }>;
+        [
+          registration.id,
+          registration.partnerId,
+          registration.notificationTypeId,
+          registration.callbackUrl,
+          JSON.stringify(registration.headers),
+          registration.headersEncrypted,
+          registration.enabled,
+          registration.signingSecretEncrypted,
+          registration.signatureScheme,
+          registration.ed25519SecretKeyEncrypted,
+          registration.ed25519PublicKey,
+          registration.tlsCaCertificate,
+          registration.auth ? JSON.stringify(registration.auth) : null,
+          registration.authClientSecretEncrypted,
+        ],
+      )
+      .catch((error: unknown) => {
+        if ((error as { constraint?: string }).constraint === 'ck_callbacks_auth_client_secret') throw new AuthClientSecretMissing();
+        throw error;
+      })) as Array<{ id: string; created: boolean }>;
     return row;
   }
 
@@ -178,15 +229,26 @@ export class CallbackRepository {
    * move happens inside the UPDATE: two rotations at once queue on the row, and the second keeps
    * the first's secret as its previous one. False when the callback is gone.
    */
-  async rotateSecret(id: string, signingSecretEncrypted: string, previousExpiresAt: Date): Promise<boolean> {
-    const [, rotated] = (await this.dataSource.query(
+  /**
+   * Moves the current secret to "previous" and stores the new one, in one UPDATE (concurrent
+   * rotations queue on the row); a callback that signs with ed25519 rotates its key pair the same way.
+   * Returns the callback's signature scheme, or null when it is gone.
+   */
+  async rotateSecret(id: string, rotation: SigningKeysRotation): Promise<SignatureScheme | null> {
+    const [rows] = (await this.dataSource.query(
       `UPDATE callbacks
           SET previous_signing_secret_encrypted = signing_secret_encrypted, signing_secret_encrypted = $2,
-              previous_secret_expires_at = $3, updated_at = now()
-        WHERE id = $1`,
-      [id, signingSecretEncrypted, previousExpiresAt],
-    )) as [unknown, number];
-    return rotated > 0;
+              previous_secret_expires_at = $3, updated_at = now(),
+              previous_ed25519_secret_key_encrypted = CASE WHEN signature_scheme = 'hmac' THEN previous_ed25519_secret_key_encrypted ELSE ed25519_secret_key_encrypted END,
+              previous_ed25519_public_key = CASE WHEN signature_scheme = 'hmac' THEN previous_ed25519_public_key ELSE ed25519_public_key END,
+              previous_ed25519_expires_at = CASE WHEN signature_scheme = 'hmac' THEN previous_ed25519_expires_at ELSE $3 END,
+              ed25519_secret_key_encrypted = CASE WHEN signature_scheme = 'hmac' THEN ed25519_secret_key_encrypted ELSE $4 END,
+              ed25519_public_key = CASE WHEN signature_scheme = 'hmac' THEN ed25519_public_key ELSE $5 END
+        WHERE id = $1
+        RETURNING signature_scheme`,
+      [id, rotation.signingSecretEncrypted, rotation.previousExpiresAt, rotation.ed25519SecretKeyEncrypted, rotation.ed25519PublicKey],
+    )) as [Array<{ signature_scheme: SignatureScheme }>, number];
+    return rows[0]?.signature_scheme ?? null;
   }
 
   async delete(id: string): Promise<void> {
@@ -205,13 +267,18 @@ export class CallbackRepository {
   /** Every callback's sealed secrets and headers. */
   async sealedSecrets(): Promise<SealedCallbackSecrets[]> {
     const rows = (await this.dataSource.query(
-      'SELECT id, signing_secret_encrypted, previous_signing_secret_encrypted, headers, headers_encrypted FROM callbacks',
+      `SELECT id, signing_secret_encrypted, previous_signing_secret_encrypted, headers, headers_encrypted,
+              ed25519_secret_key_encrypted, previous_ed25519_secret_key_encrypted, auth_client_secret_encrypted
+         FROM callbacks`,
     )) as Array<{
       id: string;
       signing_secret_encrypted: string;
       previous_signing_secret_encrypted: string | null;
       headers: Record<string, string>;
       headers_encrypted: string | null;
+      ed25519_secret_key_encrypted: string | null;
+      previous_ed25519_secret_key_encrypted: string | null;
+      auth_client_secret_encrypted: string | null;
     }>;
     return rows.map((row) => ({
       id: row.id,
@@ -219,15 +286,21 @@ export class CallbackRepository {
       previousSigningSecretEncrypted: row.previous_signing_secret_encrypted,
       headers: row.headers,
       headersEncrypted: row.headers_encrypted,
+      ed25519SecretKeyEncrypted: row.ed25519_secret_key_encrypted,
+      previousEd25519SecretKeyEncrypted: row.previous_ed25519_secret_key_encrypted,
+      authClientSecretEncrypted: row.auth_client_secret_encrypted,
     }));
   }
 
   /** Replaces a callback's sealed secrets and headers, only if it still holds what was read (`read`). */
   async replaceSealedSecrets(read: SealedCallbackSecrets, next: Omit<SealedCallbackSecrets, 'id'>): Promise<void> {
     await this.dataSource.query(
-      `UPDATE callbacks SET signing_secret_encrypted = $2, previous_signing_secret_encrypted = $3, headers = $4, headers_encrypted = $5
+      `UPDATE callbacks SET signing_secret_encrypted = $2, previous_signing_secret_encrypted = $3, headers = $4, headers_encrypted = $5,
+              ed25519_secret_key_encrypted = $10, previous_ed25519_secret_key_encrypted = $11, auth_client_secret_encrypted = $12
         WHERE id = $1 AND signing_secret_encrypted = $6 AND previous_signing_secret_encrypted IS NOT DISTINCT FROM $7
-          AND headers = $8 AND headers_encrypted IS NOT DISTINCT FROM $9`,
+          AND headers = $8 AND headers_encrypted IS NOT DISTINCT FROM $9
+          AND ed25519_secret_key_encrypted IS NOT DISTINCT FROM $13 AND previous_ed25519_secret_key_encrypted IS NOT DISTINCT FROM $14
+          AND auth_client_secret_encrypted IS NOT DISTINCT FROM $15`,
       [
         read.id,
         next.signingSecretEncrypted,
@@ -238,6 +311,12 @@ export class CallbackRepository {
         read.previousSigningSecretEncrypted,
         JSON.stringify(read.headers),
         read.headersEncrypted,
+        next.ed25519SecretKeyEncrypted,
+        next.previousEd25519SecretKeyEncrypted,
+        next.authClientSecretEncrypted,
+        read.ed25519SecretKeyEncrypted,
+        read.previousEd25519SecretKeyEncrypted,
+        read.authClientSecretEncrypted,
       ],
     );
   }

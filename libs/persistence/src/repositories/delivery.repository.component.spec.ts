@@ -48,6 +48,7 @@ describe('DeliveryRepository (component: its statements on PostgreSQL)', () => {
     statusCode,
     durationMs: 3,
     error: null,
+    errorDetail: null,
     responseBody: null,
   });
   const retry: NotificationUpdate = { status: 'pending', statusReason: null, nextAttemptAt: new Date(Date.now() + 60_000) };

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Pool, QueryConfig } from 'pg';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import type { AttemptErrorKind, NotificationStatus } from '@callbacks/contracts';
+import type { AttemptErrorKind, CallbackAuthConfig, NotificationStatus, SignatureScheme } from '@callbacks/contracts';
 import { Batcher } from '../batcher';
 import { createDatabasePool } from '../database-pool';
 
@@ -29,6 +29,17 @@ export interface DeliveryContext {
     signingSecretEncrypted: string;
     previousSigningSecretEncrypted: string | null;
     previousSecretExpiresAt: Date | null;
+    signatureScheme: SignatureScheme;
+    ed25519SecretKeyEncrypted: string | null;
+    previousEd25519SecretKeyEncrypted: string | null;
+    previousEd25519ExpiresAt: Date | null;
+    /**
+     * The MD5 of the callback's CA certificate PEM (tls.caCertificate), or null for the public roots.
+     * The PEM itself (up to 16 KiB) is read once per worker (DeliveryRepository.caCertificate), not with every delivery.
+     */
+    tlsCaHash: string | null;
+    auth: CallbackAuthConfig | null;
+    authClientSecretEncrypted: string | null;
   } | null;
 }
 
@@ -43,6 +54,8 @@ export interface AttemptRecord {
   statusCode: number | null;
   durationMs: number;
   error: AttemptErrorKind | null;
+  /** Why a tls_error, proxy_error or auth_error happened, in a line. */
+  errorDetail: string | null;
   responseBody: string | null;
 }
 
@@ -71,11 +84,19 @@ interface ContextRow {
   signing_secret_encrypted: string | null;
   previous_signing_secret_encrypted: string | null;
   previous_secret_expires_at: Date | null;
+  signature_scheme: SignatureScheme | null;
+  ed25519_secret_key_encrypted: string | null;
+  previous_ed25519_secret_key_encrypted: string | null;
+  previous_ed25519_expires_at: Date | null;
+  tls_ca_hash: string | null;
+  auth: CallbackAuthConfig | null;
+  auth_client_secret_encrypted: string | null;
 }
 
 const CONTEXT_COLUMNS = `n.id, n.partner_id, n.notification_type_id, n.test, n.status, n.attempt_count, n.round_attempts,
   n.delivery_round, n.failed_job_attempts, n.created_at, c.callback_url, c.headers, c.headers_encrypted, c.enabled, c.signing_secret_encrypted,
-  c.previous_signing_secret_encrypted, c.previous_secret_expires_at`;
+  c.previous_signing_secret_encrypted, c.previous_secret_expires_at, c.signature_scheme, c.ed25519_secret_key_encrypted,
+  c.previous_ed25519_secret_key_encrypted, c.previous_ed25519_expires_at, md5(c.tls_ca_certificate) AS tls_ca_hash, c.auth, c.auth_client_secret_encrypted`;
 
 function toContext(row: ContextRow): DeliveryContext {
   return {
@@ -101,6 +122,13 @@ function toContext(row: ContextRow): DeliveryContext {
             signingSecretEncrypted: row.signing_secret_encrypted ?? '',
             previousSigningSecretEncrypted: row.previous_signing_secret_encrypted,
             previousSecretExpiresAt: row.previous_secret_expires_at,
+            signatureScheme: row.signature_scheme ?? 'hmac',
+            ed25519SecretKeyEncrypted: row.ed25519_secret_key_encrypted,
+            previousEd25519SecretKeyEncrypted: row.previous_ed25519_secret_key_encrypted,
+            previousEd25519ExpiresAt: row.previous_ed25519_expires_at,
+            tlsCaHash: row.tls_ca_hash,
+            auth: row.auth,
+            authClientSecretEncrypted: row.auth_client_secret_encrypted,
           },
   };
 }
@@ -128,7 +156,7 @@ const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
   text: `WITH input AS (
            SELECT * FROM json_to_recordset($1::json) AS x(
              notification_id uuid, round integer, job_attempts integer, at timestamptz, callback_url varchar, status_code smallint, duration_ms integer,
-             error varchar, response_body text, status varchar, status_reason varchar, next_attempt_at timestamptz)
+             error varchar, error_detail varchar, response_body text, status varchar, status_reason varchar, next_attempt_at timestamptz)
          ), current AS (
            SELECT n.id, n.status = 'pending' AND n.delivery_round = i.round AS applies
              FROM notifications n JOIN input i ON i.notification_id = n.id
@@ -148,8 +176,8 @@ const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
             WHERE n.id = i.notification_id AND c.id = n.id
         RETURNING n.id, n.attempt_count, c.applies
          ), attempts AS (
-           INSERT INTO delivery_attempts (notification_id, attempt, at, callback_url, status_code, duration_ms, error, response_body)
-           SELECT i.notification_id, x.attempt_count, i.at, i.callback_url, i.status_code, i.duration_ms, i.error, i.response_body
+           INSERT INTO delivery_attempts (notification_id, attempt, at, callback_url, status_code, duration_ms, error, error_detail, response_body)
+           SELECT i.notification_id, x.attempt_count, i.at, i.callback_url, i.status_code, i.duration_ms, i.error, i.error_detail, i.response_body
              FROM numbered x JOIN input i ON i.notification_id = x.id
          )
          SELECT id, applies FROM numbered`,
@@ -253,6 +281,7 @@ export class DeliveryRepository implements OnApplicationShutdown {
       status_code: attempt.statusCode,
       duration_ms: attempt.durationMs,
       error: attempt.error,
+      error_detail: attempt.errorDetail,
       response_body: attempt.responseBody,
       status: update.status,
       status_reason: update.statusReason,
@@ -291,6 +320,15 @@ export class DeliveryRepository implements OnApplicationShutdown {
         WHERE id = $1 AND status = 'pending' AND delivery_round = $2`,
       [notificationId, round, reason],
     );
+  }
+
+  /** A callback's CA certificate PEM (its tls.caCertificate), or null. */
+  async caCertificate(partnerId: string, notificationTypeId: number): Promise<string | null> {
+    const { rows } = await this.pool.query<{ tls_ca_certificate: string | null }>(
+      `SELECT tls_ca_certificate FROM callbacks WHERE partner_id = $1 AND notification_type_id = $2`,
+      [partnerId, notificationTypeId],
+    );
+    return rows[0]?.tls_ca_certificate ?? null;
   }
 
   async isPendingInRound(notificationId: string, round: number): Promise<boolean> {

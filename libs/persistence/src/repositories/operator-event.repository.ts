@@ -29,6 +29,8 @@ export interface OperatorEventAttempt {
   durationMs: number;
   error: string | null;
   responseBody: string | null;
+  /** Why a tls_error or proxy_error happened, in a line. */
+  errorDetail: string | null;
 }
 
 /** Where an event goes after an attempt: delivered, failed for good, or pending until nextAttemptAt. */
@@ -115,8 +117,8 @@ export class OperatorEventRepository {
   async recordAttempt(id: string, attempt: OperatorEventAttempt, next: OperatorEventUpdate): Promise<void> {
     await this.dataSource.query(
       `WITH attempt AS (
-         INSERT INTO operator_event_attempts (event_id, attempt, at, url, status_code, duration_ms, error, response_body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         INSERT INTO operator_event_attempts (event_id, attempt, at, url, status_code, duration_ms, error, response_body, error_detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12)
          ON CONFLICT (event_id, attempt) DO NOTHING
        )
        UPDATE operator_events
@@ -134,6 +136,7 @@ export class OperatorEventRepository {
         next.status,
         next.statusReason,
         next.nextAttemptAt,
+        attempt.errorDetail,
       ],
     );
   }

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import type { CallbackCreatedDto, CallbackDto, PutCallbackDto } from '@callbacks/contracts';
-import { CallbackRepository } from '@callbacks/persistence';
-import { generateSigningSecret } from '@callbacks/signing';
+import type { CallbackAuthConfig, CallbackCreatedDto, CallbackDto, FieldError, PutCallbackDto } from '@callbacks/contracts';
+import { AuthClientSecretMissing, CallbackRepository } from '@callbacks/persistence';
+import { generateEd25519KeyPair, generateSigningSecret } from '@callbacks/signing';
 import { checkCallbackUrl } from '@callbacks/url-policy';
 import { DomainError } from '../../common/domain-error';
 import { SecretVault } from '../../common/secret-vault';
@@ -22,6 +22,10 @@ export type RegisterCallbackResult = { created: true; callback: CallbackCreatedD
  * A PUT that enables the callback re-enables one disabled for failing and starts its failure
  * streak afresh; `enabled: false` disables it for "partner" (keeping the time it was first
  * disabled so). circuit_opened_at is kept: the first success afterwards tells the operator it recovered.
+ * Transport (issue 21): `signature` (default hmac), `tls` and `auth` are replaced like the rest. The
+ * ed25519 key pair is made the first time a PUT asks for ed25519 or both, then kept (as the signing
+ * secret is). `auth.clientSecret` may be omitted to keep the stored one, but only while tokenUrl and
+ * clientId stay the same: a changed token URL never receives a secret registered for another one.
  */
 @Injectable()
 export class RegisterCallback {
@@ -34,25 +38,59 @@ export class RegisterCallback {
   ) {}
 
   async execute(partnerId: string, notificationTypeId: number, body: PutCallbackDto): Promise<RegisterCallbackResult> {
+    const headers = body.headers ?? {};
+    const problems = this.transportProblems(body, headers);
     const urlProblem = checkCallbackUrl(body.callbackUrl, { allowInsecure: this.config.allowInsecureCallbacks });
-    if (urlProblem) throw DomainError.validation([{ field: 'callbackUrl', message: urlProblem }]);
+    if (urlProblem) problems.unshift({ field: 'callbackUrl', message: urlProblem });
+    if (problems.length > 0) throw DomainError.validation(problems);
     await this.partners.require(partnerId);
 
     const signingSecret = generateSigningSecret();
-    const headers = body.headers ?? {};
+    const signature = body.signature ?? 'hmac';
+    const keyPair = signature === 'hmac' ? null : generateEd25519KeyPair();
+    const auth: CallbackAuthConfig | null = body.auth
+      ? { type: body.auth.type, tokenUrl: body.auth.tokenUrl, clientId: body.auth.clientId, scope: body.auth.scope ?? null }
+      : null;
     const stored = this.vault.sealHeaders(headers);
-    const row = await this.callbacks.register({
-      id: randomUUID(),
-      partnerId,
-      notificationTypeId,
-      callbackUrl: body.callbackUrl,
-      headers: stored.headers,
-      headersEncrypted: stored.headersEncrypted,
-      enabled: body.enabled ?? true,
-      signingSecretEncrypted: this.vault.seal(signingSecret),
-    });
+    const row = await this.callbacks
+      .register({
+        id: randomUUID(),
+        partnerId,
+        notificationTypeId,
+        callbackUrl: body.callbackUrl,
+        headers: stored.headers,
+        headersEncrypted: stored.headersEncrypted,
+        enabled: body.enabled ?? true,
+        signingSecretEncrypted: this.vault.seal(signingSecret),
+        signatureScheme: signature,
+        ed25519SecretKeyEncrypted: keyPair ? this.vault.seal(keyPair.secretKey) : null,
+        ed25519PublicKey: keyPair?.publicKey ?? null,
+        tlsCaCertificate: body.tls?.caCertificate ?? null,
+        auth,
+        authClientSecretEncrypted: body.auth?.clientSecret !== undefined ? this.vault.seal(body.auth.clientSecret) : null,
+      })
+      .catch((error: unknown) => {
+        if (error instanceof AuthClientSecretMissing)
+          throw DomainError.validation([
+            { field: 'auth.clientSecret', message: 'is required when auth is first set, or when its tokenUrl or clientId changes' },
+          ]);
+        throw error;
+      });
     await this.health.reset(partnerId, notificationTypeId);
     const callback = toCallbackDto(await this.callbacks.findById(row.id), 'ok', headers);
     return row.created ? { created: true, callback: { ...callback, signingSecret } } : { created: false, callback };
+  }
+
+  /** The transport fields' rules that need more than the DTO: the token URL's address, and no custom Authorization beside auth. */
+  private transportProblems(body: PutCallbackDto, headers: Record<string, string>): FieldError[] {
+    const problems: FieldError[] = [];
+    if (body.auth) {
+      const tokenUrlProblem = checkCallbackUrl(body.auth.tokenUrl, { allowInsecure: this.config.allowInsecureCallbacks });
+      if (tokenUrlProblem) problems.push({ field: 'auth.tokenUrl', message: tokenUrlProblem });
+      const authorization = Object.keys(headers).find((name) => name.toLowerCase() === 'authorization');
+      if (authorization)
+        problems.push({ field: `headers.${authorization}`, message: 'cannot be set with auth: deliveries carry the OAuth2 token in it' });
+    }
+    return problems;
   }
 }

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { SigningSecretDto } from '@callbacks/contracts';
+import type { RotatedSigningKeysDto } from '@callbacks/contracts';
 import { CallbackRepository } from '@callbacks/persistence';
-import { generateSigningSecret } from '@callbacks/signing';
+import { generateEd25519KeyPair, generateSigningSecret } from '@callbacks/signing';
 import { SecretVault } from '../../common/secret-vault';
 import { CallbackLookup, callbackNotFound } from '../callback-lookup';
 
-/** How long the replaced secret keeps signing alongside the new one. */
+/** How long the replaced secret (or ed25519 key) keeps signing alongside the new one. */
 export const PREVIOUS_SECRET_GRACE_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -13,6 +13,9 @@ export const PREVIOUS_SECRET_GRACE_MS = 24 * 60 * 60 * 1000;
  * signatures under both for 24 hours. Rotating again inside that window retires the older one.
  * The current secret moves to "previous" inside the UPDATE itself: two rotations at once queue on
  * the row, and the second keeps the first's secret as its previous one instead of losing it.
+ * A callback that signs with ed25519 (alone or beside hmac) gets a new key pair in the same way and
+ * the same statement: a rotation replaces every key the callback signs with. The HMAC secret is
+ * rotated even for an ed25519-only callback, so that switching back to hmac never revives an old one.
  */
 @Injectable()
 export class RotateSigningSecret {
@@ -22,15 +25,17 @@ export class RotateSigningSecret {
     private readonly callbacks: CallbackRepository,
   ) {}
 
-  async execute(partnerId: string, notificationTypeId: number): Promise<SigningSecretDto> {
+  async execute(partnerId: string, notificationTypeId: number): Promise<RotatedSigningKeysDto> {
     const callback = await this.lookup.require(partnerId, notificationTypeId);
     const signingSecret = generateSigningSecret();
-    const rotated = await this.callbacks.rotateSecret(
-      callback.id,
-      this.vault.seal(signingSecret),
-      new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS),
-    );
-    if (!rotated) throw callbackNotFound(partnerId, notificationTypeId);
-    return { signingSecret };
+    const keyPair = generateEd25519KeyPair();
+    const scheme = await this.callbacks.rotateSecret(callback.id, {
+      signingSecretEncrypted: this.vault.seal(signingSecret),
+      ed25519SecretKeyEncrypted: this.vault.seal(keyPair.secretKey),
+      ed25519PublicKey: keyPair.publicKey,
+      previousExpiresAt: new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS),
+    });
+    if (scheme === null) throw callbackNotFound(partnerId, notificationTypeId);
+    return scheme === 'hmac' ? { signingSecret } : { signingSecret, publicKey: keyPair.publicKey };
   }
 }

@@ -1,4 +1,10 @@
-import { type CallbackDto, NOTIFICATION_TYPES, type NotificationTypeDefinition } from '@callbacks/contracts';
+import {
+  type CallbackDto,
+  NOTIFICATION_TYPES,
+  type NotificationTypeDefinition,
+  SIGNATURE_SCHEMES,
+  type SignatureScheme,
+} from '@callbacks/contracts';
 import { html, type SafeHtml } from './html';
 import {
   csrfField,
@@ -20,8 +26,39 @@ export interface CallbackFormState {
   callbackUrl: string;
   headersText: string;
   enabled: boolean;
+  signature: SignatureScheme;
+  /** PEM; empty: the public roots. */
+  caCertificate: string;
+  /** OAuth2 client credentials; the client secret is never shown, only typed in. */
+  authEnabled: boolean;
+  authTokenUrl: string;
+  authClientId: string;
+  authScope: string;
   errors: FieldErrors;
 }
+
+/** The form as a callback's current settings fill it. */
+export function callbackFormState(notificationTypeId: number, callback: CallbackDto | undefined): CallbackFormState {
+  return {
+    notificationTypeId,
+    callbackUrl: callback?.callbackUrl ?? '',
+    headersText: headersToText(callback?.headers ?? {}),
+    enabled: callback?.enabled ?? true,
+    signature: callback?.signature ?? 'hmac',
+    caCertificate: callback?.tls?.caCertificate ?? '',
+    authEnabled: Boolean(callback?.auth),
+    authTokenUrl: callback?.auth?.tokenUrl ?? '',
+    authClientId: callback?.auth?.clientId ?? '',
+    authScope: callback?.auth?.scope ?? '',
+    errors: {},
+  };
+}
+
+const SIGNATURE_LABELS: Record<SignatureScheme, string> = {
+  hmac: 'HMAC (v1, with the signing secret)',
+  ed25519: 'Ed25519 (v1a, with our public key)',
+  both: 'Both v1 and v1a (while moving from one to the other)',
+};
 
 /** Custom headers as the form shows them: one "Name: value" per line. */
 export function headersToText(headers: Record<string, string>): string {
@@ -91,8 +128,30 @@ export function overviewPage(context: PortalContext, callbacks: CallbackView[], 
   );
 }
 
-function callbackForm(context: PortalContext, type: NotificationTypeDefinition, form: CallbackFormState, exists: boolean): SafeHtml {
+function callbackForm(
+  context: PortalContext,
+  type: NotificationTypeDefinition,
+  form: CallbackFormState,
+  exists: boolean,
+  hasClientSecret: boolean,
+): SafeHtml {
   const id = `cb${type.id}`;
+  const signatureOptions = SIGNATURE_SCHEMES.map(
+    (scheme) => html`<option value="${scheme}" ${scheme === form.signature ? html` selected` : ''}>${SIGNATURE_LABELS[scheme]}</option>`,
+  );
+  const text = (name: string, label: SafeHtml | string, value: string, attributes: { type?: string; placeholder?: string } = {}) =>
+    html`<label for="${id}-${name}">${label}</label>
+      <input
+        id="${id}-${name}"
+        name="${name}"
+        type="${attributes.type ?? 'text'}"
+        autocomplete="off"
+        spellcheck="false"
+        value="${value}"
+        placeholder="${attributes.placeholder ?? ''}"
+        ${errorAttributes(`${id}-${name}`, form.errors, name)}
+      />
+      ${errorText(`${id}-${name}`, form.errors, name)}`;
   return html`<form method="post" action="${portalPath(context, `/callbacks/${type.id}`)}" class="stacked" novalidate>
     ${csrfField(context)} ${errorText(`${id}-form`, form.errors, 'form')}
     <label for="${id}-url">Callback URL</label>
@@ -120,33 +179,74 @@ ${form.headersText}</textarea>
         >Enabled</label
       >
     </div>
+    <label for="${id}-signature">Signature</label>
+    <select id="${id}-signature" name="signature" ${errorAttributes(`${id}-signature`, form.errors, 'signature')}>
+      ${signatureOptions}
+    </select>
+    ${errorText(`${id}-signature`, form.errors, 'signature')}
+    <label for="${id}-caCertificate"
+      >CA certificate <span class="muted">(PEM, for an endpoint behind a private CA; empty: public CAs)</span></label
+    >
+    <textarea
+      id="${id}-caCertificate"
+      name="caCertificate"
+      rows="3"
+      spellcheck="false"
+      placeholder="-----BEGIN CERTIFICATE-----"
+      ${errorAttributes(`${id}-caCertificate`, form.errors, 'caCertificate')}
+    >
+${form.caCertificate}</textarea>
+    ${errorText(`${id}-caCertificate`, form.errors, 'caCertificate')}
+    <fieldset>
+      <legend>OAuth2 access token</legend>
+      <div class="check">
+        <input id="${id}-authEnabled" name="authEnabled" type="checkbox" value="true" ${form.authEnabled ? html` checked` : ''} /><label
+          for="${id}-authEnabled"
+          >Send <code>Authorization: Bearer</code> with a token from your token URL (client credentials)</label
+        >
+      </div>
+      ${errorText(`${id}-auth`, form.errors, 'auth')}
+      ${text('authTokenUrl', 'Token URL', form.authTokenUrl, { placeholder: 'https://auth.example.com/oauth2/token' })}
+      ${text('authClientId', 'Client ID', form.authClientId)}
+      ${text(
+        'authClientSecret',
+        html`Client secret
+          <span class="muted"
+            >${hasClientSecret ? '(stored; leave empty to keep it unless the token URL or client ID changes)' : ''}</span
+          >`,
+        '',
+        { type: 'password' },
+      )}
+      ${text('authScope', html`Scope <span class="muted">(optional)</span>`, form.authScope)}
+    </fieldset>
     <button type="submit">${exists ? 'Save changes' : 'Create callback'}</button>
   </form>`;
+}
+
+/** The ed25519 public key partners verify v1a signatures with (and the previous one while it still signs). */
+function publicKeyLine(key: { publicKey: string; previousPublicKey?: string } | undefined): SafeHtml | string {
+  if (!key) return '';
+  const previous = key.previousPublicKey
+    ? html`<br /><span class="muted">Previous key, still signing for up to 24 hours:</span>
+        <code class="secret">${key.previousPublicKey}</code>`
+    : '';
+  return html`<p>Public key (verifies <code>v1a</code> signatures): <code class="secret">${key.publicKey}</code>${previous}</p>`;
 }
 
 export function callbacksPage(
   context: PortalContext,
   callbacks: CallbackView[],
-  options: { notice?: string; form?: CallbackFormState } = {},
+  options: { notice?: string; form?: CallbackFormState; publicKeys?: Map<number, { publicKey: string; previousPublicKey?: string }> } = {},
 ): SafeHtml {
   const sections = NOTIFICATION_TYPES.map((type) => {
     const callback = callbacks.find((item) => item.notificationTypeId === type.id);
-    const form =
-      options.form?.notificationTypeId === type.id
-        ? options.form
-        : {
-            notificationTypeId: type.id,
-            callbackUrl: callback?.callbackUrl ?? '',
-            headersText: headersToText(callback?.headers ?? {}),
-            enabled: callback?.enabled ?? true,
-            errors: {},
-          };
+    const form = options.form?.notificationTypeId === type.id ? options.form : callbackFormState(type.id, callback);
     const base = portalPath(context, `/callbacks/${type.id}`);
     const actions = callback
       ? html`<div class="actions">
           ${callback.enabled ? postButton(context, `${base}/disable`, 'Disable', { style: 'secondary' }) : postButton(context, `${base}/enable`, 'Enable', { style: 'secondary' })}
           <a class="button secondary" href="${base}/secret">Reveal signing secret</a>
-          <a class="button secondary" href="${base}/rotate">Rotate signing secret…</a>
+          <a class="button secondary" href="${base}/rotate">Rotate signing ${callback.signature === 'hmac' ? 'secret' : 'keys'}…</a>
           <a class="button secondary" href="${base}/recover">Recover since…</a>
           ${postButton(context, `${base}/delete`, 'Delete', { style: 'danger', confirm: `Delete the callback for ${type.name}? Its events will be skipped until you set one up again.` })}
         </div>`
@@ -155,7 +255,8 @@ export function callbacksPage(
       <h2 id="type-${type.id}-title">${typeHeading(type)}</h2>
       <p class="muted">${type.description}</p>
       ${callback ? html`<p>${state(callback)} <span class="muted">updated ${time(callback.updatedAt)}</span></p>` : html`<p class="muted">No callback yet: events of this type are skipped.</p>`}
-      ${callbackForm(context, type, form, callback !== undefined)} ${actions}
+      ${publicKeyLine(options.publicKeys?.get(type.id))}
+      ${callbackForm(context, type, form, callback !== undefined, Boolean(callback?.auth))} ${actions}
     </section>`;
   });
   return portalPage(context, { title: 'Callbacks', section: 'callbacks', notice: options.notice }, sections);
@@ -178,8 +279,9 @@ export function rotateConfirmPage(context: PortalContext, type: NotificationType
     context,
     { title: `Rotate the signing secret for ${type.name}?`, section: 'callbacks' },
     html`<p>
-        A new secret is made at once. For the next 24 hours every delivery is signed with both the new and the old secret, so your receiver
-        keeps verifying while you deploy the new one. Rotating again within those 24 hours retires the oldest secret.
+        A new secret is made at once (and, for a callback signed with Ed25519, a new key pair). For the next 24 hours every delivery is
+        signed with both the new and the old one, so your receiver keeps verifying while you deploy the new one. Rotating again within those
+        24 hours retires the oldest.
       </p>
       <div class="actions">
         ${postButton(context, `${base}/secret/rotate`, 'Rotate now', { style: 'danger' })}
