@@ -81,6 +81,47 @@ export async function deleteNotifications(
   };
 }
 
+/**
+ * Like deleteNotifications, in two steps inside the caller's transaction: locks at most `limit`
+ * notifications of `selection` (waiting for rows others hold), hands them to `beforeDelete` (an
+ * erasure removes their queued jobs there), then deletes them with their attempts and idempotency
+ * keys. If `beforeDelete` throws, the caller's transaction rolls back and nothing of the batch is
+ * gone: a repeated erasure finds the same rows, and their jobs, again.
+ */
+export async function deleteNotificationsAfter(
+  query: SqlQuery,
+  selection: Exclude<NotificationSelection, 'expired'>,
+  argument: string,
+  limit: number,
+  beforeDelete: (notifications: DeletedNotification[]) => Promise<void>,
+): Promise<DeletedNotifications> {
+  const locked = (await query(
+    `SELECT id, partner_id, notification_type_id, delivery_round, status FROM notifications WHERE ${SELECTIONS[selection]} LIMIT $2 FOR UPDATE`,
+    [argument, limit],
+  )) as Array<{ id: string; partner_id: string; notification_type_id: number; delivery_round: number; status: string }>;
+  const notifications = locked.map((row) => ({
+    id: row.id,
+    partnerId: row.partner_id,
+    notificationTypeId: row.notification_type_id,
+    deliveryRound: row.delivery_round,
+    status: row.status,
+  }));
+  if (notifications.length === 0) return { notifications, attempts: 0, idempotencyKeys: 0 };
+  await beforeDelete(notifications);
+  const [counts] = (await query(
+    `WITH attempts AS (
+       DELETE FROM delivery_attempts WHERE notification_id = ANY($1::uuid[]) RETURNING 1
+     ), keys AS (
+       DELETE FROM idempotency_keys WHERE notification_id = ANY($1::uuid[]) RETURNING 1
+     ), gone AS (
+       DELETE FROM notifications WHERE id = ANY($1::uuid[]) RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM attempts)::int AS attempts, (SELECT count(*) FROM keys)::int AS keys, (SELECT count(*) FROM gone)::int AS gone`,
+    [notifications.map((notification) => notification.id)],
+  )) as Array<{ attempts: number; keys: number; gone: number }>;
+  return { notifications, attempts: counts.attempts, idempotencyKeys: counts.keys };
+}
+
 /** Deletes at most `limit` idempotency keys whose window is over, skipping rows intake holds. Returns how many. */
 export async function deleteExpiredIdempotencyKeys(query: SqlQuery, limit: number): Promise<number> {
   const rows = (await query(

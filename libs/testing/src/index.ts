@@ -5,3 +5,4 @@ export * from './wait-until';
 export * from './child-app';
 export * from './otlp-receiver';
 export * from './redis-cluster';
+export * from './tcp-proxy';
