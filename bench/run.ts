@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Pool } from 'undici';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
-import { ChildApp, freePort, LocalRedisCluster } from '@callbacks/testing';
+import { ChildApp, listeningPort, LocalRedisCluster } from '@callbacks/testing';
 import { type ClockOffset, clockOffset, type LatencySummary, now, RssSampler, summarize } from './measures';
 import { BENCH_ADMIN_KEY as ADMIN_KEY, benchServices, DIST, ROOT, sleep, waitForApi } from './support';
 
@@ -73,14 +73,18 @@ interface ReceiptRate {
 }
 
 class Bench {
-  private readonly api: Pool;
+  private api!: Pool;
   readonly receiverUrl: string;
   /** The receiver's clock minus ours (see ClockOffset), measured at the start. */
   offset: ClockOffset = { offsetMs: 0, uncertaintyMs: 0 };
 
-  constructor(apiUrl: string, receiverPort: number) {
-    this.api = new Pool(apiUrl, { connections: CLIENTS, pipelining: 1 });
+  constructor(receiverPort: number) {
     this.receiverUrl = `http://127.0.0.1:${receiverPort}`;
+  }
+
+  /** The API this bench talks to, once it listens. */
+  useApi(apiUrl: string): void {
+    this.api = new Pool(apiUrl, { connections: CLIENTS, pipelining: 1 });
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON, read field by field
@@ -475,18 +479,19 @@ const clusterPhase: BenchPhase = {
     ctx.results.clusterDrain = [];
     try {
       for (const shards of CLUSTER_SHARDS) {
-        const port = await freePort();
         const env = {
           ...ctx.env,
-          PORT: String(port),
+          PORT: '0',
           REDIS_CLUSTER_NODES: cluster.nodesVariable,
           QUEUE_SHARDS: String(shards),
           QUEUE_PREFIX: `${ctx.env.QUEUE_PREFIX}c${shards}`,
         };
         const api = startNode(`api-cluster-${shards}`, API_MAIN, env);
-        const bench = new Bench(`http://127.0.0.1:${port}`, ctx.receiverPort);
+        const bench = new Bench(ctx.receiverPort);
         bench.offset = ctx.bench.offset;
         try {
+          const port = await listeningPort(api);
+          bench.useApi(`http://127.0.0.1:${port}`);
           await waitForApi(port, api, 20_000);
           const partners = await bench.partners(PARTNERS);
           await bench.resetReceiver();
@@ -566,10 +571,9 @@ async function main(): Promise<void> {
     const receiver = startNode('receiver', join(DIST, 'bench/bench/receiver.js'), {});
     processes.push(receiver);
     const receiverPort = Number(JSON.parse(await receiver.waitForOutput(/\{"port":\d+\}/)).port);
-    const apiPort = await freePort();
     const env: Record<string, string> = {
       NODE_ENV: 'development',
-      PORT: String(apiPort),
+      PORT: '0',
       WORKER_PORT: '0',
       DATABASE_URL: databaseUrl,
       REDIS_URL: redisUrl,
@@ -582,7 +586,7 @@ async function main(): Promise<void> {
       RETRY_SCHEDULE: '1s,5s,30s',
       RECONCILE_INTERVAL_MS: '60000',
     };
-    const bench = new Bench(`http://127.0.0.1:${apiPort}`, receiverPort);
+    const bench = new Bench(receiverPort);
     bench.offset = await bench.measureClockOffset();
     log(`receiver clock offset ${bench.offset.offsetMs.toFixed(3)} ms ± ${bench.offset.uncertaintyMs.toFixed(3)} ms`);
 
@@ -609,6 +613,8 @@ async function main(): Promise<void> {
 
     const api = startNode('api', API_MAIN, env);
     processes.push(api);
+    const apiPort = await listeningPort(api);
+    bench.useApi(`http://127.0.0.1:${apiPort}`);
     await waitForApi(apiPort, api, 20_000);
     const ctx: BenchContext = {
       bench,
