@@ -99,6 +99,11 @@ describe('loadConfig', () => {
     expect(warnings.join('\n')).toMatch(/ALLOW_INSECURE_CALLBACKS=true/);
   });
 
+  it('keeps the delivery lock at 60 s by default and takes a shorter one that still outlasts an attempt', () => {
+    expect(loadConfig({}).config.deliveryLockMs).toBe(60_000);
+    expect(loadConfig({ DELIVERY_TIMEOUT_MS: '3000', DELIVERY_LOCK_MS: '5000' }).config.deliveryLockMs).toBe(5_000);
+  });
+
   it('reads previous encryption keys for a key rotation', () => {
     const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
     const { config } = loadConfig({ SECRETS_ENCRYPTION_KEY_PREVIOUS: `${a.toString('base64')}, ${b.toString('hex')}` });
@@ -175,6 +180,10 @@ describe('loadConfig', () => {
     [{ OPERATOR_WEBHOOK_URL: 'https://ops.example.com/hooks', OPERATOR_WEBHOOK_SECRET: 'hunter2' }, 'OPERATOR_WEBHOOK_SECRET'],
     [{ OPERATOR_WEBHOOK_URL: 'http://ops.example.com/hooks', OPERATOR_WEBHOOK_SECRET: OPERATOR_SECRET }, 'OPERATOR_WEBHOOK_URL'],
     [{ OPERATOR_EXHAUSTED_COALESCE: 'hourly' }, 'OPERATOR_EXHAUSTED_COALESCE'],
+    [{ DELIVERY_LOCK_MS: 'a minute' }, 'DELIVERY_LOCK_MS'],
+    // An attempt must end inside the lock: 15 s of timeout (the default) need 17 s of lock.
+    [{ DELIVERY_LOCK_MS: '16999' }, 'DELIVERY_LOCK_MS'],
+    [{ DELIVERY_TIMEOUT_MS: '50000', DELIVERY_LOCK_MS: '51000' }, 'DELIVERY_LOCK_MS'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);
