@@ -21,7 +21,7 @@ import { Pool as PgPool } from 'pg';
 import { Pool } from 'undici';
 import { loadConfig } from '@callbacks/config';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
-import { ChildApp, listeningPort } from '@callbacks/testing';
+import { ChildApp, freePort } from '@callbacks/testing';
 import { Reconciler } from '../apps/worker/src/reconciler/reconciler';
 import { RetentionSweep } from '../apps/worker/src/retention/retention-sweep';
 import { createWorkerApp, startWorkerApp } from '../apps/worker/src/worker-app';
@@ -210,8 +210,10 @@ async function measure(mode: 'cold' | 'warm', redisUrl: string): Promise<Record<
     const receiver = ChildApp.start('receiver', process.execPath, [join(DIST, 'bench/bench/receiver.js')], { ...process.env });
     processes.push(receiver);
     const receiverPort = Number(JSON.parse(await receiver.waitForOutput(/\{"port":\d+\}/)).port);
+    // The API logs at warn: its listening line is not printed, so its port is picked here (see freePort).
+    const apiPort = await freePort();
     const env = {
-      ...benchEnvironment({ apiPort: 0, databaseUrl, redisUrl, queuePrefix: `scale${Date.now().toString(36)}` }),
+      ...benchEnvironment({ apiPort, databaseUrl, redisUrl, queuePrefix: `scale${Date.now().toString(36)}` }),
       SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       LOG_LEVEL: 'warn',
       // The sweep's timer is parked: the sweep below is started by hand and timed. The reconciler keeps its
@@ -220,7 +222,6 @@ async function measure(mode: 'cold' | 'warm', redisUrl: string): Promise<Record<
     };
     const apiProcess = ChildApp.start('api', process.execPath, [join(DIST, 'apps/api/apps/api/src/main.js')], { ...process.env, ...env });
     processes.push(apiProcess);
-    const apiPort = await listeningPort(apiProcess);
     api = new Pool(`http://127.0.0.1:${apiPort}`, { connections: INTAKE_CLIENTS + 2 });
     await waitForApi(apiPort, apiProcess);
     const call = async (method: 'POST' | 'PUT', path: string, body: unknown) => {

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Pool } from 'undici';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
-import { ChildApp, listeningPort, LocalRedisCluster } from '@callbacks/testing';
+import { ChildApp, freePort, LocalRedisCluster } from '@callbacks/testing';
 import { type ClockOffset, clockOffset, type LatencySummary, now, RssSampler, summarize } from './measures';
 import { BENCH_ADMIN_KEY as ADMIN_KEY, benchServices, DIST, ROOT, sleep, waitForApi } from './support';
 
@@ -479,9 +479,11 @@ const clusterPhase: BenchPhase = {
     ctx.results.clusterDrain = [];
     try {
       for (const shards of CLUSTER_SHARDS) {
+        // The apps log at warn here: the API's listening line (info) is not printed, so a port is picked for it.
+        const port = await freePort();
         const env = {
           ...ctx.env,
-          PORT: '0',
+          PORT: String(port),
           REDIS_CLUSTER_NODES: cluster.nodesVariable,
           QUEUE_SHARDS: String(shards),
           QUEUE_PREFIX: `${ctx.env.QUEUE_PREFIX}c${shards}`,
@@ -490,7 +492,6 @@ const clusterPhase: BenchPhase = {
         const bench = new Bench(ctx.receiverPort);
         bench.offset = ctx.bench.offset;
         try {
-          const port = await listeningPort(api);
           bench.useApi(`http://127.0.0.1:${port}`);
           await waitForApi(port, api, 20_000);
           const partners = await bench.partners(PARTNERS);
@@ -571,9 +572,12 @@ async function main(): Promise<void> {
     const receiver = startNode('receiver', join(DIST, 'bench/bench/receiver.js'), {});
     processes.push(receiver);
     const receiverPort = Number(JSON.parse(await receiver.waitForOutput(/\{"port":\d+\}/)).port);
+    // The apps log at warn (a request log line costs CPU the bench would measure): the API's listening
+    // line is not printed, so its port is picked here, outside the ephemeral range (see freePort).
+    const apiPort = await freePort();
     const env: Record<string, string> = {
       NODE_ENV: 'development',
-      PORT: '0',
+      PORT: String(apiPort),
       WORKER_PORT: '0',
       DATABASE_URL: databaseUrl,
       REDIS_URL: redisUrl,
@@ -613,7 +617,6 @@ async function main(): Promise<void> {
 
     const api = startNode('api', API_MAIN, env);
     processes.push(api);
-    const apiPort = await listeningPort(api);
     bench.useApi(`http://127.0.0.1:${apiPort}`);
     await waitForApi(apiPort, api, 20_000);
     const ctx: BenchContext = {
