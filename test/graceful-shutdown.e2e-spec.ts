@@ -115,7 +115,7 @@ describe('graceful shutdown of a worker process', () => {
     try {
       // On a busy machine the parent's SIGTERM can be handled before the group's SIGINT.
       worker.kill('SIGTERM');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await worker.waitForOutput('SIGTERM, closing');
       worker.kill('SIGINT');
       expect(await worker.exited).toEqual({ code: 0, signal: null });
       expect(Date.now() - request.receivedAt).toBeGreaterThanOrEqual(1_400);
