@@ -203,14 +203,14 @@ async function main(): Promise<void> {
    * before the fault, PostgreSQL first, so it holds everything in flight at the fault and more.
    */
   const inFlightNow = async (partnerId: string): Promise<Set<string>> => {
-    const { rows } = await db.query<{ id: string }>(`SELECT id FROM notifications WHERE partner_id = $1 AND status = 'delivered'`, [
+    const { rows } = await db.query<{ id: string; status: string }>(`SELECT id, status FROM notifications WHERE partner_id = $1`, [
       partnerId,
     ]);
-    const recorded = new Set(rows.map((row) => row.id));
+    const notRecorded = new Set(rows.filter((row) => row.status !== 'delivered').map((row) => row.id));
     const reached = receiver.requests
       .filter((request) => request.answeredStatus === undefined || request.answeredStatus < 300)
       .map((request) => request.headers['webhook-id'] as string);
-    return new Set(reached.filter((id) => !recorded.has(id)));
+    return new Set(reached.filter((id) => notRecorded.has(id)));
   };
   /**
    * Delivered, duplicates and lost for a set of notifications, from the receiver's point of view

@@ -76,7 +76,6 @@ describe('HttpSender against real sockets', () => {
       receiver.replyWith('hang');
       const silent = await sender.send(delivery(receiver.url));
       expect(silent.error).toBe('timeout');
-      expect(silent.durationMs).toBeGreaterThanOrEqual(600);
       // Both times the sender hung up on a receiver that was still at it: its deadline ended the attempt.
       const [, dripped, hung] = receiver.requests;
       await waitUntil(() => dripped.abandonedAt !== undefined && hung.abandonedAt !== undefined, 5_000, 'the sender to hang up');
