@@ -85,5 +85,5 @@ describe('logs: no header value, key or secret at any log level', () => {
       await receiver.close();
       await system.close();
     }
-  });
+  }, 90_000);
 });

@@ -49,7 +49,8 @@ describe('several workers and the reconciler', () => {
   afterEach(() => receiver.close());
 
   it('two worker processes share the queue: each delivers a part, and each notification is delivered exactly once', async () => {
-    const system = await TestSystem.start({}, 0);
+    // One callback takes all 200: its in-flight cap is lifted, so that this is about sharing the queue, not parking.
+    const system = await TestSystem.start({ CALLBACK_MAX_IN_FLIGHT: '1000' }, 0);
     const workers = [1, 2].map(() => startBuiltApp(BUILT_WORKER, { ...system.environment.env, LOG_LEVEL: 'info' }));
     try {
       await Promise.all(workers.map((worker) => worker.waitForOutput('worker running')));
