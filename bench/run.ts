@@ -614,6 +614,7 @@ async function main(): Promise<void> {
     rss.phase('ceiling');
     const ceiling = await measureCeiling();
     results.ceiling = ceiling;
+    rss.phase('setup');
 
     const api = startNode('api', API_MAIN, env);
     processes.push(api);
