@@ -159,8 +159,15 @@ async function main(): Promise<void> {
     const partnerId = partner.json.partnerUniqueId as string;
     secrets.push(partner.json.apiKey);
     partnerKeys.set(partnerId, partner.json.apiKey);
-    const callback = await call('PUT', `/${partnerId}/callbacks/5`, { callbackUrl }, partner.json.apiKey);
-    secrets.push(callback.json.signingSecret);
+    // A custom header value, as partners register their own tokens: the log scan looks for it too.
+    const headerToken = `tok_${randomBytes(12).toString('hex')}`;
+    const callback = await call(
+      'PUT',
+      `/${partnerId}/callbacks/5`,
+      { callbackUrl, headers: { 'X-Partner-Token': headerToken } },
+      partner.json.apiKey,
+    );
+    secrets.push(callback.json.signingSecret, headerToken);
     return partnerId;
   };
   /** Milliseconds from the 202 to the receiver's receipt, for each of `count` events published `intervalMs` apart. */
@@ -555,7 +562,7 @@ async function main(): Promise<void> {
       await restartWorkers();
     }
 
-    // 9. No API key, signing secret or the operator key in any process's logs.
+    // 9. No API key, signing secret, custom header value or the operator key in any process's logs.
     {
       const logs = everyProcess()
         .map((proc) => proc.output)
