@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     void response.writeHead(++refusals % 100 === 0 ? 200 : 503).end();
   const secrets: string[] = [ADMIN_KEY];
   const results: FaultResult[] = [];
-  const base = `http://127.0.0.1:${await listeningPort(api)}`;
+  const base = `http://127.0.0.1:${await listeningPort(api, 120_000)}`;
 
   const call = async (method: string, path: string, body?: unknown, key = ADMIN_KEY) => {
     const response = await fetch(`${base}${path}`, {

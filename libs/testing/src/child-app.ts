@@ -112,7 +112,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** The port a built API reports in its "API listening on port N" line (started with PORT=0 to take any free one). */
-export async function listeningPort(app: ChildApp, timeoutMs = 30_000): Promise<number> {
+export async function listeningPort(app: ChildApp, timeoutMs = 60_000): Promise<number> {
   const line = await app.waitForOutput(/API listening on port \d+/, timeoutMs);
   return Number(/(\d+)$/.exec(line)![1]);
 }
