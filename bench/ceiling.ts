@@ -7,7 +7,7 @@
 import { Queue, Worker } from 'bullmq';
 import { DELIVERY_JOB_OPTIONS, redisConnectionOptions } from '@callbacks/queue';
 import { generateSigningSecret, signWebhook } from '@callbacks/signing';
-import { HttpSender } from '../apps/worker/src/delivery/http-sender';
+import { HttpSender } from '../apps/worker/src/dispatch/http-sender';
 
 const count = Number(process.env.CEILING_JOBS ?? 20_000);
 const concurrency = Number(process.env.WORKER_CONCURRENCY ?? 50);

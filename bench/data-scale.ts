@@ -22,6 +22,7 @@ import { Pool } from 'undici';
 import { loadConfig } from '@callbacks/config';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
 import { ChildApp, freePort } from '@callbacks/testing';
+import { PeriodicPassRunner } from '../apps/worker/src/passes/periodic-pass-runner';
 import { Reconciler } from '../apps/worker/src/reconciler/reconciler';
 import { RetentionSweep } from '../apps/worker/src/retention/retention-sweep';
 import { createWorkerApp, startWorkerApp } from '../apps/worker/src/worker-app';
@@ -253,8 +254,10 @@ async function measure(mode: 'cold' | 'warm', redisUrl: string): Promise<Record<
     const config = loadConfig(env).config;
     worker = await createWorkerApp(config);
     await startWorkerApp(worker, config);
-    const reconciler = worker.get(Reconciler);
-    const sweep = worker.get(RetentionSweep);
+    const passes = worker.get(PeriodicPassRunner);
+    const [reconcilerPass, sweepPass] = [worker.get(Reconciler), worker.get(RetentionSweep)];
+    const reconciler = { reconcile: () => passes.runOnce(reconcilerPass) };
+    const sweep = { sweep: () => passes.runOnce(sweepPass) };
 
     const [{ old_rule: oldRule }] = (
       await db.query(

@@ -2,6 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { DELIVERY_QUEUE } from '@callbacks/queue';
 import { TestReceiver } from '@callbacks/testing';
+import { PeriodicPassRunner } from '../apps/worker/src/passes/periodic-pass-runner';
 import { overdueGraceMs, Reconciler } from '../apps/worker/src/reconciler/reconciler';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
@@ -54,7 +55,7 @@ describe('reconciler: reads only overdue pending notifications', () => {
     await loseJob(justDue, `now() - interval '1 hour'`);
 
     const worker = await system.startWorker();
-    const report = await worker.get(Reconciler).reconcile();
+    const report = await worker.get(PeriodicPassRunner).runOnce(worker.get(Reconciler));
     expect(report).toMatchObject({ scanned: 1, reenqueued: 1, retried: 0 });
     await receiver.waitFor(1, 10_000, (request) => request.headers['webhook-id'] === overdue);
     await system.waitForStatus(partner, overdue, 'delivered');
@@ -67,7 +68,8 @@ describe('reconciler: reads only overdue pending notifications', () => {
     await system.stopWorkers();
     const queued = await publish('PRC-QUEUED');
     await system.dataSource.query(`UPDATE notifications SET next_attempt_at = now() - interval '3 hours' WHERE id = $1`, [queued]);
-    const next = await (await system.startWorker()).get(Reconciler).reconcile();
+    const nextWorker = await system.startWorker();
+    const next = await nextWorker.get(PeriodicPassRunner).runOnce(nextWorker.get(Reconciler));
     expect(next).toMatchObject({ scanned: 1, reenqueued: 0, retried: 0 });
     await system.waitForStatus(partner, queued, 'delivered');
   });
@@ -85,7 +87,7 @@ describe('reconciler: reads only overdue pending notifications', () => {
     )) as Array<{ id: string }>;
     const ids = new Set(rows.map((row) => row.id));
     const worker = await system.startWorker();
-    const report = await worker.get(Reconciler).reconcile();
+    const report = await worker.get(PeriodicPassRunner).runOnce(worker.get(Reconciler));
     expect(report).toMatchObject({ scanned: 1200, reenqueued: 1200, retried: 0 });
     // Each has its job again (waiting, or already taken by the worker).
     const states = await Promise.all([...ids].map((id) => queue.getJobState(id)));

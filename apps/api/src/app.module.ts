@@ -1,9 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { type AppConfig, ConfigModule } from '@callbacks/config';
 import { LoggingModule, OpsModule } from '@callbacks/observability';
-import { DatabaseModule, PortalSessionEntity } from '@callbacks/persistence';
+import { DatabaseModule } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
 import { AuthGuard } from './auth/auth.guard';
 import { ApiRedisModule } from './common/api-redis';
@@ -25,7 +24,6 @@ export class AppModule {
         DatabaseModule,
         DeliveryQueueModule.register('producer', config),
         ApiRedisModule,
-        TypeOrmModule.forFeature([PortalSessionEntity]),
         PartnersModule,
         CallbacksModule,
         NotificationsModule,

@@ -1,5 +1,5 @@
 import { startService } from '@callbacks/config';
-import { createDataSource } from '@callbacks/persistence';
+import { CallbackRepository, createDataSource } from '@callbacks/persistence';
 import { SecretCipher } from '@callbacks/signing';
 import { reencryptSecrets } from './callbacks/reencrypt-secrets';
 
@@ -9,7 +9,7 @@ void startService('secrets:reencrypt', async ({ config }) => {
   await dataSource.initialize();
   try {
     const { rows, reencrypted } = await reencryptSecrets(
-      dataSource,
+      new CallbackRepository(dataSource),
       new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys),
     );
     console.log(`secrets:reencrypt: ${reencrypted} of ${rows} callbacks re-encrypted with the current key`);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CallbackRepository } from '@callbacks/persistence';
 import { SecretCipher } from '@callbacks/signing';
 import { reencryptSecrets } from '../src/callbacks/reencrypt-secrets';
 import { createApiApp } from '../src/api-app';
@@ -46,8 +47,9 @@ describe('rotating SECRETS_ENCRYPTION_KEY', () => {
         );
 
         const cipher = new SecretCipher(newKey, [oldKey]);
-        expect(await reencryptSecrets(api.dataSource, cipher)).toEqual({ rows: 2, reencrypted: 2 });
-        expect(await reencryptSecrets(api.dataSource, cipher)).toEqual({ rows: 2, reencrypted: 0 });
+        const callbacks = new CallbackRepository(api.dataSource);
+        expect(await reencryptSecrets(callbacks, cipher)).toEqual({ rows: 2, reencrypted: 2 });
+        expect(await reencryptSecrets(callbacks, cipher)).toEqual({ rows: 2, reencrypted: 0 });
         const [row, legacy] = (await api.dataSource.query('SELECT * FROM callbacks ORDER BY notification_type_id')) as Array<{
           signing_secret_encrypted: string;
           previous_signing_secret_encrypted: string;

@@ -1,20 +1,18 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type AppConfig, APP_CONFIG, ConfigModule } from '@callbacks/config';
 import { LoggingModule, OpsModule } from '@callbacks/observability';
-import { DatabaseModule } from '@callbacks/persistence';
+import { CallbackOutcomeRepository, DatabaseModule, DeliveryRepository } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
+import { CrashQuarantine } from './delivery/crash-quarantine';
 import { DeliverNotification } from './delivery/deliver-notification.use-case';
 import { deliveryProcessors } from './delivery/delivery-processors';
-import { DeliveryStore } from './delivery/delivery-store';
-import { HttpSender } from './delivery/http-sender';
+import { HttpSender } from './dispatch/http-sender';
 import { CallbackGuard } from './isolation/callback-guard';
 import { ParkedDeliveries } from './isolation/parked-deliveries';
 import { CallbackLifecycle } from './lifecycle/callback-lifecycle';
 import { DeliverOperatorEvent } from './lifecycle/deliver-operator-event.use-case';
-import { OperatorEventReconciler } from './lifecycle/operator-event-reconciler';
 import { OperatorEvents } from './lifecycle/operator-events';
-import { Reconciler } from './reconciler/reconciler';
-import { RetentionSweep } from './retention/retention-sweep';
+import { periodicPassProviders } from './passes/periodic-passes';
 
 @Module({})
 export class WorkerModule {
@@ -40,17 +38,17 @@ export class WorkerModule {
               traceparent: appConfig.webhookTraceparent,
             }),
         },
-        DeliveryStore,
+        DeliveryRepository,
+        CallbackOutcomeRepository,
         CallbackGuard,
         ParkedDeliveries,
         DeliverNotification,
+        CrashQuarantine,
         ...deliveryProcessors(config),
-        Reconciler,
         OperatorEvents,
         CallbackLifecycle,
         DeliverOperatorEvent,
-        OperatorEventReconciler,
-        RetentionSweep,
+        ...periodicPassProviders,
       ],
     };
   }

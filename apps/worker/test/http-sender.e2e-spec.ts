@@ -2,7 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { streamLargeBody, TestReceiver, waitUntil } from '@callbacks/testing';
-import { HttpSender, MAX_RESPONSE_BYTES } from '../src/delivery/http-sender';
+import { HttpSender, MAX_RESPONSE_BYTES } from '../src/dispatch/http-sender';
 
 /** A resolver that answers every name with `address`, as a DNS rebinding attacker would. */
 function resolvingTo(address: string) {

@@ -1,3 +1,4 @@
+export * from './callback-ref';
 export * from './field-error';
 export * from './json-inspection';
 export * from './json-text';

@@ -123,6 +123,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly operatorEventReconcilerRuns = new Counter({
+    name: 'webhook_operator_event_reconciler_runs_total',
+    help: 'Operator-event reconciler passes, by result (ran, skipped_locked, error)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor(queues: DeliveryQueues) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({

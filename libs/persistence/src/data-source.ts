@@ -2,7 +2,9 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import { CallbackEntity } from './entities/callback.entity';
 import { DeliveryAttemptEntity } from './entities/delivery-attempt.entity';
+import { IdempotencyKeyEntity } from './entities/idempotency-key.entity';
 import { NotificationEntity } from './entities/notification.entity';
+import { OperatorEventEntity } from './entities/operator-event.entity';
 import { PartnerEntity } from './entities/partner.entity';
 import { PortalLinkEntity } from './entities/portal-link.entity';
 import { PortalSessionEntity } from './entities/portal-session.entity';
@@ -21,6 +23,8 @@ export const ENTITIES = [
   CallbackEntity,
   NotificationEntity,
   DeliveryAttemptEntity,
+  IdempotencyKeyEntity,
+  OperatorEventEntity,
   PortalLinkEntity,
   PortalSessionEntity,
 ];

@@ -1,9 +1,30 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { dataSourceOptions } from './data-source';
+import { CallbackRepository } from './repositories/callback.repository';
+import { IdempotencyKeyRepository } from './repositories/idempotency-key.repository';
+import { NotificationRepository } from './repositories/notification.repository';
+import { OperatorEventRepository } from './repositories/operator-event.repository';
+import { PartnerRepository } from './repositories/partner.repository';
+import { PortalRepository } from './repositories/portal.repository';
 
-/** TypeORM for a Nest app, from the validated configuration. */
+/**
+ * The repositories on TypeORM's connection pool, one per aggregate; every module of an app may
+ * inject them. (The worker's hot-path repositories with pools of their own, DeliveryRepository and
+ * CallbackOutcomeRepository, are provided by the worker.)
+ */
+const REPOSITORIES = [
+  CallbackRepository,
+  IdempotencyKeyRepository,
+  NotificationRepository,
+  OperatorEventRepository,
+  PartnerRepository,
+  PortalRepository,
+];
+
+/** TypeORM for a Nest app, from the validated configuration, and the repositories over it. */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -11,5 +32,7 @@ import { dataSourceOptions } from './data-source';
       useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config.databaseUrl, 10), retryAttempts: 2, retryDelay: 1_000 }),
     }),
   ],
+  providers: REPOSITORIES,
+  exports: REPOSITORIES,
 })
 export class DatabaseModule {}

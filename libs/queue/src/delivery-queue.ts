@@ -81,8 +81,13 @@ export const DELIVERY_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3_600, count: KEPT_FINISHED_JOBS },
 };
 
-/** A delivery to hand to the queue; the type's name is looked up here, from the catalog. */
-export interface DeliveryToEnqueue extends Omit<DeliveryJobData, 'notificationType'> {
+/** A delivery to hand to the queue; the job's wire fields (partnerUniqueId, the type's name) are made here. */
+export interface DeliveryToEnqueue {
+  notificationId: string;
+  partnerId: string;
+  notificationTypeId: number;
+  round: number;
+  test: boolean;
   /** When the attempt is due; now or in the past means at once. */
   dueAt?: Date | null;
 }
@@ -94,8 +99,8 @@ export interface DeliveryToEnqueue extends Omit<DeliveryJobData, 'notificationTy
 export async function addDeliveryJobs(queue: Queue, deliveries: DeliveryToEnqueue[], now = Date.now()): Promise<void> {
   if (deliveries.length === 0) return;
   await queue.addBulk(
-    deliveries.map(({ dueAt, ...ids }) => {
-      const data: DeliveryJobData = { ...ids, notificationType: notificationTypeName(ids.notificationTypeId) };
+    deliveries.map(({ dueAt, partnerId, ...ids }) => {
+      const data: DeliveryJobData = { ...ids, partnerUniqueId: partnerId, notificationType: notificationTypeName(ids.notificationTypeId) };
       return {
         name: `${DELIVER_JOB} ${data.notificationType}`,
         data,
@@ -109,15 +114,23 @@ export async function addDeliveryJobs(queue: Queue, deliveries: DeliveryToEnqueu
   );
 }
 
+/** Job removals sent to Redis at once, at most. */
+const JOB_REMOVALS_IN_PARALLEL = 100;
+
 /**
- * Removes the jobs of erased notifications, every round's (older rounds' jobs linger as completed or
- * failed). A job being processed right now is locked and stays; its worker finds the notification
- * gone and does nothing. Returns how many jobs were removed.
+ * The one way to remove delivery jobs: every round's job of each notification (older rounds' jobs
+ * linger as completed or failed), for notifications that were erased or ended without their jobs.
+ * A job being processed right now is locked and stays; its worker finds the notification gone or
+ * finished and sends nothing. Returns how many jobs were removed.
  */
 export async function removeDeliveryJobs(queue: Queue, notifications: Array<{ notificationId: string; round: number }>): Promise<number> {
   const jobIds = notifications.flatMap(({ notificationId, round }) =>
     Array.from({ length: round + 1 }, (_, r) => deliveryJobId(notificationId, r)),
   );
-  const removed = await Promise.all(jobIds.map((jobId) => queue.remove(jobId)));
-  return removed.filter((code) => code === 1).length;
+  let removed = 0;
+  for (let start = 0; start < jobIds.length; start += JOB_REMOVALS_IN_PARALLEL) {
+    const codes = await Promise.all(jobIds.slice(start, start + JOB_REMOVALS_IN_PARALLEL).map((jobId) => queue.remove(jobId)));
+    removed += codes.filter((code) => code === 1).length;
+  }
+  return removed;
 }

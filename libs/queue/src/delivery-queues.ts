@@ -31,7 +31,7 @@ export class DeliveryQueues {
 export async function enqueueDeliveries(queues: DeliveryQueues, deliveries: DeliveryToEnqueue[], now = Date.now()): Promise<void> {
   const byQueue = new Map<Queue, DeliveryToEnqueue[]>();
   for (const delivery of deliveries) {
-    const queue = queues.forCallback(delivery.partnerUniqueId, delivery.notificationTypeId);
+    const queue = queues.forCallback(delivery.partnerId, delivery.notificationTypeId);
     const batch = byQueue.get(queue);
     if (batch) batch.push(delivery);
     else byQueue.set(queue, [delivery]);

@@ -1,16 +1,41 @@
-import type { Queue } from 'bullmq';
+import type { Job, JobState, Queue } from 'bullmq';
 
 /**
- * A reconciler's question about the job of a row PostgreSQL still holds as pending: is it alive
- * (waiting, delayed, active), was it failed (retried here), or is it missing (never added, lost
- * with Redis's data, or completed without finishing the row: removed here so it can be added again)?
+ * What a job's BullMQ state means to the service, the one reading of it:
+ * - `will_run`: waiting, delayed, active (or another state BullMQ runs by itself): leave it;
+ * - `failed`: it runs again only if someone retries it;
+ * - `completed`: it ran and will not run again; its id is taken until it is removed;
+ * - `missing`: never added, removed, or lost with Redis's data.
  */
-export async function reviveJob(queue: Queue, jobId: string): Promise<'alive' | 'retried' | 'missing'> {
-  const state = await queue.getJobState(jobId);
-  if (state === 'failed') {
-    await (await queue.getJob(jobId))?.retry('failed');
+export type JobFate = 'will_run' | 'failed' | 'completed' | 'missing';
+
+export function jobFate(state: JobState | 'unknown'): JobFate {
+  if (state === 'failed' || state === 'completed') return state;
+  return state === 'unknown' ? 'missing' : 'will_run';
+}
+
+/** What a reconciler did with the job of a row PostgreSQL still holds as pending. */
+export type Revival = 'alive' | 'retried' | 'left_failed' | 'missing';
+
+/**
+ * A reconciler's repair of the job of a row PostgreSQL still holds as pending: a job that will run
+ * is left alone; a failed one is retried unless `retryFailed` says no; a completed one (it finished
+ * without finishing the row) is removed so that it can be added again; a missing one is reported,
+ * for the caller to add it again.
+ */
+export async function reviveJob(
+  queue: Queue,
+  jobId: string,
+  retryFailed: (job: Job) => Promise<boolean> = async () => true,
+): Promise<Revival> {
+  const fate = jobFate(await queue.getJobState(jobId));
+  if (fate === 'will_run') return 'alive';
+  if (fate === 'failed') {
+    const job = await queue.getJob(jobId);
+    if (!job || !(await retryFailed(job))) return 'left_failed';
+    await job.retry('failed');
     return 'retried';
   }
-  if (state === 'completed') await queue.remove(jobId);
-  return state === 'unknown' || state === 'completed' ? 'missing' : 'alive';
+  if (fate === 'completed') await queue.remove(jobId);
+  return 'missing';
 }

@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
-import { ApiKeyEntity } from '@callbacks/persistence';
+import { PartnerRepository } from '@callbacks/persistence';
 import type { Principal } from './principal';
 
 /** How long a looked-up API key is trusted without asking PostgreSQL again: a revoked key stops working within this. */
@@ -20,7 +18,7 @@ type PartnerPrincipal = Extract<Principal, { kind: 'partner' }>;
 export class ApiKeyCache {
   private readonly entries = new Map<string, { principal: Promise<PartnerPrincipal | null>; expiresAt: number }>();
 
-  constructor(@InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>) {}
+  constructor(private readonly partners: PartnerRepository) {}
 
   lookup(keyHash: string): Promise<PartnerPrincipal | null> {
     const now = Date.now();
@@ -48,7 +46,7 @@ export class ApiKeyCache {
   }
 
   private async load(keyHash: string): Promise<PartnerPrincipal | null> {
-    const apiKey = await this.apiKeys.findOne({ where: { keyHash, revokedAt: IsNull() }, select: { id: true, partnerId: true } });
+    const apiKey = await this.partners.activeKey(keyHash);
     return apiKey ? { kind: 'partner', partnerId: apiKey.partnerId, apiKeyId: apiKey.id } : null;
   }
 }

@@ -1,10 +1,8 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InjectRepository } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import { MoreThan, Repository } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { PortalSessionEntity } from '@callbacks/persistence';
+import { PortalRepository } from '@callbacks/persistence';
 import { DomainError } from '../common/domain-error';
 import { isUuid } from '../common/params';
 import { hashApiKey, secretsEqual } from './api-key';
@@ -35,7 +33,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly apiKeys: ApiKeyCache,
-    @InjectRepository(PortalSessionEntity) private readonly portalSessions: Repository<PortalSessionEntity>,
+    private readonly portal: PortalRepository,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -73,12 +71,7 @@ export class AuthGuard implements CanActivate {
   }
 
   private async portalSession(token: string): Promise<Principal> {
-    const session = isPortalToken(token)
-      ? await this.portalSessions.findOne({
-          where: { tokenHash: hashPortalToken(token), expiresAt: MoreThan(new Date()) },
-          select: { id: true, partnerId: true },
-        })
-      : null;
+    const session = isPortalToken(token) ? await this.portal.activeSession(hashPortalToken(token)) : null;
     if (!session) throw unauthorized('the portal session has ended or is not valid; open a new portal link');
     return { kind: 'portal', partnerId: session.partnerId, sessionId: session.id };
   }

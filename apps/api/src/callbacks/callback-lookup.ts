@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { CallbackEntity } from '@callbacks/persistence';
+import { type CallbackEntity, CallbackRepository } from '@callbacks/persistence';
 import { DomainError } from '../common/domain-error';
 import { PartnerLookup } from '../partners/partner-lookup';
 
@@ -14,11 +12,11 @@ export function callbackNotFound(partnerId: string, notificationTypeId: number):
 export class CallbackLookup {
   constructor(
     private readonly partners: PartnerLookup,
-    @InjectRepository(CallbackEntity) private readonly callbacks: Repository<CallbackEntity>,
+    private readonly callbacks: CallbackRepository,
   ) {}
 
   async require(partnerId: string, notificationTypeId: number): Promise<CallbackEntity> {
-    const callback = await this.callbacks.findOne({ where: { partnerId, notificationTypeId } });
+    const callback = await this.callbacks.find({ partnerId, notificationTypeId });
     if (callback) return callback;
     await this.partners.require(partnerId);
     throw callbackNotFound(partnerId, notificationTypeId);

@@ -1,6 +1,4 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { CallbackEntity } from '@callbacks/persistence';
 import { SecretVault } from '../common/secret-vault';
 import { PartnersModule } from '../partners/partners.module';
 import { CallbackHealthStore } from './callback-health.store';
@@ -14,7 +12,7 @@ import { RegisterCallback } from './use-cases/register-callback.use-case';
 import { RotateSigningSecret } from './use-cases/rotate-signing-secret.use-case';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([CallbackEntity]), PartnersModule],
+  imports: [PartnersModule],
   controllers: [CallbacksController],
   providers: [
     SecretVault,

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
-import { DataSource } from 'typeorm';
-import { type DeletedNotification, deleteNotificationsAfter, type NotificationSelection } from '@callbacks/persistence';
+import { type DeletedNotification, type NotificationSelection, NotificationRepository } from '@callbacks/persistence';
 import { DeliveryQueues, removeDeliveryJobs, withTimeout } from '@callbacks/queue';
 
 /** Rows per statement: each batch commits on its own, so a large erasure never holds many locks for long. */
@@ -28,7 +26,7 @@ export interface ErasedNotifications {
 @Injectable()
 export class NotificationEraser {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly notifications: NotificationRepository,
     private readonly queues: DeliveryQueues,
     private readonly logger: PinoLogger,
   ) {
@@ -45,17 +43,9 @@ export class NotificationEraser {
       // One transaction per batch: its rows are locked, their jobs removed, then the rows deleted. If
       // Redis cannot be reached, nothing of the batch is deleted, and a repeated erasure starts there.
       let removedJobs = 0;
-      const batch = await this.dataSource.transaction((manager) =>
-        deleteNotificationsAfter(
-          (sql, parameters) => manager.query(sql, parameters),
-          selection,
-          argument,
-          BATCH_SIZE,
-          async (notifications) => {
-            removedJobs = await this.removeJobs(notifications);
-          },
-        ),
-      );
+      const batch = await this.notifications.deleteBatchAfter(selection, argument, BATCH_SIZE, async (notifications) => {
+        removedJobs = await this.removeJobs(notifications);
+      });
       if (batch.notifications.length === 0) return total;
       total.notifications += batch.notifications.length;
       total.attempts += batch.attempts;

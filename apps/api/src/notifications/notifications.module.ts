@@ -1,6 +1,4 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { DeliveryAttemptEntity, NotificationEntity } from '@callbacks/persistence';
 import { CallbacksModule } from '../callbacks/callbacks.module';
 import { PartnersModule } from '../partners/partners.module';
 import { DeliveryScheduler } from './delivery-scheduler';
@@ -16,7 +14,7 @@ import { RedeliverNotification } from './use-cases/redeliver-notification.use-ca
 import { SendTestNotification } from './use-cases/send-test-notification.use-case';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([NotificationEntity, DeliveryAttemptEntity]), PartnersModule, CallbacksModule],
+  imports: [PartnersModule, CallbacksModule],
   controllers: [NotificationsController, RecoveryController],
   providers: [
     DeliveryScheduler,

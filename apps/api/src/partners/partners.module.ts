@@ -1,6 +1,4 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyEntity, PartnerEntity } from '@callbacks/persistence';
 import { ApiKeyCache } from '../auth/api-key-cache';
 import { PartnerLookup } from './partner-lookup';
 import { PartnersController } from './partners.controller';
@@ -11,7 +9,7 @@ import { IssueApiKey } from './use-cases/issue-api-key.use-case';
 import { RevokeApiKey } from './use-cases/revoke-api-key.use-case';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([PartnerEntity, ApiKeyEntity]), ErasureModule],
+  imports: [ErasureModule],
   controllers: [PartnersController],
   providers: [PartnerLookup, ApiKeyCache, CreatePartner, IssueApiKey, RevokeApiKey, ErasePartner],
   exports: [PartnerLookup, ApiKeyCache],

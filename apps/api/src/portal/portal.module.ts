@@ -1,6 +1,4 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { PortalLinkEntity, PortalSessionEntity } from '@callbacks/persistence';
 import { CallbacksModule } from '../callbacks/callbacks.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { PartnersModule } from '../partners/partners.module';
@@ -18,7 +16,7 @@ import { OpenPortalLink } from './use-cases/open-portal-link.use-case';
  * comes first so its fixed paths (/portal/signed-out) are matched before /portal/:partnerUniqueID.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([PortalLinkEntity, PortalSessionEntity]), PartnersModule, CallbacksModule, NotificationsModule],
+  imports: [PartnersModule, CallbacksModule, NotificationsModule],
   controllers: [PortalSessionController, PortalLinksController, PortalCallbacksController, PortalDeliveriesController],
   providers: [PortalErrorFilter, CreatePortalLink, OpenPortalLink, EndPortalSession],
 })

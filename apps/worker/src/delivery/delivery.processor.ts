@@ -13,12 +13,24 @@ import {
   isOperatorEventJob,
   type OperatorEventJobData,
   STALLED_TOO_OFTEN,
+  withTimeout,
 } from '@callbacks/queue';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
-import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
 import { DeliverOperatorEvent } from '../lifecycle/deliver-operator-event.use-case';
-import { DeliverNotification, type DeliveryResult } from './deliver-notification.use-case';
-import { DeliveryStore } from './delivery-store';
+import { CrashQuarantine } from './crash-quarantine';
+import { DeliverNotification, type DeliveryJob } from './deliver-notification.use-case';
+import type { DeliveryResult } from './delivery-decision';
+
+/** The job in the code's names: the job data's wire names (partnerUniqueId, stored in Redis by every release) end here. */
+function deliveryJob(job: Job<DeliveryJobData>): DeliveryJob {
+  return {
+    id: job.id!,
+    notificationId: job.data.notificationId,
+    round: job.data.round,
+    callback: { partnerId: job.data.partnerUniqueId, notificationTypeId: job.data.notificationTypeId },
+    attemptsMade: job.attemptsMade,
+  };
+}
 
 /** Every delivery worker's options but the lock's (see deliveryProcessors, which applies DELIVERY_LOCK_MS). */
 export const DELIVERY_WORKER_OPTIONS = { autorun: false, maxStalledCount: DELIVERY_MAX_STALLED_COUNT };
@@ -37,10 +49,9 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly deliverNotification: DeliverNotification,
-    private readonly store: DeliveryStore,
     private readonly parked: ParkedDeliveries,
     private readonly deliverOperatorEvent: DeliverOperatorEvent,
-    private readonly lifecycle: CallbackLifecycle,
+    private readonly quarantine: CrashQuarantine,
     private readonly logger: PinoLogger,
     private readonly redisErrors: RedisErrorReporter,
   ) {
@@ -60,12 +71,11 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
    */
   async beforeApplicationShutdown(): Promise<void> {
     const graceMs = this.config.deliveryTimeoutMs + SHUTDOWN_MARGIN_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      this.worker.close().then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
-    ]).finally(() => clearTimeout(timer));
-    if (timedOut) {
+    const closed = await withTimeout(this.worker.close(), graceMs, 'closing the worker').then(
+      () => true,
+      () => false,
+    );
+    if (!closed) {
       this.logger.warn({ graceMs }, 'deliveries still in flight at the shutdown deadline; closing by force');
       await this.worker.close(true);
     }
@@ -73,10 +83,11 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
 
   async process(job: Job<DeliveryJobData> | Job<OperatorEventJobData>, token?: string): Promise<DeliveryResult> {
     if (isOperatorEventJob(job)) return this.settle(job, await this.deliverOperatorEvent.execute(job.data), token);
-    const result = await this.deliverNotification.execute({ id: job.id!, data: job.data, attemptsMade: job.attemptsMade });
+    const delivery = deliveryJob(job);
+    const result = await this.deliverNotification.execute(delivery);
     if (result.kind === 'parked') {
       await job.moveToDelayed(Date.now() + result.delayMs, token);
-      await this.parked.settle({ partnerId: job.data.partnerUniqueId, notificationTypeId: job.data.notificationTypeId }, job.id!);
+      await this.parked.settle(delivery.callback, delivery.id);
       throw new DelayedError();
     }
     return this.settle(job, result, token);
@@ -105,14 +116,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   @OnWorkerEvent('failed')
   async onFailed(job: Job<DeliveryJobData> | undefined, error: Error): Promise<void> {
     if (job && error.message === STALLED_TOO_OFTEN) {
-      const ended = await this.store
-        .quarantine(job.data.notificationId, job.data.round, Math.max(0, job.attemptsMade - 1))
-        .catch(() => false);
-      if (ended)
-        this.lifecycle.notificationFailed(
-          { partnerId: job.data.partnerUniqueId, notificationTypeId: job.data.notificationTypeId },
-          { notificationId: job.data.notificationId, statusReason: 'worker_crash', statusCode: null, error: 'worker_crash' },
-        );
+      const ended = await this.quarantine.end(deliveryJob(job), job.attemptsMade).catch(() => false);
       this.logger.error(
         { notificationId: job.data.notificationId, stalls: job.stalledCounter, ended },
         'delivery crashed its workers repeatedly; failed with worker_crash',

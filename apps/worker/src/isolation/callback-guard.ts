@@ -1,106 +1,21 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
+import type { CallbackRef } from '@callbacks/contracts';
 import { callbackKeys, closeRedisClient, createRedisClient, type RedisClient } from '@callbacks/queue';
+import { type Clock, GUARD_CLOCK, systemClock } from './clock';
+import { guardScripts } from './guard-scripts';
 
 /*
- * Both scripts take KEYS inFlight, circuit, probe, waiting. A lease is a member of inFlight (the job
- * id) scored by its expiry, so a dead worker's slot frees itself. A slot given up by a delivery goes
- * straight to the longest-waiting parked job, which finds its lease already in place when it runs:
- * parked deliveries never poll, and new ones cannot overtake them.
+ * Both scripts (lua/admit.lua, lua/release.lua) take KEYS inFlight, circuit, probe, waiting. A lease
+ * is a member of inFlight (the job id) scored by its expiry, so a dead worker's slot frees itself. A
+ * slot given up by a delivery goes straight to the longest-waiting parked job, which finds its lease
+ * already in place when it runs: parked deliveries never poll, and new ones cannot overtake them.
  */
-
-/** Gives the freed slot to the first parked job (ARGV: now, cap, leaseMs); returns its id or ''. */
-const HAND_OVER = `
-local function handOver(now, cap, leaseMs)
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-  if redis.call('ZCARD', KEYS[1]) >= cap then return '' end
-  local next = redis.call('ZPOPMIN', KEYS[4])
-  if #next == 0 then return '' end
-  redis.call('ZADD', KEYS[1], now + leaseMs, next[1])
-  redis.call('PEXPIRE', KEYS[1], leaseMs)
-  return next[1]
-end
-`;
-
-/**
- * Admits a delivery (ARGV now, cap, member, leaseMs, threshold, parkTtlMs). Returns
- * {admitted, waitMs, reason, handedTo}: an open circuit answers at once (the caller records the
- * attempt as circuit_open and gives any handed lease on); a full callback parks the job.
- */
-const ADMIT = `${HAND_OVER}
-local now, cap, member, leaseMs = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local failures = tonumber(redis.call('HGET', KEYS[2], 'failures') or '0')
-local probing = false
-if failures >= tonumber(ARGV[5]) then
-  local openUntil = tonumber(redis.call('HGET', KEYS[2], 'openUntil') or '0')
-  local reason = nil
-  if now < openUntil then reason = 'circuit_open'
-  elseif not redis.call('SET', KEYS[3], member, 'NX', 'PX', leaseMs) then reason = 'circuit_probing' end
-  if reason then
-    redis.call('ZREM', KEYS[4], member)
-    if redis.call('ZREM', KEYS[1], member) == 1 then return {0, math.max(openUntil - now, 0), reason, handOver(now, cap, leaseMs)} end
-    return {0, math.max(openUntil - now, 0), reason, ''}
-  end
-  probing = true
-end
-if redis.call('ZSCORE', KEYS[1], member) then
-  redis.call('ZADD', KEYS[1], now + leaseMs, member)
-  redis.call('PEXPIRE', KEYS[1], leaseMs)
-  return {1, 0, '', ''}
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
--- A newcomer does not overtake parked jobs: a slot freed by an expired lease goes to the first of them.
-local full = redis.call('ZCARD', KEYS[1]) >= cap
-if full or (redis.call('ZCARD', KEYS[4]) > 0 and not redis.call('ZSCORE', KEYS[4], member)) then
-  if probing then redis.call('DEL', KEYS[3]) end
-  redis.call('ZADD', KEYS[4], 'NX', now, member)
-  redis.call('PEXPIRE', KEYS[4], ARGV[6])
-  if full then return {0, 0, 'in_flight_cap', ''} end
-  return {0, 0, 'in_flight_cap', handOver(now, cap, leaseMs)}
-end
-redis.call('ZREM', KEYS[4], member)
-redis.call('ZADD', KEYS[1], now + leaseMs, member)
-redis.call('PEXPIRE', KEYS[1], leaseMs)
-return {1, 0, '', ''}
-`;
-
-/**
- * Ends a delivery (ARGV member, ok ('1', '0', or '' when nothing was sent), now, threshold, openMs,
- * cap, leaseMs); returns {circuit transition, handedTo}.
- */
-const RELEASE = `${HAND_OVER}
-local now, cap, leaseMs = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[7])
-redis.call('ZREM', KEYS[1], ARGV[1])
-if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
-local transition = 'ok'
-local threshold = tonumber(ARGV[4])
-if ARGV[2] == '1' then
-  local was = tonumber(redis.call('HGET', KEYS[2], 'failures') or '0')
-  if was > 0 then
-    redis.call('DEL', KEYS[2])
-    if was >= threshold then transition = 'closed' end
-  end
-elseif ARGV[2] == '0' then
-  local failures = redis.call('HINCRBY', KEYS[2], 'failures', 1)
-  redis.call('PEXPIRE', KEYS[2], 86400000)
-  transition = 'degraded'
-  if failures >= threshold then
-    redis.call('HSET', KEYS[2], 'openUntil', now + tonumber(ARGV[5]))
-    if failures == threshold then transition = 'opened' else transition = 'open' end
-  end
-end
-return {transition, handOver(now, cap, leaseMs)}
-`;
 
 export type HeldBackReason = 'circuit_open' | 'circuit_probing' | 'in_flight_cap';
 /** `handedTo`: a parked job that the slot given up here now belongs to; the caller wakes it. */
 export type Admission = { admitted: true } | { admitted: false; reason: HeldBackReason; handedTo: string | null };
 export type CircuitTransition = 'ok' | 'degraded' | 'open' | 'opened' | 'closed';
-/** A callback is one partner's registration for one notification type. */
-export interface CallbackRef {
-  partnerId: string;
-  notificationTypeId: number;
-}
 
 type GuardRedis = RedisClient & {
   admitDelivery(
@@ -134,12 +49,16 @@ export class CallbackGuard implements OnApplicationShutdown {
   private readonly redis: GuardRedis;
   private readonly leaseMs: number;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(GUARD_CLOCK) private readonly clock: Clock = systemClock,
+  ) {
     // Auto-pipelining sends the admits and releases of concurrent deliveries in one write.
     this.redis = createRedisClient(config, 'worker', { enableAutoPipelining: true }) as GuardRedis;
     this.redis.on('error', () => undefined); // the queue's own connection reports Redis trouble
-    this.redis.defineCommand('admitDelivery', { numberOfKeys: 4, lua: ADMIT });
-    this.redis.defineCommand('releaseDelivery', { numberOfKeys: 4, lua: RELEASE });
+    const scripts = guardScripts();
+    this.redis.defineCommand('admitDelivery', { numberOfKeys: 4, lua: scripts.admit });
+    this.redis.defineCommand('releaseDelivery', { numberOfKeys: 4, lua: scripts.release });
     this.leaseMs = config.deliveryTimeoutMs + 10_000;
   }
 
@@ -147,7 +66,7 @@ export class CallbackGuard implements OnApplicationShutdown {
   async admit(callback: CallbackRef, jobId: string, parkTtlMs: number): Promise<Admission> {
     const [admitted, , reason, handedTo] = await this.redis.admitDelivery(
       ...this.keys(callback),
-      Date.now(),
+      this.clock.now(),
       this.config.callbackMaxInFlight,
       jobId,
       this.leaseMs,
@@ -169,7 +88,7 @@ export class CallbackGuard implements OnApplicationShutdown {
       ...this.keys(callback),
       jobId,
       result,
-      Date.now(),
+      this.clock.now(),
       this.config.circuitFailureThreshold,
       this.config.circuitOpenMs,
       this.config.callbackMaxInFlight,

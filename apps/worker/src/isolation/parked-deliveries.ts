@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { DeliveryQueues } from '@callbacks/queue';
-import { type CallbackRef, CallbackGuard } from './callback-guard';
-
-const GONE_STATES = new Set(['unknown', 'completed', 'failed']);
+import type { CallbackRef } from '@callbacks/contracts';
+import { DeliveryQueues, jobFate } from '@callbacks/queue';
+import { CallbackGuard } from './callback-guard';
 
 /**
  * Wakes a parked delivery whose callback has handed it a slot: its job moves from delayed to wait
@@ -45,7 +44,7 @@ export class ParkedDeliveries {
         .getJob(jobId)
         .then((job) => job?.promote())
         .catch(() => undefined); // promoted by the other side of the race already
-    } else if (GONE_STATES.has(state)) {
+    } else if (jobFate(state) !== 'will_run') {
       // Finished, failed or erased while parked: its slot goes to the next in line.
       const { handedTo } = await this.guard.release(callback, jobId, null);
       this.wake(callback, handedTo);

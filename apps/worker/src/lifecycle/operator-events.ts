@@ -1,23 +1,30 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { PinoLogger } from 'nestjs-pino';
-import type { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, ConfigError, type AppConfig } from '@callbacks/config';
-import type { CallbackEventRef, NotificationExhaustedData, OperatorEventDataByType, OperatorEventType } from '@callbacks/contracts';
+import {
+  type CallbackRef,
+  type NotificationExhaustedData,
+  operatorEventCallback,
+  type OperatorEventCallback,
+  type OperatorEventDataByType,
+  type OperatorEventType,
+} from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
+import { OperatorEventRepository, type SqlExecutor } from '@callbacks/persistence';
 import { DELIVERY_QUEUE, enqueueOperatorEvents, type OperatorEventToEnqueue, withTimeout } from '@callbacks/queue';
 import { checkCallbackUrl } from '@callbacks/url-policy';
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
 
-type Executor = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
+/** An event's data without the callback it is about (which the event names in the wire's spelling). */
+type EventDetails<T extends OperatorEventType> = Omit<OperatorEventDataByType[T], keyof OperatorEventCallback>;
 
 /** The exhausted events of one callback share this key (see OperatorEvents.exhausted). */
-function exhaustedKey(ref: CallbackEventRef): string {
-  return `exhausted:${ref.partnerUniqueId}:${ref.notificationTypeId}`;
+function exhaustedKey(callback: CallbackRef): string {
+  return `exhausted:${callback.partnerId}:${callback.notificationTypeId}`;
 }
 
 /**
@@ -31,7 +38,7 @@ export class OperatorEvents {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly events: OperatorEventRepository,
     @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
     private readonly metrics: Metrics,
     private readonly logger: PinoLogger,
@@ -44,21 +51,18 @@ export class OperatorEvents {
     if (problem) throw new ConfigError('OPERATOR_WEBHOOK_URL', problem);
   }
 
-  /** Records one event (in the caller's transaction when `executor` is one); enqueue it after the commit. */
+  /** Records one event about `callback` (in the caller's transaction when `db` is one); enqueue it after the commit. */
   async record<T extends OperatorEventType>(
-    executor: Executor,
     type: T,
-    data: OperatorEventDataByType[T],
+    callback: CallbackRef,
+    details: EventDetails<T>,
+    db?: SqlExecutor,
   ): Promise<OperatorEventToEnqueue | null> {
     if (!this.enabled) return null;
     const id = randomUUID();
-    const [row] = (await executor.query(`INSERT INTO operator_events (id, type, data) VALUES ($1, $2, $3) RETURNING due_at`, [
-      id,
-      type,
-      JSON.stringify(data),
-    ])) as Array<{ due_at: Date }>;
+    const dueAt = await this.events.insert(id, type, { ...operatorEventCallback(callback), ...details }, db);
     this.metrics.operatorEvents.inc({ type, outcome: 'recorded' });
-    return { id, type, dueAt: row.due_at };
+    return { id, type, dueAt };
   }
 
   /**
@@ -67,24 +71,29 @@ export class OperatorEvents {
    * (OPERATOR_EXHAUSTED_COALESCE after the previous event), carrying the latest one's details.
    * Returns the event to enqueue, or null when it was counted into a waiting one.
    */
-  async exhausted(executor: Executor, data: Omit<NotificationExhaustedData, 'count'>, count = 1): Promise<OperatorEventToEnqueue | null> {
+  async exhausted(
+    callback: CallbackRef,
+    details: Omit<EventDetails<'notification.exhausted'>, 'count'>,
+    count = 1,
+    db?: SqlExecutor,
+  ): Promise<OperatorEventToEnqueue | null> {
     if (!this.enabled) return null;
     const type = 'notification.exhausted';
-    const key = exhaustedKey(data);
-    const [row] = (await executor.query(
-      `INSERT INTO operator_events (id, type, data, coalesce_key, count, accumulating, due_at)
-       SELECT $1, $2, $3, $4::varchar, $5, true,
-              GREATEST(now(), (SELECT max(due_at) FROM operator_events WHERE coalesce_key = $4::varchar) + make_interval(secs => $6))
-       ON CONFLICT (coalesce_key) WHERE accumulating
-       DO UPDATE SET count = operator_events.count + EXCLUDED.count, data = EXCLUDED.data, updated_at = now()
-       RETURNING id, due_at, (xmax = 0) AS created`,
-      [randomUUID(), type, JSON.stringify(data), key, count, this.config.operatorExhaustedCoalesceMs / 1000],
-    )) as Array<{ id: string; due_at: Date; created: boolean }>;
+    const data: Omit<NotificationExhaustedData, 'count'> = { ...operatorEventCallback(callback), ...details };
+    const event = await this.events.accumulate(
+      randomUUID(),
+      type,
+      data,
+      exhaustedKey(callback),
+      count,
+      this.config.operatorExhaustedCoalesceMs,
+      db,
+    );
     // "coalesced" counts the failures folded into an event beyond the one that made it.
-    if (row.created) this.metrics.operatorEvents.inc({ type, outcome: 'recorded' });
-    const folded = row.created ? count - 1 : count;
+    if (event.created) this.metrics.operatorEvents.inc({ type, outcome: 'recorded' });
+    const folded = event.created ? count - 1 : count;
     if (folded > 0) this.metrics.operatorEvents.inc({ type, outcome: 'coalesced' }, folded);
-    return row.created ? { id: row.id, type, dueAt: row.due_at } : null;
+    return event.created ? { id: event.id, type, dueAt: event.dueAt } : null;
   }
 
   /** Hands committed events to the queue; when Redis does not answer, the reconciler will. */
@@ -100,7 +109,7 @@ export class OperatorEvents {
   }
 
   /** Records and enqueues in one go, outside any transaction. */
-  async emit<T extends OperatorEventType>(type: T, data: OperatorEventDataByType[T]): Promise<void> {
-    await this.enqueue([await this.record(this.dataSource, type, data)]);
+  async emit<T extends OperatorEventType>(type: T, callback: CallbackRef, details: EventDetails<T>): Promise<void> {
+    await this.enqueue([await this.record(type, callback, details)]);
   }
 }

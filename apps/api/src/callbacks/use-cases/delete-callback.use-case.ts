@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { CallbackEntity } from '@callbacks/persistence';
+import { CallbackRepository } from '@callbacks/persistence';
 import { CallbackHealthStore } from '../callback-health.store';
 import { CallbackLookup } from '../callback-lookup';
 
@@ -13,13 +11,13 @@ import { CallbackLookup } from '../callback-lookup';
 export class DeleteCallback {
   constructor(
     private readonly lookup: CallbackLookup,
-    @InjectRepository(CallbackEntity) private readonly callbacks: Repository<CallbackEntity>,
+    private readonly callbacks: CallbackRepository,
     private readonly health: CallbackHealthStore,
   ) {}
 
   async execute(partnerId: string, notificationTypeId: number): Promise<void> {
     const callback = await this.lookup.require(partnerId, notificationTypeId);
-    await this.callbacks.delete({ id: callback.id });
+    await this.callbacks.delete(callback.id);
     await this.health.reset(partnerId, notificationTypeId);
   }
 }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { SigningSecretDto } from '@callbacks/contracts';
+import { CallbackRepository } from '@callbacks/persistence';
 import { generateSigningSecret } from '@callbacks/signing';
 import { SecretVault } from '../../common/secret-vault';
 import { CallbackLookup, callbackNotFound } from '../callback-lookup';
@@ -20,20 +19,18 @@ export class RotateSigningSecret {
   constructor(
     private readonly lookup: CallbackLookup,
     private readonly vault: SecretVault,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly callbacks: CallbackRepository,
   ) {}
 
   async execute(partnerId: string, notificationTypeId: number): Promise<SigningSecretDto> {
     const callback = await this.lookup.require(partnerId, notificationTypeId);
     const signingSecret = generateSigningSecret();
-    const [, rotated] = (await this.dataSource.query(
-      `UPDATE callbacks
-          SET previous_signing_secret_encrypted = signing_secret_encrypted, signing_secret_encrypted = $2,
-              previous_secret_expires_at = $3, updated_at = now()
-        WHERE id = $1`,
-      [callback.id, this.vault.seal(signingSecret), new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS)],
-    )) as [unknown, number];
-    if (rotated === 0) throw callbackNotFound(partnerId, notificationTypeId);
+    const rotated = await this.callbacks.rotateSecret(
+      callback.id,
+      this.vault.seal(signingSecret),
+      new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS),
+    );
+    if (!rotated) throw callbackNotFound(partnerId, notificationTypeId);
     return { signingSecret };
   }
 }

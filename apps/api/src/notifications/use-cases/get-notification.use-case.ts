@@ -1,23 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import type { NotificationDetailDto } from '@callbacks/contracts';
-import { DeliveryAttemptEntity, NotificationEntity } from '@callbacks/persistence';
+import { NotificationRepository } from '@callbacks/persistence';
 import { DomainError } from '../../common/domain-error';
 import { toAttemptDto, toNotificationSummary } from '../notification.mapper';
 
 /** One notification with its payload and every attempt; only the owning partner sees it. */
 @Injectable()
 export class GetNotification {
-  constructor(
-    @InjectRepository(NotificationEntity) private readonly notifications: Repository<NotificationEntity>,
-    @InjectRepository(DeliveryAttemptEntity) private readonly attempts: Repository<DeliveryAttemptEntity>,
-  ) {}
+  constructor(private readonly notifications: NotificationRepository) {}
 
   async execute(partnerId: string, notificationId: string): Promise<NotificationDetailDto> {
-    const notification = await this.notifications.findOne({ where: { id: notificationId, partnerId } });
+    const notification = await this.notifications.findOfPartner(partnerId, notificationId);
     if (!notification) throw DomainError.notFound('notification_not_found', `partner ${partnerId} has no notification ${notificationId}`);
-    const attempts = await this.attempts.find({ where: { notificationId }, order: { attempt: 'ASC' } });
+    const attempts = await this.notifications.attempts(notificationId);
     return {
       ...toNotificationSummary(notification),
       payload: notification.payload,

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import type { ListNotificationsQueryDto, NotificationPageDto } from '@callbacks/contracts';
-import { NotificationEntity } from '@callbacks/persistence';
+import { NotificationRepository } from '@callbacks/persistence';
 import { DomainError } from '../../common/domain-error';
 import { parseNotificationTypeId } from '../../common/params';
 import { PartnerLookup } from '../../partners/partner-lookup';
@@ -28,7 +26,7 @@ function decodeCursor(cursor: string): string {
 export class ListNotifications {
   constructor(
     private readonly partners: PartnerLookup,
-    @InjectRepository(NotificationEntity) private readonly notifications: Repository<NotificationEntity>,
+    private readonly notifications: NotificationRepository,
   ) {}
 
   async execute(partnerId: string, query: ListNotificationsQueryDto): Promise<NotificationPageDto> {
@@ -36,18 +34,14 @@ export class ListNotifications {
       query.notificationTypeId === undefined ? undefined : parseNotificationTypeId(query.notificationTypeId, 'notificationTypeId');
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     await this.partners.require(partnerId);
-    const builder = this.notifications.createQueryBuilder('n').where('n.partner_id = :partnerId', { partnerId });
-    if (query.status) builder.andWhere('n.status = :status', { status: query.status });
-    if (typeId !== undefined) builder.andWhere('n.notification_type_id = :typeId', { typeId });
-    if (query.processUniqueId !== undefined)
-      builder.andWhere('n.process_unique_id = :processUniqueId', { processUniqueId: query.processUniqueId });
-    if (query.simulationUniqueId !== undefined)
-      builder.andWhere('n.simulation_unique_id = :simulationUniqueId', { simulationUniqueId: query.simulationUniqueId });
-    if (before !== undefined) builder.andWhere('n.seq < :before', { before });
-    const rows = await builder
-      .orderBy('n.seq', 'DESC')
-      .limit(query.limit + 1)
-      .getMany();
+    const filters = {
+      status: query.status,
+      notificationTypeId: typeId,
+      processUniqueId: query.processUniqueId,
+      simulationUniqueId: query.simulationUniqueId,
+      beforeSeq: before,
+    };
+    const rows = await this.notifications.page(partnerId, filters, query.limit + 1);
     const page = rows.slice(0, query.limit);
     return {
       items: page.map(toNotificationSummary),

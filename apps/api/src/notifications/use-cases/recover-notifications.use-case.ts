@@ -4,17 +4,14 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { MAX_RECOVERY_NOTIFICATIONS, notificationTypeName, type RecoverNotificationsDto, type RecoveringDto } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
+import { CallbackRepository, type NotificationDelivery, NotificationRepository } from '@callbacks/persistence';
 import { CallbackLookup } from '../../callbacks/callback-lookup';
 import { DomainError } from '../../common/domain-error';
 import { PartnerLookup } from '../../partners/partner-lookup';
-import { NEW_DELIVERY_ROUND, NEW_ROUND_COLUMNS, newRoundDelivery, type NewRoundRow } from '../delivery-round';
 import { DeliveryScheduler } from '../delivery-scheduler';
 
 /** Which callbacks a recovery covers: one (the partner route) or all of a partner's (the operator route). */
 export type RecoveryScope = { partnerId: string; notificationTypeId: number } | { partnerId: string; notificationTypeId: null };
-
-/** Notifications a recovery takes: failed, or skipped because their callback was disabled. */
-const RECOVERABLE = `(status = 'failed' OR (status = 'skipped' AND status_reason = 'callback_disabled'))`;
 
 /**
  * "Recover since": a new delivery round (same webhook-id) for every recoverable notification of
@@ -27,6 +24,8 @@ export class RecoverNotifications {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly notifications: NotificationRepository,
+    private readonly callbackRows: CallbackRepository,
     private readonly callbacks: CallbackLookup,
     private readonly partners: PartnerLookup,
     private readonly scheduler: DeliveryScheduler,
@@ -37,10 +36,10 @@ export class RecoverNotifications {
     const window = this.window(body);
     const types = await this.enabledTypes(scope);
     const rows = types.length === 0 ? [] : await this.startRounds(scope.partnerId, types, window);
-    await this.scheduler.scheduleMany(rows.map(newRoundDelivery));
+    await this.scheduler.scheduleMany(rows);
     this.metrics.recoveryRequests.inc({ scope: scope.notificationTypeId === null ? 'partner' : 'callback' });
     for (const typeId of types) {
-      const recovered = rows.filter((row) => row.notification_type_id === typeId).length;
+      const recovered = rows.filter((row) => row.notificationTypeId === typeId).length;
       if (recovered > 0) this.metrics.notificationsRecovered.inc({ type: notificationTypeName(typeId) }, recovered);
     }
     return { recovering: rows.length };
@@ -72,28 +71,13 @@ export class RecoverNotifications {
       return [callback.notificationTypeId];
     }
     await this.partners.require(scope.partnerId);
-    const rows = (await this.dataSource.query(
-      `SELECT notification_type_id FROM callbacks WHERE partner_id = $1 AND enabled ORDER BY notification_type_id`,
-      [scope.partnerId],
-    )) as Array<{
-      notification_type_id: number;
-    }>;
-    return rows.map((row) => row.notification_type_id);
+    return this.callbackRows.enabledTypes(scope.partnerId);
   }
 
-  private startRounds(partnerId: string, types: number[], window: { since: Date; until: Date | null }): Promise<NewRoundRow[]> {
+  /** In a transaction: a window with more than MAX_RECOVERY_NOTIFICATIONS rolls back. */
+  private startRounds(partnerId: string, types: number[], window: { since: Date; until: Date | null }): Promise<NotificationDelivery[]> {
     return this.dataSource.transaction(async (manager) => {
-      const [rows] = (await manager.query(
-        `UPDATE notifications SET ${NEW_DELIVERY_ROUND}
-          WHERE id IN (
-                  SELECT id FROM notifications
-                   WHERE partner_id = $1 AND notification_type_id = ANY($2::smallint[]) AND created_at >= $3
-                     AND ($4::timestamptz IS NULL OR created_at < $4) AND ${RECOVERABLE}
-                   LIMIT $5 FOR UPDATE)
-            AND ${RECOVERABLE}
-          RETURNING ${NEW_ROUND_COLUMNS}`,
-        [partnerId, types, window.since, window.until, MAX_RECOVERY_NOTIFICATIONS + 1],
-      )) as [NewRoundRow[], number];
+      const rows = await this.notifications.startRecoveryRounds(partnerId, types, window, MAX_RECOVERY_NOTIFICATIONS + 1, manager);
       if (rows.length > MAX_RECOVERY_NOTIFICATIONS) {
         throw new DomainError(
           422,

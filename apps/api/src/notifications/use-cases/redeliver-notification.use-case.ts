@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { NotificationAcceptedDto } from '@callbacks/contracts';
+import { NotificationRepository } from '@callbacks/persistence';
 import { DomainError } from '../../common/domain-error';
-import { NEW_DELIVERY_ROUND, NEW_ROUND_COLUMNS, newRoundDelivery, type NewRoundRow } from '../delivery-round';
 import { DeliveryScheduler } from '../delivery-scheduler';
 
 /**
@@ -13,18 +11,14 @@ import { DeliveryScheduler } from '../delivery-scheduler';
 @Injectable()
 export class RedeliverNotification {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly notifications: NotificationRepository,
     private readonly scheduler: DeliveryScheduler,
   ) {}
 
   async execute(partnerId: string, notificationId: string): Promise<NotificationAcceptedDto> {
-    const [rows] = (await this.dataSource.query(
-      `UPDATE notifications SET ${NEW_DELIVERY_ROUND} WHERE id = $1 AND partner_id = $2 RETURNING ${NEW_ROUND_COLUMNS}`,
-      [notificationId, partnerId],
-    )) as [NewRoundRow[], number];
-    const [row] = rows;
-    if (!row) throw DomainError.notFound('notification_not_found', `partner ${partnerId} has no notification ${notificationId}`);
-    await this.scheduler.schedule(newRoundDelivery(row));
+    const round = await this.notifications.startRound(partnerId, notificationId);
+    if (!round) throw DomainError.notFound('notification_not_found', `partner ${partnerId} has no notification ${notificationId}`);
+    await this.scheduler.schedule(round);
     return { notificationId, status: 'pending' };
   }
 }

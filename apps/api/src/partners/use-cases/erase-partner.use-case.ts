@@ -4,6 +4,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { SUPPORTED_NOTIFICATION_TYPE_IDS } from '@callbacks/contracts';
+import { CallbackRepository, OperatorEventRepository, PartnerRepository, PortalRepository } from '@callbacks/persistence';
 import { callbackKeys, withTimeout } from '@callbacks/queue';
 import { ApiKeyCache } from '../../auth/api-key-cache';
 import { ApiRedis } from '../../common/api-redis';
@@ -25,6 +26,10 @@ export class ErasePartner {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly partnerRows: PartnerRepository,
+    private readonly callbacks: CallbackRepository,
+    private readonly portal: PortalRepository,
+    private readonly operatorEventRows: OperatorEventRepository,
     private readonly partners: PartnerLookup,
     private readonly apiKeyCache: ApiKeyCache,
     private readonly eraser: NotificationEraser,
@@ -36,30 +41,14 @@ export class ErasePartner {
 
   async execute(partnerId: string): Promise<void> {
     await this.partners.require(partnerId);
-    const { apiKeys, callbackTypes, portalSessions, operatorEvents } = await this.dataSource.transaction(async (manager) => {
-      const [keys] = (await manager.query('DELETE FROM api_keys WHERE partner_id = $1 RETURNING id', [partnerId])) as [
-        Array<{ id: string }>,
-        number,
-      ];
-      const [callbacks] = (await manager.query('DELETE FROM callbacks WHERE partner_id = $1 RETURNING notification_type_id', [
-        partnerId,
-      ])) as [Array<{ notification_type_id: number }>, number];
+    const { apiKeys, callbackTypes, portalSessions, operatorEvents } = await this.dataSource.transaction(async (manager) => ({
+      apiKeys: await this.partnerRows.deleteKeys(partnerId, manager),
+      callbackTypes: await this.callbacks.deleteOfPartner(partnerId, manager),
       // Portal sign-in links and sessions end with the keys: the portal answers as to a stranger from now on.
-      const [sessions] = (await manager.query(
-        `WITH links AS (DELETE FROM portal_links WHERE partner_id = $1) DELETE FROM portal_sessions WHERE partner_id = $1 RETURNING 1`,
-        [partnerId],
-      )) as [unknown[], number];
+      portalSessions: await this.portal.deleteAllOfPartner(partnerId, manager),
       // Operator events name the partner (never a payload): they go too, with their attempts.
-      const [events] = (await manager.query(`DELETE FROM operator_events WHERE data->>'partnerUniqueId' = $1 RETURNING 1`, [
-        partnerId,
-      ])) as [unknown[], number];
-      return {
-        apiKeys: keys.map((key) => key.id),
-        callbackTypes: callbacks.map((callback) => callback.notification_type_id),
-        portalSessions: sessions.length,
-        operatorEvents: events.length,
-      };
-    });
+      operatorEvents: await this.operatorEventRows.deleteOfPartner(partnerId, manager),
+    }));
     await this.apiKeyCache.forget(apiKeys);
     const audit = { action: 'partner_erased', partnerId };
     const erased = await this.eraser.erase('partner', partnerId, audit);
@@ -73,7 +62,7 @@ export class ErasePartner {
     );
     const removedRedisKeys = removed.reduce((sum, n) => sum + n, 0);
     // Whatever arrived meanwhile (a platform event, recorded as skipped) goes with the partner, by cascade.
-    const [, partnerRows] = (await this.dataSource.query('DELETE FROM partners WHERE id = $1', [partnerId])) as [unknown, number];
+    const partnerRows = await this.partnerRows.delete(partnerId);
     this.logger.info(
       {
         audit: true,

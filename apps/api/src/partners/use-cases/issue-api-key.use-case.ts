@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { Repository } from 'typeorm';
 import type { ApiKeyCreatedDto } from '@callbacks/contracts';
-import { ApiKeyEntity } from '@callbacks/persistence';
+import { PartnerRepository } from '@callbacks/persistence';
 import { generateApiKey } from '../../auth/api-key';
 import { PartnerLookup } from '../partner-lookup';
 
@@ -12,14 +10,14 @@ import { PartnerLookup } from '../partner-lookup';
 export class IssueApiKey {
   constructor(
     private readonly partners: PartnerLookup,
-    @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
+    private readonly partnerRows: PartnerRepository,
   ) {}
 
   async execute(partnerId: string): Promise<ApiKeyCreatedDto> {
     await this.partners.require(partnerId);
     const key = generateApiKey();
     const apiKeyId = randomUUID();
-    await this.apiKeys.insert({ id: apiKeyId, partnerId, keyHash: key.keyHash, keyPrefix: key.keyPrefix });
+    await this.partnerRows.insertKey({ id: apiKeyId, partnerId, keyHash: key.keyHash, keyPrefix: key.keyPrefix });
     return { apiKeyId, apiKey: key.apiKey };
   }
 }

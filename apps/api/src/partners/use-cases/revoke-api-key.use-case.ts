@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
-import { ApiKeyEntity } from '@callbacks/persistence';
+import { PartnerRepository } from '@callbacks/persistence';
 import { ApiKeyCache } from '../../auth/api-key-cache';
 import { DomainError } from '../../common/domain-error';
 import { PartnerLookup } from '../partner-lookup';
@@ -10,14 +8,14 @@ import { PartnerLookup } from '../partner-lookup';
 export class RevokeApiKey {
   constructor(
     private readonly partners: PartnerLookup,
-    @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
+    private readonly partnerRows: PartnerRepository,
     private readonly cache: ApiKeyCache,
   ) {}
 
   async execute(partnerId: string, apiKeyId: string): Promise<void> {
     await this.partners.require(partnerId);
-    const result = await this.apiKeys.update({ id: apiKeyId, partnerId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
-    if (!result.affected) throw DomainError.notFound('api_key_not_found', `partner ${partnerId} has no active API key ${apiKeyId}`);
+    if (!(await this.partnerRows.revokeKey(partnerId, apiKeyId)))
+      throw DomainError.notFound('api_key_not_found', `partner ${partnerId} has no active API key ${apiKeyId}`);
     await this.cache.forget([apiKeyId]);
   }
 }

@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { LessThan, Repository } from 'typeorm';
-import { PortalLinkEntity } from '@callbacks/persistence';
+import { PortalRepository } from '@callbacks/persistence';
 import { generatePortalToken, hashPortalToken } from '../../auth/portal-session-cookie';
 import { PartnerLookup } from '../../partners/partner-lookup';
 
@@ -18,16 +16,16 @@ export interface NewPortalLink {
 export class CreatePortalLink {
   constructor(
     private readonly partners: PartnerLookup,
-    @InjectRepository(PortalLinkEntity) private readonly links: Repository<PortalLinkEntity>,
+    private readonly portal: PortalRepository,
   ) {}
 
   async execute(partnerId: string): Promise<NewPortalLink> {
     await this.partners.require(partnerId);
     const token = generatePortalToken();
     const expiresAt = new Date(Date.now() + PORTAL_LINK_TTL_MS);
-    await this.links.insert({ tokenHash: hashPortalToken(token), partnerId, expiresAt, usedAt: null });
+    await this.portal.insertLink({ tokenHash: hashPortalToken(token), partnerId, expiresAt });
     // Links a day past their expiry no longer need telling apart from forged ones.
-    await this.links.delete({ expiresAt: LessThan(new Date(Date.now() - SWEEP_AFTER_MS)) });
+    await this.portal.deleteLinksExpiredBefore(new Date(Date.now() - SWEEP_AFTER_MS));
     return { token, expiresAt };
   }
 }

@@ -1,8 +1,9 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Pool, type QueryConfig } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import type { AttemptErrorKind, NotificationStatus } from '@callbacks/contracts';
-import { Batcher } from '@callbacks/persistence';
+import { Batcher } from '../batcher';
+import { createDatabasePool } from '../database-pool';
 
 /** What one delivery needs, loaded in one query: the notification and its callback as of now. */
 export interface DeliveryContext {
@@ -177,9 +178,10 @@ function distinctWaves<T>(entries: T[], key: (entry: T) => string): T[][] {
 }
 
 /**
- * The worker's reads and writes, in plain SQL on its own connection pool. Concurrent deliveries
- * share statements: loads made within a couple of milliseconds become one SELECT, attempt records
- * one INSERT + UPDATE, and both are prepared once per connection.
+ * The worker's delivery path on the notifications aggregate (a notification and its attempts), in
+ * plain SQL on its own connection pool. Concurrent deliveries share statements: loads made within
+ * a couple of milliseconds become one SELECT, attempt records one INSERT + UPDATE, and both are
+ * prepared once per connection. (The rest of the aggregate's SQL is in NotificationRepository.)
  *
  * These commits use synchronous_commit=off: a PostgreSQL crash can lose the last fraction of a
  * second of them, which leaves those notifications pending, and the reconciler delivers them
@@ -187,7 +189,7 @@ function distinctWaves<T>(entries: T[], key: (entry: T) => string): T[][] {
  * (The API commits synchronously: its 202 promises the notification is on disk.)
  */
 @Injectable()
-export class DeliveryStore implements OnApplicationShutdown {
+export class DeliveryRepository implements OnApplicationShutdown {
   private readonly pool: Pool;
   private readonly loads = new Batcher((ids: string[]) => this.loadMany(ids, true));
   private readonly stateLoads = new Batcher((ids: string[]) => this.loadMany(ids, false));
@@ -197,14 +199,7 @@ export class DeliveryStore implements OnApplicationShutdown {
   private readonly parks = new Batcher((entries: Array<{ notificationId: string; until: Date }>) => this.parkMany(entries));
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.pool = new Pool({
-      connectionString: config.databaseUrl,
-      max: 10,
-      connectionTimeoutMillis: 5_000,
-      application_name: 'partner-callbacks-worker',
-      options: '-c synchronous_commit=off',
-    });
-    this.pool.on('error', () => undefined); // an idle connection dropped; the next query reconnects
+    this.pool = createDatabasePool(config.databaseUrl, { applicationName: 'partner-callbacks-worker', max: 10, synchronousCommit: false });
   }
 
   /** The notification and its callback; with the payload only for a delivery that holds a slot. */

@@ -4,6 +4,7 @@ import { Agent, request } from 'undici';
 import type { AttemptErrorKind } from '@callbacks/contracts';
 import { withoutTracePropagation } from '@callbacks/telemetry';
 import { createGuardedLookup, isForbiddenAddress, literalAddress } from '@callbacks/url-policy';
+import type { AttemptOutcome } from './attempt-outcome';
 
 /** We read at most this much of a response, so a huge or endless body cannot exhaust memory. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -26,16 +27,6 @@ export interface OutgoingDelivery {
   url: string;
   headers: Record<string, string>;
   body: string;
-}
-
-export interface AttemptOutcome {
-  statusCode: number | null;
-  error: AttemptErrorKind | null;
-  durationMs: number;
-  /** The first 1 KiB of the response body, decoded as UTF-8. */
-  responseBody: string | null;
-  retryAfter: string | undefined;
-  ok: boolean;
 }
 
 const TLS_ERROR =

@@ -1,0 +1,24 @@
+-- Ends a delivery. KEYS: inFlight, circuit, probe, waiting.
+-- ARGV: member, ok ('1', '0', or '' when nothing was sent), now, threshold, openMs, cap, leaseMs.
+-- Returns {circuit transition, handedTo}.
+local now, cap, leaseMs = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[7])
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+local transition = 'ok'
+local threshold = tonumber(ARGV[4])
+if ARGV[2] == '1' then
+  local was = tonumber(redis.call('HGET', KEYS[2], 'failures') or '0')
+  if was > 0 then
+    redis.call('DEL', KEYS[2])
+    if was >= threshold then transition = 'closed' end
+  end
+elseif ARGV[2] == '0' then
+  local failures = redis.call('HINCRBY', KEYS[2], 'failures', 1)
+  redis.call('PEXPIRE', KEYS[2], 86400000)
+  transition = 'degraded'
+  if failures >= threshold then
+    redis.call('HSET', KEYS[2], 'openUntil', now + tonumber(ARGV[5]))
+    if failures == threshold then transition = 'opened' else transition = 'open' end
+  end
+end
+return {transition, handOver(now, cap, leaseMs)}

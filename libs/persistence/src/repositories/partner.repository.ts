@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { type DataSource, IsNull } from 'typeorm';
+import { ApiKeyEntity } from '../entities/api-key.entity';
+import { PartnerEntity } from '../entities/partner.entity';
+import type { SqlExecutor } from '../sql-executor';
+
+/** A new API key as stored: its hash and prefix, never the key. */
+export interface NewApiKey {
+  id: string;
+  partnerId: string;
+  keyHash: string;
+  keyPrefix: string;
+}
+
+/** Partners and their API keys. Each method runs on `db` when given (a caller's transaction), else on its own. */
+@Injectable()
+export class PartnerRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  exists(partnerId: string): Promise<boolean> {
+    return this.dataSource.getRepository(PartnerEntity).exists({ where: { id: partnerId } });
+  }
+
+  /** A partner with its first API key, in one transaction. */
+  createWithKey(partner: { id: string; name: string }, key: Omit<NewApiKey, 'partnerId'>): Promise<PartnerEntity> {
+    return this.dataSource.transaction(async (manager) => {
+      const created = await manager.save(PartnerEntity, partner);
+      await manager.insert(ApiKeyEntity, { ...key, partnerId: created.id });
+      return created;
+    });
+  }
+
+  /** Deletes the partner row (what still points at it goes by cascade); returns how many rows went. */
+  async delete(partnerId: string, db: SqlExecutor = this.dataSource): Promise<number> {
+    const [, deleted] = (await db.query('DELETE FROM partners WHERE id = $1', [partnerId])) as [unknown, number];
+    return deleted;
+  }
+
+  /** The active (unrevoked) key with this hash. */
+  async activeKey(keyHash: string): Promise<{ id: string; partnerId: string } | null> {
+    return this.dataSource
+      .getRepository(ApiKeyEntity)
+      .findOne({ where: { keyHash, revokedAt: IsNull() }, select: { id: true, partnerId: true } });
+  }
+
+  async insertKey(key: NewApiKey): Promise<void> {
+    await this.dataSource.getRepository(ApiKeyEntity).insert(key);
+  }
+
+  /** Revokes an active key of the partner; false when there is none. */
+  async revokeKey(partnerId: string, apiKeyId: string): Promise<boolean> {
+    const result = await this.dataSource
+      .getRepository(ApiKeyEntity)
+      .update({ id: apiKeyId, partnerId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
+    return Boolean(result.affected);
+  }
+
+  /** Deletes every key of the partner; returns their ids. */
+  async deleteKeys(partnerId: string, db: SqlExecutor = this.dataSource): Promise<string[]> {
+    const [keys] = (await db.query('DELETE FROM api_keys WHERE partner_id = $1 RETURNING id', [partnerId])) as [
+      Array<{ id: string }>,
+      number,
+    ];
+    return keys.map((key) => key.id);
+  }
+}
