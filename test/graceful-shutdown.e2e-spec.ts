@@ -56,7 +56,7 @@ describe('graceful shutdown of a worker process', () => {
     } finally {
       await close();
     }
-  });
+  }, 90_000);
 
   it('on SIGTERM, the API finishes the request in flight before it exits 0', async () => {
     const system = await TestSystem.start({}, 0);
@@ -108,7 +108,7 @@ describe('graceful shutdown of a worker process', () => {
       await blocker.end().catch(() => undefined);
       await system.close();
     }
-  });
+  }, 90_000);
 
   it("takes npm start's SIGTERM arriving before the terminal's SIGINT as one Ctrl-C: the delivery finishes, exit 0", async () => {
     const { system, worker, partner, notificationId, request, close } = await deliveryInFlight();
@@ -124,7 +124,7 @@ describe('graceful shutdown of a worker process', () => {
     } finally {
       await close();
     }
-  });
+  }, 90_000);
 
   it('on Ctrl-C, `npm start` lets the delivery in flight finish, and the API and the worker both exit 0', async () => {
     const system = await TestSystem.start({ DELIVERY_TIMEOUT_MS: '5000' }, 0);
@@ -170,7 +170,7 @@ describe('graceful shutdown of a worker process', () => {
       await receiver.close();
       await system.close();
     }
-  });
+  }, 90_000);
 
   it('exits at once on a second Ctrl-C (SIGINT), without waiting for the delivery in flight', async () => {
     // The receiver never answers and the deadline is 50 s: waiting for the delivery would take 60 s.
