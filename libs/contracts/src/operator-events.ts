@@ -1,4 +1,5 @@
 import type { CallbackRef } from './callback-ref';
+import { ISO_TIME_EXAMPLE, NOTIFICATION_ID_EXAMPLE, PARTNER_ID_EXAMPLE } from './dto/api-property-helpers';
 
 /*
  * Operator events: what the service tells OPERATOR_WEBHOOK_URL about partners' callbacks, signed
@@ -59,4 +60,112 @@ export interface OperatorEventBody<T extends OperatorEventType = OperatorEventTy
   /** ISO-8601 time the event happened (a coalesced event: its first notification). */
   timestamp: string;
   data: OperatorEventDataByType[T];
+}
+
+const uuid = { type: 'string', format: 'uuid' };
+const time = { type: 'string', format: 'date-time' };
+const callbackRefProperties = {
+  partnerUniqueId: { ...uuid, description: 'The partner whose callback the event is about.' },
+  notificationTypeId: { type: 'integer', description: "The callback's notification type." },
+};
+
+/** One operator event type: what it means and the JSON Schema (2020-12) of its `data` (the interfaces above). */
+export interface OperatorEventDefinition {
+  type: OperatorEventType;
+  description: string;
+  dataSchema: Record<string, unknown>;
+  example: OperatorEventBody;
+}
+
+function dataSchema(properties: Record<string, unknown>): Record<string, unknown> {
+  const all = { ...callbackRefProperties, ...properties };
+  return { type: 'object', required: Object.keys(all), properties: all };
+}
+
+export const OPERATOR_EVENTS: readonly OperatorEventDefinition[] = [
+  {
+    type: 'notification.exhausted',
+    description:
+      'A notification ended failed. Coalesced per callback: at most one event per OPERATOR_EXHAUSTED_COALESCE (1 h) carrying `count` ' +
+      'notifications; the other fields describe the latest one.',
+    dataSchema: dataSchema({
+      notificationId: { ...uuid, description: 'The latest notification that ended failed.' },
+      statusReason: { type: 'string', description: 'Why it failed, e.g. retries_exhausted.' },
+      statusCode: { type: ['integer', 'null'], description: "The last attempt's HTTP status, or null (no answer, or no attempt)." },
+      error: { type: ['string', 'null'], description: "The last attempt's error kind (e.g. timeout), or null." },
+      count: { type: 'integer', minimum: 1, description: 'How many notifications of the callback ended failed in this window.' },
+    }),
+    example: {
+      type: 'notification.exhausted',
+      timestamp: ISO_TIME_EXAMPLE,
+      data: {
+        partnerUniqueId: PARTNER_ID_EXAMPLE,
+        notificationTypeId: 5,
+        notificationId: NOTIFICATION_ID_EXAMPLE,
+        statusReason: 'retries_exhausted',
+        statusCode: 500,
+        error: null,
+        count: 3,
+      },
+    },
+  },
+  {
+    type: 'callback.disabled',
+    description: 'A callback was disabled automatically: every attempt to it failed for CALLBACK_DISABLE_AFTER.',
+    dataSchema: dataSchema({
+      callbackUrl: { type: 'string', description: "The callback's URL." },
+      failingSince: { ...time, description: 'The first failure of the streak.' },
+      failedNotifications: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Its pending notifications, which ended failed (statusReason callback_disabled).',
+      },
+    }),
+    example: {
+      type: 'callback.disabled',
+      timestamp: ISO_TIME_EXAMPLE,
+      data: {
+        partnerUniqueId: PARTNER_ID_EXAMPLE,
+        notificationTypeId: 5,
+        callbackUrl: 'https://partner.example.com/webhooks/partner-callbacks',
+        failingSince: '2026-11-21T09:58:00.000Z',
+        failedNotifications: 12,
+      },
+    },
+  },
+  {
+    type: 'callback.recovered',
+    description: "The first success after the callback's circuit had opened.",
+    dataSchema: dataSchema({
+      callbackUrl: { type: 'string', description: "The callback's URL." },
+      circuitOpenedAt: { ...time, description: 'When the circuit opened.' },
+      recoveredAt: { ...time, description: 'The successful attempt.' },
+    }),
+    example: {
+      type: 'callback.recovered',
+      timestamp: ISO_TIME_EXAMPLE,
+      data: {
+        partnerUniqueId: PARTNER_ID_EXAMPLE,
+        notificationTypeId: 5,
+        callbackUrl: 'https://partner.example.com/webhooks/partner-callbacks',
+        circuitOpenedAt: '2026-11-26T09:30:00.000Z',
+        recoveredAt: ISO_TIME_EXAMPLE,
+      },
+    },
+  },
+];
+
+/** The JSON Schema (2020-12) of an operator event's body (OperatorEventBody). */
+export function operatorEventSchema(event: OperatorEventDefinition): Record<string, unknown> {
+  return {
+    description: `${event.description} For operators: POSTed to OPERATOR_WEBHOOK_URL.`,
+    type: 'object',
+    required: ['type', 'timestamp', 'data'],
+    properties: {
+      type: { type: 'string', const: event.type },
+      timestamp: { ...time, description: 'When the event happened (a coalesced event: its first notification).' },
+      data: event.dataSchema,
+    },
+    examples: [event.example],
+  };
 }

@@ -1,3 +1,5 @@
+import { ISO_TIME_EXAMPLE, PARTNER_ID_EXAMPLE } from './dto/api-property-helpers';
+
 export const SERVICE_NAME = 'partner-callbacks';
 export const SERVICE_VERSION = '0.1.0';
 /** The user-agent of every delivery. */
@@ -42,3 +44,59 @@ export const ATTEMPT_ERROR_KINDS = [
   'worker_crash',
 ] as const;
 export type AttemptErrorKind = (typeof ATTEMPT_ERROR_KINDS)[number];
+
+/**
+ * A webhook-signature header: space-separated `v1,<base64 HMAC-SHA256>` entries (two during a secret
+ * rotation) and, for a callback signed with ed25519, `v1a,<base64 Ed25519>` entries.
+ */
+export const WEBHOOK_SIGNATURE_PATTERN = '^v1a?,[A-Za-z0-9+/]+={0,2}( v1a?,[A-Za-z0-9+/]+={0,2})*$';
+
+/** The Standard Webhooks headers of every delivery (partner webhooks and operator events), as JSON Schemas. */
+export const WEBHOOK_HEADER_SCHEMAS = {
+  'webhook-id': { type: 'string', format: 'uuid' },
+  'webhook-timestamp': { type: 'string', pattern: '^[0-9]{1,12}$' },
+  'webhook-signature': { type: 'string', pattern: WEBHOOK_SIGNATURE_PATTERN },
+} as const;
+
+/**
+ * The JSON Schema (2020-12) of one notification type's envelope, the body a partner receives. `data`
+ * is the type's payload schema, or a reference to it.
+ */
+export function webhookEnvelopeSchema(
+  type: { id: number; name: string; description: string; example: Record<string, unknown> },
+  data: Record<string, unknown>,
+): Record<string, unknown> {
+  const example: WebhookEnvelope = {
+    type: type.name,
+    notificationTypeId: type.id,
+    timestamp: ISO_TIME_EXAMPLE,
+    partnerUniqueId: PARTNER_ID_EXAMPLE,
+    test: false,
+    data: type.example,
+  };
+  return {
+    description: `The body of a ${type.name} webhook: ${type.description}`,
+    type: 'object',
+    required: ['type', 'notificationTypeId', 'timestamp', 'partnerUniqueId', 'test', 'data'],
+    properties: {
+      type: { type: 'string', const: type.name, description: 'The notification type, by name.' },
+      notificationTypeId: { type: 'integer', const: type.id, description: 'The notification type, by id.' },
+      timestamp: {
+        type: 'string',
+        format: 'date-time',
+        description: 'When the event was accepted (ISO-8601, UTC); the same on every retry and redelivery.',
+      },
+      partnerUniqueId: { type: 'string', format: 'uuid', description: 'The partner the webhook is for.' },
+      test: { type: 'boolean', description: 'true for a test echo (POST /v1/callbacks/echo/…), false for a platform event.' },
+      sequence: {
+        type: 'integer',
+        minimum: 1,
+        description:
+          'Only on a callback whose delivery.ordering is "case": 1, 2, 3… per callback and case (processUniqueId or simulationUniqueId), ' +
+          'in the order the events were accepted. Absent otherwise.',
+      },
+      data: { ...data, description: 'The payload exactly as the platform gave it (byte for byte in the body).' },
+    },
+    examples: [example],
+  };
+}

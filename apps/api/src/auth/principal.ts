@@ -1,4 +1,5 @@
-import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
 
 export type Principal =
   | { kind: 'admin' }
@@ -9,7 +10,9 @@ export type Principal =
 /** Who may call a route: the operator only, or a partner (on its own partnerUniqueID) or the operator. */
 export type Audience = 'admin' | 'partner';
 export const AUDIENCE_METADATA = 'callbacks:audience';
-export const Audience = (audience: Audience) => SetMetadata(AUDIENCE_METADATA, audience);
+/** Also marks the route in the OpenAPI document: `x-audience: operator` (operator key only) or `partner`. */
+export const Audience = (audience: Audience) =>
+  applyDecorators(SetMetadata(AUDIENCE_METADATA, audience), ApiExtension('x-audience', audience === 'admin' ? 'operator' : 'partner'));
 
 export interface AuthenticatedRequest {
   principal?: Principal;

@@ -5,11 +5,14 @@ import {
   IDEMPOTENCY_KEY_PATTERN,
   ListNotificationsQueryDto,
   MAX_BATCH_NOTIFICATIONS,
+  NOTIFICATION_PAYLOAD_SCHEMA,
   NOTIFICATION_TYPES,
   NotificationAcceptedDto,
   NotificationBatchAcceptedDto,
   NotificationDetailDto,
   NotificationPageDto,
+  ONE_CASE_ID_RULE,
+  PARTNER_ID_EXAMPLE,
   PublishNotificationBatchDto,
   PublishNotificationDto,
   SUPPORTED_NOTIFICATION_TYPE_IDS,
@@ -59,8 +62,10 @@ export class NotificationsController {
   @ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
   @ApiParam({ name: 'notificationTypeID', enum: [...SUPPORTED_NOTIFICATION_TYPE_IDS] })
   @ApiBody({
-    schema: { type: 'object', additionalProperties: true },
-    examples: Object.fromEntries(NOTIFICATION_TYPES.map((type) => [type.name, { value: type.example }])),
+    schema: { ...NOTIFICATION_PAYLOAD_SCHEMA, description: `The payload, by the schema of notificationTypeID's type. ${ONE_CASE_ID_RULE}` },
+    examples: Object.fromEntries(
+      NOTIFICATION_TYPES.map((type) => [type.name, { summary: `${type.id}: ${type.description}`, value: type.example }]),
+    ),
   })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422, 429)
@@ -86,6 +91,18 @@ export class NotificationsController {
     description:
       'The same key with the same request (partner, type and payload) within 24 hours replays the first response and sends nothing new; ' +
       'the same key with a different request is 422 idempotency_key_reused.',
+  })
+  @ApiBody({
+    type: PublishNotificationDto,
+    examples: Object.fromEntries(
+      NOTIFICATION_TYPES.map((type) => [
+        type.name,
+        {
+          summary: `${type.id}: ${type.description}`,
+          value: { partnerUniqueId: PARTNER_ID_EXAMPLE, notificationTypeId: type.id, payload: type.example },
+        },
+      ]),
+    ),
   })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422)

@@ -16,7 +16,7 @@ export const MAX_PAGE_LIMIT = 200;
 /** The `limit` query parameter of every list: 1 to 200, default 50 (set by the property initialiser). */
 export const PageLimit = () =>
   applyDecorators(
-    ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: 50 }),
+    ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_LIMIT, default: 50 }),
     IsOptional(),
     Type(() => Number),
     IsInt(),

@@ -108,7 +108,7 @@ export class CallbackListDto {
 }
 
 export class ListCallbacksQueryDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: 1_000_000, default: 0 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1_000_000, default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -14,23 +14,30 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
+import { NOTIFICATION_TYPES, ONE_CASE_ID_RULE, SUPPORTED_NOTIFICATION_TYPE_IDS } from '../notification-types';
 import { ATTEMPT_ERROR_KINDS, NOTIFICATION_STATUSES, type NotificationStatus } from '../webhook-envelope';
 import { ApiTimestamp, PageLimit, NOTIFICATION_ID_EXAMPLE, PARTNER_ID_EXAMPLE } from './api-property-helpers';
+
+/**
+ * A payload in the OpenAPI document: one of the catalog's per-type schemas (the document's components
+ * named by each schema's title, the very objects that validate at intake).
+ */
+export const NOTIFICATION_PAYLOAD_SCHEMA = {
+  anyOf: NOTIFICATION_TYPES.map((type) => ({ $ref: `#/components/schemas/${type.payloadSchema.title}` })),
+};
 
 export class PublishNotificationDto {
   @ApiProperty({ format: 'uuid', example: PARTNER_ID_EXAMPLE })
   @IsUUID('all')
   partnerUniqueId: string;
 
-  @ApiProperty({ example: 5, description: 'A type from the catalog: 5, 6 or 7.' })
+  @ApiProperty({ type: 'integer', enum: [...SUPPORTED_NOTIFICATION_TYPE_IDS], example: 5, description: 'A type from the catalog.' })
   @IsInt()
   notificationTypeId: number;
 
   @ApiProperty({
-    type: 'object',
-    additionalProperties: true,
-    description: 'The event payload; exactly one of processUniqueId or simulationUniqueId.',
-    example: { processUniqueId: 'PRC-2026-000123', status: 'approved' },
+    ...NOTIFICATION_PAYLOAD_SCHEMA,
+    description: `The event payload, by the schema of notificationTypeId's type. ${ONE_CASE_ID_RULE}`,
   })
   @IsObject()
   payload: Record<string, unknown>;
@@ -180,7 +187,7 @@ export class DeliveryAttemptDto {
 }
 
 export class NotificationDetailDto extends NotificationSummaryDto {
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { processUniqueId: 'PRC-2026-000123', status: 'approved' } })
+  @ApiProperty({ ...NOTIFICATION_PAYLOAD_SCHEMA, description: "The payload as accepted, by the schema of notificationTypeId's type." })
   payload: Record<string, unknown>;
 
   @ApiProperty({ type: String, nullable: true, description: 'Why the notification was skipped or failed.', example: null })
