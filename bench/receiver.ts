@@ -1,37 +1,49 @@
 /**
  * The benchmark's partner endpoint, in its own process so that it does not share a CPU budget
- * with the code under test. POST /ok/... answers 204 at once; POST /hang/... never answers (the
- * sender's deadline ends it). It records when each webhook-id first arrived (epoch ms).
+ * with the code under test. POST /ok/... answers 204 at once; POST /hang/... never answers until
+ * POST /release (or the sender's deadline) ends it. It records when each webhook-id first arrived
+ * (epoch ms on this process's clock; GET /clock lets the bench relate that clock to its own), and
+ * how many requests it holds hanging right now.
  */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const receipts = new Map<string, number>();
+const hanging = new Set<ServerResponse>();
 let received = 0;
 
 function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
+const json = (response: ServerResponse, value: unknown) =>
+  response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+
 const server = createServer((request, response) => {
-  if (request.method === 'GET' && request.url === '/stats') {
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ received, unique: receipts.size }));
-    return;
-  }
-  if (request.method === 'GET' && request.url === '/receipts') {
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Object.fromEntries(receipts)));
-    return;
-  }
+  if (request.method === 'GET' && request.url === '/clock') return json(response, { now: now() });
+  if (request.method === 'GET' && request.url === '/stats')
+    return json(response, { received, unique: receipts.size, hanging: hanging.size });
+  if (request.method === 'GET' && request.url === '/receipts') return json(response, Object.fromEntries(receipts));
   if (request.method === 'POST' && request.url === '/reset') {
     receipts.clear();
     received = 0;
     response.writeHead(204).end();
     return;
   }
+  if (request.method === 'POST' && request.url === '/release') {
+    for (const held of hanging) held.socket?.destroy();
+    hanging.clear();
+    response.writeHead(204).end();
+    return;
+  }
   const at = now();
   request.resume();
   request.on('end', () => {
-    if (request.url?.startsWith('/hang')) return;
+    if (request.url?.startsWith('/hang')) {
+      hanging.add(response);
+      response.once('close', () => hanging.delete(response));
+      return;
+    }
     received++;
     const id = request.headers['webhook-id'];
     if (typeof id === 'string' && !receipts.has(id)) receipts.set(id, at);

@@ -1,5 +1,5 @@
 /**
- * Set-up shared by the benchmarks (bench/data-scale.ts; bench/run.ts has its own copy for now): the
+ * Set-up shared by the benchmarks (bench/run.ts, bench/data-scale.ts): the
  * paths of the built apps, the operator key, a fresh database name, and waiting for the API.
  */
 import { join } from 'node:path';

@@ -31,8 +31,6 @@ function operatorEvents(receiver: TestReceiver): OperatorEvent[] {
     });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function publish(system: TestSystem, partner: Partner, n: number) {
   return system.http
     .post('/v1/notifications')
@@ -69,6 +67,9 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
         RETRY_SCHEDULE: '150ms,150ms',
         // The circuit stays out of the way here; the last test covers it.
         CIRCUIT_FAILURE_THRESHOLD: '1000',
+        // One delivery at a time: the hanging phase below keeps notifications pending for longer than the disable takes.
+        CALLBACK_MAX_IN_FLIGHT: '1',
+        DELIVERY_TIMEOUT_MS: '800',
       },
       0,
     );
@@ -80,18 +81,21 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
       const partnerSecret = await system.registerCallback(partner, 5, endpoint.url);
       const started = new Date(Date.now() - 1_000);
 
-      // One event every 500 ms for 6 s against an endpoint that answers 500.
-      for (let n = 0; n < 12; n++) {
-        await publish(system, partner, n);
-        await sleep(500);
-      }
+      // Three events that fail for good (500, 500, 500: retries_exhausted) start the failing streak.
+      const exhaustedFirst = [];
+      for (let n = 0; n < 3; n++) exhaustedFirst.push((await publish(system, partner, n)).body.notificationId as string);
+      for (const id of exhaustedFirst) await system.waitForStatus(partner, id, 'failed');
+      // Then the endpoint stops answering: ten more, one attempt in flight at a time, 800 ms each. Their
+      // 30 attempts take 24 s at least, far past CALLBACK_DISABLE_AFTER (3 s): most are pending at the disable.
+      endpoint.replyAlways('hang');
+      for (let n = 3; n < 13; n++) await publish(system, partner, n);
 
       const callback = await waitUntil(
         async () => {
           const { body } = await system.http.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).expect(200);
           return body.enabled === false ? body : undefined;
         },
-        10_000,
+        15_000,
         'the callback to be disabled',
       );
       expect(callback).toMatchObject({ enabled: false, disabledReason: 'failing', lastSuccessAt: null });
@@ -109,17 +113,25 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
         10_000,
         'every notification to end',
       );
+      expect(settled).toHaveLength(13);
       const failed = settled.filter((row) => row.status === 'failed');
-      const skipped = settled.filter((row) => row.status === 'skipped');
-      expect(settled.filter((row) => row.status === 'delivered')).toHaveLength(0);
-      expect(failed.length).toBeGreaterThan(0);
-      expect(failed.every((row) => row.status_reason === 'retries_exhausted' || row.status_reason === 'callback_disabled')).toBe(true);
-      // Events accepted after the disable were never attempted.
-      expect(skipped.every((row) => row.status_reason === 'callback_disabled' && row.created_at.getTime() >= disabledAt - 1_000)).toBe(
-        true,
-      );
+      expect(failed).toHaveLength(13);
+      const byReason = (reason: string) => failed.filter((row) => row.status_reason === reason).map((row) => row.id);
+      expect(byReason('retries_exhausted')).toEqual(expect.arrayContaining(exhaustedFirst));
+      // The disable ended the notifications still pending at that moment: failed, callback_disabled, no attempt after it.
+      const endedByDisable = byReason('callback_disabled');
+      expect(endedByDisable.length).toBeGreaterThan(0);
+      expect(byReason('retries_exhausted').length + endedByDisable.length).toBe(13);
+      const [{ late_attempts: lateAttempts }] = (await system.dataSource.query(
+        `SELECT count(*)::int AS late_attempts FROM delivery_attempts WHERE notification_id = ANY($1::uuid[]) AND at > $2`,
+        [endedByDisable, new Date(disabledAt + 1_000)],
+      )) as Array<{ late_attempts: number }>;
+      expect(lateAttempts).toBe(0);
+      // Events accepted after the disable are never attempted: skipped, callback_disabled.
       const { body: late } = await publish(system, partner, 99);
       expect(late.status).toBe('skipped');
+      const lateRow = (await statuses(system, partner)).find((row) => row.id === late.notificationId);
+      expect(lateRow).toMatchObject({ status: 'skipped', status_reason: 'callback_disabled' });
 
       // The operator: one callback.disabled; notification.exhausted coalesced (2 s windows here), counting every failure.
       const events = await waitUntil(
@@ -140,8 +152,11 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
         notificationTypeId: 5,
         callbackUrl: endpoint.url,
         failingSince: callback.failingSince,
+        failedNotifications: endedByDisable.length,
       });
       const exhausted = events.filter((event) => event.type === 'notification.exhausted');
+      // At least the first failures' event and the disable's: the spacing check below compares real pairs.
+      expect(exhausted.length).toBeGreaterThanOrEqual(2);
       expect(exhausted.length).toBeLessThan(failed.length);
       for (let i = 1; i < exhausted.length; i++)
         expect(exhausted[i].receivedAt - exhausted[i - 1].receivedAt).toBeGreaterThanOrEqual(1_500);
@@ -183,7 +198,8 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
         'every notification to be delivered',
       );
       await recover().expect(202, { recovering: 0 });
-      await sleep(500);
+      // Nothing pending, no job left: no further delivery can happen, so the counts below are final.
+      await system.waitUntilSettled();
       for (const id of ids) {
         const delivered = endpoint.deliveriesOf(id).filter((delivery) => delivery.answeredStatus === 200);
         expect(delivered).toHaveLength(1);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '@callbacks/config';
+import { interpolateTree, type Variables } from './support/compose-interpolation';
 
 const root = join(__dirname, '..');
 type Service = {
@@ -18,28 +19,14 @@ type Service = {
   stop_grace_period?: string;
 };
 
-/**
- * Resolves "${NAME:-default}" and "${NAME:?message}" the way compose does, from `variables` (the
- * shell and .env): a required variable that is unset or empty stops compose with its message.
- */
-function interpolate(environment: Record<string, string>, variables: Record<string, string> = {}): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(environment).map(([name, value]) => [
-      name,
-      String(value).replace(/\$\{([A-Z_]+):([-?])([^}]*)\}/g, (_match, variable: string, kind: string, text: string) => {
-        if (variables[variable]) return variables[variable];
-        if (kind === '?') throw new Error(`required variable ${variable} is missing a value: ${text}`);
-        return text;
-      }),
-    ]),
-  );
-}
-
 type ComposeFile = { services: Record<string, Service>; volumes: Record<string, unknown> };
 const readCompose = (file: string) => parse(readFileSync(join(root, file), 'utf8'), { merge: true }) as ComposeFile;
 const KEYS = { ADMIN_API_KEY: 'a'.repeat(32), SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') };
 
-describe('docker-compose.yml (no Docker engine here, so the file itself is checked)', () => {
+/** The file as `docker compose config` would see it with these variables (shell and .env): every value interpolated. */
+const resolved = (file: ComposeFile, variables: Variables) => interpolateTree(file, variables);
+
+describe('docker-compose.yml (no Docker engine here: the file, interpolated as the Compose Specification says)', () => {
   const compose = readCompose('docker-compose.yml');
   const { services } = compose;
 
@@ -93,7 +80,7 @@ describe('docker-compose.yml (no Docker engine here, so the file itself is check
 
   it('gives the api and workers an environment the apps accept, once the keys are set', () => {
     for (const name of ['api', 'worker']) {
-      const { config, warnings } = loadConfig(interpolate(services[name].environment!, KEYS));
+      const { config, warnings } = loadConfig(resolved(compose, KEYS).services[name].environment!);
       expect(config.nodeEnv).toBe('production');
       expect(config.adminApiKey).toBe(KEYS.ADMIN_API_KEY);
       expect(config.secretsEncryptionKey).toEqual(Buffer.from(KEYS.SECRETS_ENCRYPTION_KEY, 'base64'));
@@ -105,12 +92,16 @@ describe('docker-compose.yml (no Docker engine here, so the file itself is check
     for (const name of ['migrate', 'api', 'worker']) {
       const environment = services[name].environment!;
       expect(environment.NODE_ENV).toMatch(/production/);
-      expect(environment.ADMIN_API_KEY).toMatch(/^\$\{ADMIN_API_KEY:\?.*openssl rand/);
-      expect(environment.SECRETS_ENCRYPTION_KEY).toMatch(/^\$\{SECRETS_ENCRYPTION_KEY:\?.*openssl rand/);
-      expect(() => interpolate(environment)).toThrow(/ADMIN_API_KEY/);
-      expect(() => interpolate(environment, { ADMIN_API_KEY: KEYS.ADMIN_API_KEY })).toThrow(/SECRETS_ENCRYPTION_KEY/);
-      expect(() => interpolate(environment, { ...KEYS, ADMIN_API_KEY: '' })).toThrow(/ADMIN_API_KEY/);
     }
+    // The whole file, as compose reads it: either key unset or empty stops it, with a message saying how to make one.
+    expect(() => resolved(compose, {})).toThrow(
+      /required variable (ADMIN_API_KEY|SECRETS_ENCRYPTION_KEY) is missing a value: .*openssl rand/,
+    );
+    expect(() => resolved(compose, { ADMIN_API_KEY: KEYS.ADMIN_API_KEY })).toThrow(/SECRETS_ENCRYPTION_KEY is missing a value/);
+    expect(() => resolved(compose, { SECRETS_ENCRYPTION_KEY: KEYS.SECRETS_ENCRYPTION_KEY })).toThrow(/ADMIN_API_KEY is missing a value/);
+    expect(() => resolved(compose, { ...KEYS, ADMIN_API_KEY: '' })).toThrow(/ADMIN_API_KEY is missing a value/);
+    expect(() => resolved(compose, { ...KEYS, SECRETS_ENCRYPTION_KEY: '' })).toThrow(/SECRETS_ENCRYPTION_KEY is missing a value/);
+    expect(resolved(compose, KEYS).services.api.environment).toMatchObject(KEYS);
   });
 
   it('publishes only the API’s port: PostgreSQL, Redis, worker metrics and the demo receiver stay inside', () => {

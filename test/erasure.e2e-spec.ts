@@ -2,7 +2,8 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { DELIVERY_QUEUE } from '@callbacks/queue';
-import { TestReceiver, waitUntil } from '@callbacks/testing';
+import { Client } from 'pg';
+import { serviceUrls, TcpProxy, TestReceiver, waitUntil } from '@callbacks/testing';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
 describe('erasure: a case, a partner', () => {
@@ -152,7 +153,22 @@ describe('erasure: a case, a partner', () => {
       expect(await redis.keys(`${prefix}:callback:${leaving.partnerUniqueId}:*`)).not.toEqual([]);
       expect(await queue.getJobState(done)).toBe('completed');
 
+      // A portal session, signed in with a link, and one more link left unused.
+      const link = (await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/portal-links`).set(ADMIN).expect(201)).body;
+      const signIn = await system.http.get(new URL(link.url).pathname).expect(303);
+      const cookie = (signIn.headers['set-cookie'] as unknown as string[]).map((value) => value.split(';')[0]).join('; ');
+      const portalPage = `/portal/${leaving.partnerUniqueId}`;
+      await system.http.get(portalPage).set('Cookie', cookie).expect(200);
       await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/portal-links`).set(ADMIN).expect(201);
+      const sessions = async () =>
+        Number(
+          (
+            (await system.dataSource.query('SELECT count(*)::int AS n FROM portal_sessions WHERE partner_id = $1', [
+              leaving.partnerUniqueId,
+            ])) as Array<{ n: number }>
+          )[0].n,
+        );
+      expect(await sessions()).toBe(1);
       // An operator event about the leaving partner (as the lifecycle writes them), and one about the other.
       for (const partner of [leaving, staying]) {
         await system.dataSource.query(
@@ -188,6 +204,8 @@ describe('erasure: a case, a partner', () => {
         portal_links: 0,
         operator_events: 0,
       });
+      expect(await sessions()).toBe(0);
+      expect((await system.http.get(portalPage).set('Cookie', cookie)).status).not.toBe(200);
       const othersEvents = (await system.dataSource.query(
         `SELECT count(*)::int AS n FROM operator_events WHERE data->>'partnerUniqueId' = $1`,
         [staying.partnerUniqueId],
@@ -228,5 +246,145 @@ describe('erasure: a case, a partner', () => {
     expect(erase.security).toEqual([{ bearer: [] }]);
     const erasePartner = paths['/admin/partners/{partnerUniqueID}'].delete;
     expect(Object.keys(erasePartner.responses)).toEqual(expect.arrayContaining(['204', '400', '401', '403', '404']));
+  });
+});
+
+describe('an erasure cut short picks up where it stopped', () => {
+  let redisProxy: TcpProxy;
+  let system: TestSystem;
+  let redis: Redis;
+  /** The test's own connection: the API's pool loses the connection the first test terminates. */
+  let db: Client;
+  const query = async <T>(sql: string, parameters: unknown[] = []) => (await db.query(sql, parameters)).rows as T[];
+
+  beforeAll(async () => {
+    // The API reaches Redis through a proxy the test can cut; no worker runs, so every job stays queued.
+    const direct = new URL(serviceUrls().redisUrl);
+    redisProxy = await TcpProxy.start(Number(direct.port || 6379), direct.hostname);
+    system = await TestSystem.start({ REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` }, 0);
+    redis = new Redis(serviceUrls().redisUrl);
+    db = new Client({ connectionString: system.environment.databaseUrl });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db.end();
+    redis.disconnect();
+    await system.close();
+    await redisProxy.close();
+  });
+
+  /** A partner with 1,500 pending notifications (their jobs waiting): an erasure takes them in two batches of 1,000 and 500. */
+  async function partnerWithBacklog(): Promise<{ partner: Partner; ids: string[] }> {
+    const partner = await system.createPartner('Leaving');
+    await system.registerCallback(partner, 5, 'https://partner.example.com/hook');
+    const ids: string[] = [];
+    for (let batch = 0; batch < 3; batch++) {
+      const notifications = Array.from({ length: 500 }, (_, n) => ({
+        partnerUniqueId: partner.partnerUniqueId,
+        notificationTypeId: 5,
+        payload: { processUniqueId: `PRC-${batch}-${n}` },
+      }));
+      const { body } = await system.http.post('/v1/notifications/batch').set(ADMIN).send({ notifications }).expect(202);
+      ids.push(...(body.results as Array<{ notificationId: string }>).map((result) => result.notificationId));
+    }
+    return { partner, ids };
+  }
+
+  /**
+   * Starts the partner's erasure and holds it inside its second batch: a row the first batch does not
+   * take (the same query, in the same order) is locked by the test. Resolves once the first batch is
+   * gone and the erasure waits on that row.
+   */
+  async function eraseUntilMidway(partner: Partner, blocker: Client) {
+    const firstBatch = (
+      await query<{ id: string }>('SELECT id FROM notifications WHERE partner_id = $1 LIMIT 1000', [partner.partnerUniqueId])
+    ).map((row) => row.id);
+    const [held] = await query<{ id: string }>(
+      'SELECT id FROM notifications WHERE partner_id = $1 AND NOT (id = ANY($2::uuid[])) LIMIT 1',
+      [partner.partnerUniqueId, firstBatch],
+    );
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT 1 FROM notifications WHERE id = $1 FOR UPDATE', [held.id]);
+    const erasing = system.http
+      .delete(`/admin/partners/${partner.partnerUniqueId}`)
+      .set(ADMIN)
+      .then((response) => response);
+    const left = async () =>
+      (await query<{ n: number }>('SELECT count(*)::int AS n FROM notifications WHERE partner_id = $1', [partner.partnerUniqueId]))[0].n;
+    const waitingPid = await waitUntil(
+      async () => {
+        const [waiting] = await query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return waiting && (await left()) === 500 ? waiting.pid : undefined;
+      },
+      20_000,
+      'the erasure to finish its first batch and wait in its second',
+    );
+    return { erasing, waitingPid };
+  }
+
+  /** Everything of the partner, in PostgreSQL and in Redis (its jobs and its callbacks' keys). */
+  async function leftovers(partner: Partner, ids: string[]) {
+    const [rows] = await query<Record<string, number>>(
+      `SELECT (SELECT count(*) FROM partners WHERE id = $1)::int AS partners,
+              (SELECT count(*) FROM api_keys WHERE partner_id = $1)::int AS api_keys,
+              (SELECT count(*) FROM callbacks WHERE partner_id = $1)::int AS callbacks,
+              (SELECT count(*) FROM notifications WHERE partner_id = $1)::int AS notifications`,
+      [partner.partnerUniqueId],
+    );
+    const prefix = system.environment.queuePrefix;
+    const jobs = (await Promise.all(ids.map((id) => redis.exists(`${prefix}:${DELIVERY_QUEUE}:${id}`)))).reduce((sum, n) => sum + n, 0);
+    const callbackKeys = (await redis.keys(`${prefix}:callback:${partner.partnerUniqueId}:*`)).length;
+    return { ...rows, jobs, callbackKeys };
+  }
+
+  it('PostgreSQL connection lost mid-way: the 5xx is repeated into a 204, and nothing of the partner is left', async () => {
+    const { partner, ids } = await partnerWithBacklog();
+    const blocker = new Client({ connectionString: system.environment.databaseUrl });
+    await blocker.connect();
+    try {
+      const { erasing, waitingPid } = await eraseUntilMidway(partner, blocker);
+      // The erasure's own database connection is cut while it waits.
+      await query('SELECT pg_terminate_backend($1)', [waitingPid]);
+      const cut = await erasing;
+      expect(cut.status).toBeGreaterThanOrEqual(500);
+      expect(cut.headers['content-type']).toMatch(/application\/problem\+json/);
+      await blocker.query('ROLLBACK');
+      expect((await leftovers(partner, ids)).notifications).toBe(500);
+
+      await system.http.delete(`/admin/partners/${partner.partnerUniqueId}`).set(ADMIN).expect(204);
+      expect(await leftovers(partner, ids)).toEqual({ partners: 0, api_keys: 0, callbacks: 0, notifications: 0, jobs: 0, callbackKeys: 0 });
+    } finally {
+      await blocker.end();
+    }
+  });
+
+  it('Redis unreachable mid-way: no batch is half done, and the repeated erasure removes every job too', async () => {
+    const { partner, ids } = await partnerWithBacklog();
+    const blocker = new Client({ connectionString: system.environment.databaseUrl });
+    await blocker.connect();
+    try {
+      const { erasing } = await eraseUntilMidway(partner, blocker);
+      expect((await leftovers(partner, ids)).jobs).toBe(500);
+      // Redis goes away, then the second batch may go on.
+      redisProxy.cut();
+      await blocker.query('ROLLBACK');
+      const cut = await erasing;
+      expect(cut.status).toBeGreaterThanOrEqual(500);
+      redisProxy.restore();
+      // The batch that could not remove its jobs kept its rows: the repetition finds them, and the jobs.
+      expect(await leftovers(partner, ids)).toMatchObject({ notifications: 500, jobs: 500 });
+
+      await waitUntil(
+        async () => (await system.http.delete(`/admin/partners/${partner.partnerUniqueId}`).set(ADMIN)).status === 204 || undefined,
+        20_000,
+        'the repeated erasure to succeed once Redis is back',
+      );
+      expect(await leftovers(partner, ids)).toEqual({ partners: 0, api_keys: 0, callbacks: 0, notifications: 0, jobs: 0, callbackKeys: 0 });
+    } finally {
+      redisProxy.restore();
+      await blocker.end();
+    }
   });
 });

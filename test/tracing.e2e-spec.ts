@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { type ChildApp, freePort, OtlpReceiver, type ReceivedSpan, TestReceiver, waitUntil } from '@callbacks/testing';
+import { type ChildApp, listeningPort, OtlpReceiver, type ReceivedSpan, TestReceiver, waitUntil } from '@callbacks/testing';
 import { BUILT_API, BUILT_WORKER, startBuiltApp } from './support/processes';
 import { type Partner, TestSystem } from './support/system';
 
@@ -74,10 +74,8 @@ describe('OpenTelemetry traces from the built API and worker to an OTLP/HTTP rec
     system = await TestSystem.start({ RETRY_SCHEDULE: '200ms' }, 0);
     otlp = await OtlpReceiver.start();
     partnerReceiver = await TestReceiver.start();
-    const port = await freePort();
-    apiUrl = `http://127.0.0.1:${port}`;
-    api = startBuiltApp(BUILT_API, { ...tracingEnv('http/protobuf'), PORT: String(port) });
-    await api.waitForOutput('API listening', 60_000);
+    api = startBuiltApp(BUILT_API, { ...tracingEnv('http/protobuf'), PORT: '0' });
+    apiUrl = `http://127.0.0.1:${await listeningPort(api, 60_000)}`;
     partner = await system.createPartner();
     // A token in the callback URL's query must not reach the traces.
     await system.registerCallback(partner, 5, `${partnerReceiver.url}/hooks?token=partner-secret-token`);

@@ -5,59 +5,18 @@
  * "N passed, N failed" and a non-zero exit when anything was lost or misbehaved.
  */
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { checkServices, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@callbacks/config';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
-import { ChildApp, freePort, streamLargeBody, TestReceiver, waitUntil } from '@callbacks/testing';
+import { ChildApp, freePort, listeningPort, streamLargeBody, TcpProxy, TestReceiver, waitUntil } from '@callbacks/testing';
 
 // Compiled to dist/faults/test/faults/run.js.
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const ADMIN_KEY = `faults-operator-${randomBytes(8).toString('hex')}`;
 const DELIVERY_TIMEOUT_MS = 3_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A TCP proxy in front of PostgreSQL: `cut()` drops every connection and refuses new ones. */
-class CuttableProxy {
-  private readonly sockets = new Set<Socket>();
-  private open = true;
-  private server!: Server;
-  port = 0;
-
-  constructor(private readonly targetPort: number) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((client) => {
-      if (!this.open) return client.destroy();
-      const upstream = connect(this.targetPort, '127.0.0.1');
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  cut(): void {
-    this.open = false;
-    for (const socket of this.sockets) socket.destroy();
-  }
-
-  restore(): void {
-    this.open = true;
-  }
-
-  close(): Promise<void> {
-    this.cut();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** Redis INFO `section` over a raw connection (the run has no Redis client of its own). */
 function redisInfo(port: number, section: string): Promise<string> {
@@ -100,8 +59,8 @@ async function main(): Promise<void> {
   const direct = new URL(baseDatabaseUrl);
   direct.pathname = `/${dbName}`;
   await migrateDatabase(direct.toString());
-  const proxy = new CuttableProxy(Number(direct.port || 5432));
-  await proxy.start();
+  // PostgreSQL behind a proxy that can cut it.
+  const proxy = await TcpProxy.start(Number(direct.port || 5432));
   const viaProxy = new URL(direct.toString());
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
@@ -124,10 +83,9 @@ async function main(): Promise<void> {
   };
   let redis = await startRedis();
 
-  const apiPort = await freePort();
   const env = {
     NODE_ENV: 'development',
-    PORT: String(apiPort),
+    PORT: '0',
     WORKER_PORT: '0',
     DATABASE_URL: viaProxy.toString(),
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
@@ -175,7 +133,7 @@ async function main(): Promise<void> {
     void response.writeHead(++refusals % 100 === 0 ? 200 : 503).end();
   const secrets: string[] = [ADMIN_KEY];
   const results: FaultResult[] = [];
-  const base = `http://127.0.0.1:${apiPort}`;
+  const base = `http://127.0.0.1:${await listeningPort(api, 120_000)}`;
 
   const call = async (method: string, path: string, body?: unknown, key = ADMIN_KEY) => {
     const response = await fetch(`${base}${path}`, {
@@ -201,8 +159,15 @@ async function main(): Promise<void> {
     const partnerId = partner.json.partnerUniqueId as string;
     secrets.push(partner.json.apiKey);
     partnerKeys.set(partnerId, partner.json.apiKey);
-    const callback = await call('PUT', `/${partnerId}/callbacks/5`, { callbackUrl }, partner.json.apiKey);
-    secrets.push(callback.json.signingSecret);
+    // A custom header value, as partners register their own tokens: the log scan looks for it too.
+    const headerToken = `tok_${randomBytes(12).toString('hex')}`;
+    const callback = await call(
+      'PUT',
+      `/${partnerId}/callbacks/5`,
+      { callbackUrl, headers: { 'X-Partner-Token': headerToken } },
+      partner.json.apiKey,
+    );
+    secrets.push(callback.json.signingSecret, headerToken);
     return partnerId;
   };
   /** Milliseconds from the 202 to the receiver's receipt, for each of `count` events published `intervalMs` apart. */
@@ -240,12 +205,39 @@ async function main(): Promise<void> {
     return ids;
   };
   /**
+   * What a fault about to happen may deliver twice: the notifications of `partnerId` not yet recorded
+   * delivered (any of them may be loaded, sent or answered but unrecorded in a worker at that moment),
+   * and how many the receiver has already had without the record (in flight on the wire: shown, not a bound).
+   */
+  const atFault = async (partnerId: string): Promise<{ pending: Set<string>; onTheWire: number }> => {
+    const { rows } = await db.query<{ id: string; status: string }>(`SELECT id, status FROM notifications WHERE partner_id = $1`, [
+      partnerId,
+    ]);
+    const pending = new Set(rows.filter((row) => row.status !== 'delivered').map((row) => row.id));
+    const onTheWire = new Set(
+      receiver.requests
+        .filter((request) => request.answeredStatus === undefined || request.answeredStatus < 300)
+        .map((request) => request.headers['webhook-id'] as string)
+        .filter((id) => pending.has(id)),
+    ).size;
+    return { pending, onTheWire };
+  };
+  /**
    * Delivered, duplicates and lost for a set of notifications, from the receiver's point of view
    * and the delivery log's. The receiver counts every request it got, except those it refused on
    * purpose (the 503s that keep deliveries pending during a fault): a request whose sender died
-   * before the answer counts, so a redelivery of it shows as a duplicate.
+   * before the answer counts, so a redelivery of it shows as a duplicate. Duplicates are allowed only
+   * for deliveries in flight at the fault: each must be of a notification not recorded delivered then,
+   * and there can be no more of them than one callback may have in flight at once (CALLBACK_MAX_IN_FLIGHT).
    */
-  const tally = async (name: string, partnerId: string, ids: string[], timeoutMs: number, extraCheck = true): Promise<void> => {
+  const tally = async (
+    name: string,
+    partnerId: string,
+    ids: string[],
+    timeoutMs: number,
+    fault: { pending: Set<string>; onTheWire: number },
+    extraCheck = true,
+  ): Promise<void> => {
     let counts: Record<string, number> = {};
     try {
       counts = await waitUntil(
@@ -266,13 +258,16 @@ async function main(): Promise<void> {
       if (!refusedOnPurpose && ids.includes(id)) received.set(id, (received.get(id) ?? 0) + 1);
     }
     const delivered = ids.filter((id) => received.has(id)).length;
+    const duplicated = [...received].filter(([, n]) => n > 1).map(([id]) => id);
     const duplicates = [...received.values()].reduce((sum, n) => sum + n - 1, 0);
+    const recordedBefore = duplicated.filter((id) => !fault.pending.has(id));
+    const bounded = duplicates <= Number(env.CALLBACK_MAX_IN_FLIGHT) && recordedBefore.length === 0;
     const lost = ids.length - delivered;
-    const ok = lost === 0 && (counts.delivered ?? 0) === ids.length && extraCheck;
+    const ok = lost === 0 && (counts.delivered ?? 0) === ids.length && bounded && extraCheck;
     results.push({
       name,
       ok,
-      line: `delivered ${delivered} of ${ids.length}, duplicates ${duplicates}, lost ${lost} (log: ${JSON.stringify(counts)})`,
+      line: `delivered ${delivered} of ${ids.length}, duplicates ${duplicates} (at most ${env.CALLBACK_MAX_IN_FLIGHT}, the callback's in-flight cap; ${fault.onTheWire} had reached the receiver unrecorded at the fault; ${recordedBefore.length} of notifications recorded delivered before it), lost ${lost} (log: ${JSON.stringify(counts)})`,
     });
     console.log(`fault: ${name}: ${results.at(-1)!.line}${ok ? '' : '  <-- FAILED'}`);
   };
@@ -287,9 +282,12 @@ async function main(): Promise<void> {
       const partner = await newPartner('Kill', '/ok/kill');
       const ids = await publishMany(partner, 200);
       await waitUntil(async () => receiver.requests.length >= 20, 20_000, 'deliveries in flight');
+      const fault = await atFault(partner);
       workers[0].kill('SIGKILL');
-      console.log('fault: SIGKILLed worker-1 with deliveries in flight; waiting for stalled-job recovery (up to ~75 s)');
-      await tally('worker killed with SIGKILL mid-delivery', partner, ids, 120_000);
+      console.log(
+        `fault: SIGKILLed worker-1 with ${fault.onTheWire} deliveries unrecorded at the receiver (both workers; CALLBACK_MAX_IN_FLIGHT 20); waiting for stalled-job recovery (up to ~75 s)`,
+      );
+      await tally('worker killed with SIGKILL mid-delivery', partner, ids, 120_000, fault);
       receiver.replyAlways(200);
       workers[0] = startNode('worker-1', workerArgs);
       await waitUntil(async () => workers[0].output.includes('worker running'), 30_000, 'worker-1 to restart');
@@ -305,23 +303,25 @@ async function main(): Promise<void> {
         60_000,
         'first attempts (now delayed retries)',
       );
+      const fault = await atFault(partner);
       await redis.stop('SIGKILL');
       redis = await startRedis();
       receiver.replyAlways(200);
       console.log('fault: Redis killed and restarted empty with 1,000 notifications pending or delayed');
-      await tally('Redis restarted without persistence (1,000 pending/delayed)', partner, ids, 120_000);
+      await tally('Redis restarted without persistence (1,000 pending/delayed)', partner, ids, 120_000, fault);
     }
 
     // 3. Redis down while events arrive: accepted from PostgreSQL, delivered once Redis is back.
     {
       const partner = await newPartner('Redis down', '/ok/redis-down');
+      const fault = await atFault(partner);
       await redis.stop('SIGKILL');
       const responses = await Promise.all(Array.from({ length: 50 }, (_, n) => publish(partner, n)));
       const accepted = responses.every((response) => response.status === 202);
       const ids = responses.filter((response) => response.status === 202).map((response) => response.json.notificationId as string);
       redis = await startRedis();
       console.log(`fault: Redis down at intake: ${ids.length} of 50 accepted with 202`);
-      await tally('Redis down when events are published', partner, ids, 90_000, accepted && ids.length === 50);
+      await tally('Redis down when events are published', partner, ids, 90_000, fault, accepted && ids.length === 50);
     }
 
     // 4. PostgreSQL down: 503 problem+json, nothing half-written, and recovery on its own.
@@ -331,6 +331,7 @@ async function main(): Promise<void> {
       const ids = await publishMany(partner, 100);
       await waitUntil(async () => receiver.requests.filter((r) => r.path === '/ok/pg').length >= 50, 30_000, 'first attempts');
       const rowsBefore = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications')).rows[0].n;
+      const fault = await atFault(partner);
       proxy.cut();
       const during = await Promise.all(Array.from({ length: 10 }, (_, n) => publish(partner, 1_000 + n)));
       const all503 = during.every(
@@ -357,6 +358,7 @@ async function main(): Promise<void> {
         partner,
         [...ids, ...extra],
         90_000,
+        fault,
         all503 && rowsAfter === rowsBefore && recovered === true,
       );
     }
@@ -565,7 +567,7 @@ async function main(): Promise<void> {
       await restartWorkers();
     }
 
-    // 9. No API key, signing secret or the operator key in any process's logs.
+    // 9. No API key, signing secret, custom header value or the operator key in any process's logs.
     {
       const logs = everyProcess()
         .map((proc) => proc.output)

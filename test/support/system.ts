@@ -2,7 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { Environment } from '@callbacks/config';
-import { createTestEnvironment, TEST_ADMIN_API_KEY, type TestEnvironment } from '@callbacks/testing';
+import { DeliveryQueues } from '@callbacks/queue';
+import { createTestEnvironment, TEST_ADMIN_API_KEY, type TestEnvironment, waitUntil } from '@callbacks/testing';
 import { createApiApp } from '../../apps/api/src/api-app';
 import { createWorkerApp, startWorkerApp } from '../../apps/worker/src/worker-app';
 
@@ -95,6 +96,30 @@ export class TestSystem {
     }
   }
 
+  /**
+   * Resolves once no delivery can happen any more: no notification is pending and every delivery
+   * queue (each shard) holds no waiting, delayed, prioritized or active job. Checks that nothing
+   * more was sent belong after this, not after a sleep: a later send would need one of those.
+   */
+  async waitUntilSettled(timeoutMs = 15_000): Promise<void> {
+    const queues = this.api.get(DeliveryQueues).all;
+    await waitUntil(
+      async () => {
+        const [{ pending }] = (await this.dataSource.query(
+          `SELECT count(*)::int AS pending FROM notifications WHERE status = 'pending'`,
+        )) as Array<{ pending: number }>;
+        if (pending > 0) return false;
+        for (const queue of queues) {
+          const counts = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'waiting-children');
+          if (Object.values(counts).some((n) => n > 0)) return false;
+        }
+        return true;
+      },
+      timeoutMs,
+      'every notification to end and every delivery queue to empty',
+    );
+  }
+
   async close(): Promise<void> {
     await this.stopWorkers();
     await this.api.close();
@@ -112,6 +137,7 @@ export interface NotificationDetail {
   payload: Record<string, unknown>;
   attempts: Array<{
     attempt: number;
+    at: string;
     statusCode: number | null;
     error: string | null;
     durationMs: number;

@@ -21,6 +21,8 @@ export interface ApiTestApp {
   createPartner(name?: string): Promise<TestPartner>;
   /** Row counts of every table, to prove a failed request wrote nothing. */
   tableCounts(): Promise<Record<string, number>>;
+  /** Each table's row count and a digest of all its rows: equal only if nothing was inserted, updated or deleted. */
+  tableContents(): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,20 @@ export async function startApiTestApp(overrides: Environment = {}): Promise<ApiT
         counts[tablename] = count;
       }
       return counts;
+    },
+    async tableContents() {
+      const tables = (await dataSource.query(
+        `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY tablename`,
+      )) as Array<{ tablename: string }>;
+      const digests: Record<string, string> = {};
+      for (const { tablename } of tables) {
+        // Every row as text, in a stable order: an update changes the digest as surely as an insert.
+        const [{ digest }] = (await dataSource.query(
+          `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS digest FROM "${tablename}" t`,
+        )) as Array<{ digest: string }>;
+        digests[tablename] = digest;
+      }
+      return digests;
     },
     async close() {
       await app.close();

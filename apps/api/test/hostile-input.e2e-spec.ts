@@ -170,17 +170,15 @@ const CASES: Case[] = [
 describe('hostile input: every bad request gets a 4xx problem and changes nothing', () => {
   let api: ApiTestApp;
   let partner: TestPartner;
-  let before: Record<string, number>;
+  let before: Record<string, string>;
 
   beforeAll(async () => {
     api = await startApiTestApp();
     partner = await api.createPartner();
     await api.http.put(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).send({ callbackUrl: URL_OK }).expect(201);
-    before = await api.tableCounts();
+    before = await api.tableContents();
   });
   afterAll(() => api.close());
-
-  it('has at least 50 cases', () => expect(CASES.length).toBeGreaterThanOrEqual(50));
 
   it.each(CASES.map((testCase) => [testCase.name, testCase] as const))('%s', async (_name, testCase) => {
     let call = api.http[testCase.method](testCase.path(partner.partnerUniqueId)).set(testCase.as === 'admin' ? ADMIN : partner.auth);
@@ -195,7 +193,7 @@ describe('hostile input: every bad request gets a 4xx problem and changes nothin
     });
     expect(response.body.detail).toEqual(expect.any(String));
     expect(JSON.stringify(response.body)).not.toMatch(/QueryFailedError|at \S+\.(js|ts):\d+|SELECT |syntax error/);
-    expect(await api.tableCounts()).toEqual(before);
+    expect(await api.tableContents()).toEqual(before);
     expect(({} as Record<string, unknown>).polluted ?? ({} as Record<string, unknown>).isAdmin).toBeUndefined();
   });
 });

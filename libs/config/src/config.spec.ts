@@ -99,6 +99,11 @@ describe('loadConfig', () => {
     expect(warnings.join('\n')).toMatch(/ALLOW_INSECURE_CALLBACKS=true/);
   });
 
+  it('keeps the delivery lock at 60 s by default and takes a shorter one that still outlasts an attempt', () => {
+    expect(loadConfig({}).config.deliveryLockMs).toBe(60_000);
+    expect(loadConfig({ DELIVERY_TIMEOUT_MS: '3000', DELIVERY_LOCK_MS: '5000' }).config.deliveryLockMs).toBe(5_000);
+  });
+
   it('reads previous encryption keys for a key rotation', () => {
     const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
     const { config } = loadConfig({ SECRETS_ENCRYPTION_KEY_PREVIOUS: `${a.toString('base64')}, ${b.toString('hex')}` });
@@ -191,6 +196,10 @@ describe('loadConfig', () => {
     [{ WEBHOOK_PROXY_URL: 'http://proxy.internal:3128/path' }, 'WEBHOOK_PROXY_URL'],
     [{ WEBHOOK_CLIENT_CERT: '/etc/callbacks/client.pem' }, 'WEBHOOK_CLIENT_KEY'],
     [{ WEBHOOK_CLIENT_KEY: '/etc/callbacks/client.key' }, 'WEBHOOK_CLIENT_CERT'],
+    [{ DELIVERY_LOCK_MS: 'a minute' }, 'DELIVERY_LOCK_MS'],
+    // An attempt must end inside the lock: 15 s of timeout (the default) need 17 s of lock.
+    [{ DELIVERY_LOCK_MS: '16999' }, 'DELIVERY_LOCK_MS'],
+    [{ DELIVERY_TIMEOUT_MS: '50000', DELIVERY_LOCK_MS: '51000' }, 'DELIVERY_LOCK_MS'],
   ])('rejects %p naming %s', (env, variable) => {
     const error = configError(env as Record<string, string>);
     expect(error.variable).toBe(variable);

@@ -58,6 +58,11 @@ export interface AppConfig {
   webhookProxyUrl: string | null;
   /** WEBHOOK_CLIENT_CERT and WEBHOOK_CLIENT_KEY: PEM files of the client certificate outbound TLS presents (the worker reads and checks them); null: none. */
   webhookClientCertificate: ClientCertificatePaths | null;
+  /**
+   * DELIVERY_LOCK_MS: how long a delivery job's lock lasts without renewal; a worker that died (or
+   * lost Redis) with deliveries in flight has them taken by another worker after about this long.
+   */
+  deliveryLockMs: number;
 }
 
 export interface ClientCertificatePaths {
@@ -97,8 +102,11 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
 export const DEFAULT_CALLBACK_DISABLE_AFTER = '5d';
 export const DEFAULT_OPERATOR_EXHAUSTED_COALESCE = '1h';
-/** The BullMQ job lock (see @callbacks/queue); one attempt must end well inside it. */
+/** The BullMQ job lock's default (DELIVERY_LOCK_MS, see @callbacks/queue); one attempt must end well inside it. */
 export const MAX_DELIVERY_TIMEOUT_MS = 50_000;
+export const DEFAULT_DELIVERY_LOCK_MS = 60_000;
+/** What DELIVERY_LOCK_MS must leave beyond DELIVERY_TIMEOUT_MS: the time to record the attempt. */
+export const DELIVERY_LOCK_MARGIN_MS = 2_000;
 /** More shards than a cluster has masters only adds queues to poll; 64 leaves room to grow. */
 export const MAX_QUEUE_SHARDS = 64;
 // Development only: anyone can read this key, so production refuses to start with it.
@@ -309,6 +317,13 @@ export function loadConfig(env: Environment): LoadedConfig {
     operatorExhaustedCoalesceMs: duration(env, 'OPERATOR_EXHAUSTED_COALESCE', DEFAULT_OPERATOR_EXHAUSTED_COALESCE, 1_000),
     webhookProxyUrl: webhookProxyUrl(env),
     webhookClientCertificate: webhookClientCertificate(env),
+    deliveryLockMs: integer(env, 'DELIVERY_LOCK_MS', DEFAULT_DELIVERY_LOCK_MS, 1_000, 3_600_000),
   };
+  // One attempt must end inside the lock, even if no renewal gets through, or two workers could send it at once.
+  if (config.deliveryLockMs < config.deliveryTimeoutMs + DELIVERY_LOCK_MARGIN_MS)
+    throw new ConfigError(
+      'DELIVERY_LOCK_MS',
+      `must be at least DELIVERY_TIMEOUT_MS + ${DELIVERY_LOCK_MARGIN_MS} ms (${config.deliveryTimeoutMs + DELIVERY_LOCK_MARGIN_MS}), got ${config.deliveryLockMs}`,
+    );
   return { config, warnings };
 }

@@ -10,10 +10,16 @@ function fail(line: string): never {
 /** What a started process hands back so that a signal can stop it. */
 export interface RunningService {
   close(): Promise<void>;
+  /**
+   * How long closing may take before the process exits anyway (code 1): past it, something it waits
+   * for (a stalled PostgreSQL or Redis) is not coming back in time. None: closing may take as long as it takes.
+   */
+  closeDeadlineMs?: number;
 }
 
 /**
- * On SIGTERM or SIGINT: close (a worker finishes its deliveries, the API its requests), then exit 0.
+ * On SIGTERM or SIGINT: close (a worker finishes its deliveries, the API its requests), then exit 0;
+ * past the service's closeDeadlineMs, exit 1 whatever it still waits for.
  * While closing, a SIGTERM changes nothing: it is a supervisor repeating itself, or `npm start`
  * passing on a Ctrl-C that the terminal already sent to the whole process group, children included.
  * A second SIGINT (Ctrl-C pressed again) exits at once. Only a second SIGINT counts: `npm start`'s
@@ -32,6 +38,14 @@ function closeOnSignals(name: string, service: RunningService): void {
     }
     if (closing) return;
     closing = true;
+    console.error(`${name}: ${signal}, closing: finishing the work in flight${signal === 'SIGINT' ? ' (Ctrl-C again exits at once)' : ''}`);
+    if (service.closeDeadlineMs !== undefined) {
+      const deadlineMs = service.closeDeadlineMs;
+      setTimeout(() => {
+        console.error(`${name}: still closing ${deadlineMs} ms after ${signal}; exiting anyway`);
+        process.exit(1);
+      }, deadlineMs).unref();
+    }
     service.close().then(
       () => process.exit(0),
       (error: unknown) => fail(`${name}: error while shutting down: ${error instanceof Error ? error.message : String(error)}`),

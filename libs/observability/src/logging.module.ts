@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { trace } from '@opentelemetry/api';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '@callbacks/config';
-import { LOG_REDACT_PATHS, redactRequestSerializer } from './log-redaction';
+import { LOG_REDACTION, redactRequestSerializer } from './log-redaction';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -26,7 +26,7 @@ export class LoggingModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,
-            redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
+            redact: LOG_REDACTION,
             mixin: traceFields,
             serializers: { req: redactRequestSerializer },
             genReqId: (request: IncomingMessage, response: ServerResponse) => {

@@ -25,17 +25,24 @@ export interface DeliveryJobData {
 }
 
 /**
- * The job lock. It must outlast one HTTP attempt (DELIVERY_TIMEOUT_MS is capped at 50 s) or a
- * second worker could take the same delivery while the first is still sending it.
+ * The job lock's default (DELIVERY_LOCK_MS sets it). It must outlast one HTTP attempt (DELIVERY_TIMEOUT_MS
+ * is capped at 50 s; the configuration refuses a lock shorter than the timeout plus a margin) or a second
+ * worker could take the same delivery while the first is still sending it.
  */
 export const DELIVERY_LOCK_DURATION_MS = 60_000;
 
 /**
- * How often workers look for jobs whose worker died (lock expired). A killed worker's deliveries
- * are back in the queue within lock duration + this interval. Stalls do not count as attempts;
- * a job that stalls twice fails, and the reconciler then retries it (its notification is pending).
+ * How often workers look for jobs whose worker died (lock expired): a quarter of the lock, at most
+ * 15 s (the default). A killed worker's deliveries are back in the queue within the lock duration
+ * plus up to two of these intervals. Stalls do not count as attempts; a job that stalls too often
+ * fails (see below).
  */
 export const DELIVERY_STALLED_INTERVAL_MS = 15_000;
+
+/** The BullMQ worker options that follow from DELIVERY_LOCK_MS. */
+export function deliveryLockOptions(lockMs: number): { lockDuration: number; stalledInterval: number } {
+  return { lockDuration: lockMs, stalledInterval: Math.min(DELIVERY_STALLED_INTERVAL_MS, Math.round(lockMs / 4)) };
+}
 
 /**
  * A job whose worker died under it (lock lost) this many times goes back to the queue; one more

@@ -76,12 +76,43 @@ export class ChildApp {
   }
 }
 
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
+/** The ports the kernel hands out for outgoing connections (net.ipv4.ip_local_port_range); 32768–60999 when unreadable. */
+function ephemeralPorts(): { low: number; high: number } {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low > 0 && high >= low) return { low, high };
+  } catch {
+    // not Linux: the usual range
+  }
+  return { low: 32768, high: 60999 };
+}
+
+function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port for a process to bind (a worker's health port, a Redis node), when the process cannot
+ * bind port 0 and say which it got (the API can: start it with PORT=0 and read its listening line).
+ * Chosen at random below the kernel's ephemeral range, so no outgoing connection of any process can
+ * take it between this check and the bind; only another test picking the same port at random could.
+ */
+export async function freePort(): Promise<number> {
+  const { low } = ephemeralPorts();
+  const floor = Math.min(10_000, low - 1_000);
+  for (let tries = 0; tries < 100; tries++) {
+    const port = floor + Math.floor(Math.random() * (low - floor));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port found between ${floor} and ${low}`);
+}
+
+/** The port a built API reports in its "API listening on port N" line (started with PORT=0 to take any free one). */
+export async function listeningPort(app: ChildApp, timeoutMs = 60_000): Promise<number> {
+  const line = await app.waitForOutput(/API listening on port \d+/, timeoutMs);
+  return Number(/(\d+)$/.exec(line)![1]);
 }

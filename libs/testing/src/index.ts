@@ -9,3 +9,4 @@ export * from './squid-proxy';
 export * from './test-pki';
 export * from './tls-test-receiver';
 export * from './oauth-test-server';
+export * from './tcp-proxy';

@@ -8,6 +8,8 @@ export interface ReceivedRequest {
   receivedAt: number;
   /** The status this receiver answered with, once the answer is complete (undefined if it never was). */
   answeredStatus?: number;
+  /** When the client closed the connection before this receiver had finished its answer (it gave up waiting). */
+  abandonedAt?: number;
 }
 
 /** How the receiver answers one request. */
@@ -30,6 +32,7 @@ export class TestReceiver {
   /** The most requests this receiver has held open at once. */
   maxConcurrent = 0;
   private open = 0;
+  private closing = false;
   private readonly waiters: Array<() => void> = [];
   private readonly server = createServer((request, response) => this.handle(request, response));
 
@@ -79,6 +82,7 @@ export class TestReceiver {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     for (const response of this.hanging) response.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -99,6 +103,9 @@ export class TestReceiver {
       };
       this.requests.push(received);
       response.once('finish', () => (received.answeredStatus = response.statusCode));
+      response.once('close', () => {
+        if (!response.writableFinished && !this.closing) received.abandonedAt = Date.now();
+      });
       this.waiters.splice(0).forEach((wake) => wake());
       this.reply(this.script.shift() ?? this.fallback, received, response);
     });

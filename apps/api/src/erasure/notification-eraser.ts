@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
-import { type NotificationSelection, NotificationRepository } from '@callbacks/persistence';
+import { type DeletedNotification, type NotificationSelection, NotificationRepository } from '@callbacks/persistence';
 import { DeliveryQueues, removeDeliveryJobs, withTimeout } from '@callbacks/queue';
 
 /** Rows per statement: each batch commits on its own, so a large erasure never holds many locks for long. */
@@ -17,7 +17,9 @@ export interface ErasedNotifications {
 
 /**
  * Deletes every notification of a partner or a case, with its attempts and the idempotency keys
- * pointing at it, batch by batch, and removes their queued jobs. A pending one is thereby cancelled:
+ * pointing at it, batch by batch, and removes their queued jobs (before the rows, inside the batch's
+ * transaction: an erasure cut short by Redis or PostgreSQL leaves whole batches, and its repetition
+ * picks up where it stopped). A pending one is thereby cancelled:
  * its job is gone, and a job already taken by a worker finds no notification and sends nothing.
  * Each batch writes an audit line naming the notifications deleted (ids and counts, never a payload).
  */
@@ -38,20 +40,13 @@ export class NotificationEraser {
   ): Promise<ErasedNotifications> {
     const total: ErasedNotifications = { notifications: 0, attempts: 0, idempotencyKeys: 0, removedJobs: 0 };
     for (;;) {
-      const batch = await this.notifications.deleteBatch(selection, argument, BATCH_SIZE, { skipLocked: false });
+      // One transaction per batch: its rows are locked, their jobs removed, then the rows deleted. If
+      // Redis cannot be reached, nothing of the batch is deleted, and a repeated erasure starts there.
+      let removedJobs = 0;
+      const batch = await this.notifications.deleteBatchAfter(selection, argument, BATCH_SIZE, async (notifications) => {
+        removedJobs = await this.removeJobs(notifications);
+      });
       if (batch.notifications.length === 0) return total;
-      // Each notification's jobs are in its callback's shard queue.
-      const byQueue = new Map<Queue, Array<{ notificationId: string; round: number }>>();
-      for (const notification of batch.notifications) {
-        const queue = this.queues.forCallback(notification.partnerId, notification.notificationTypeId);
-        byQueue.set(queue, [...(byQueue.get(queue) ?? []), { notificationId: notification.id, round: notification.deliveryRound }]);
-      }
-      const removedPerQueue = await withTimeout(
-        Promise.all([...byQueue].map(([queue, jobs]) => removeDeliveryJobs(queue, jobs))),
-        REDIS_TIMEOUT_MS,
-        'removing erased notifications from the queue',
-      );
-      const removedJobs = removedPerQueue.reduce((sum, n) => sum + n, 0);
       total.notifications += batch.notifications.length;
       total.attempts += batch.attempts;
       total.idempotencyKeys += batch.idempotencyKeys;
@@ -70,5 +65,20 @@ export class NotificationEraser {
         'erased notifications',
       );
     }
+  }
+
+  /** Removes the queued jobs of `notifications`, each from its callback's shard queue; how many were removed. */
+  private async removeJobs(notifications: DeletedNotification[]): Promise<number> {
+    const byQueue = new Map<Queue, Array<{ notificationId: string; round: number }>>();
+    for (const notification of notifications) {
+      const queue = this.queues.forCallback(notification.partnerId, notification.notificationTypeId);
+      byQueue.set(queue, [...(byQueue.get(queue) ?? []), { notificationId: notification.id, round: notification.deliveryRound }]);
+    }
+    const removedPerQueue = await withTimeout(
+      Promise.all([...byQueue].map(([queue, jobs]) => removeDeliveryJobs(queue, jobs))),
+      REDIS_TIMEOUT_MS,
+      'removing erased notifications from the queue',
+    );
+    return removedPerQueue.reduce((sum, n) => sum + n, 0);
   }
 }

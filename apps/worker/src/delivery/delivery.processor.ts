@@ -8,8 +8,8 @@ import {
   DELIVERY_LOCK_DURATION_MS,
   DELIVERY_MAX_STALLED_COUNT,
   DELIVERY_QUEUE,
-  DELIVERY_STALLED_INTERVAL_MS,
   type DeliveryJobData,
+  deliveryLockOptions,
   isOperatorEventJob,
   type OperatorEventJobData,
   STALLED_TOO_OFTEN,
@@ -32,8 +32,11 @@ function deliveryJob(job: Job<DeliveryJobData>): DeliveryJob {
   };
 }
 
+/** Every delivery worker's options but the lock's (see deliveryProcessors, which applies DELIVERY_LOCK_MS). */
+export const DELIVERY_WORKER_OPTIONS = { autorun: false, maxStalledCount: DELIVERY_MAX_STALLED_COUNT };
+
 /** Time beyond one attempt's deadline for recording it before shutdown gives up waiting. */
-const SHUTDOWN_MARGIN_MS = 10_000;
+export const SHUTDOWN_MARGIN_MS = 10_000;
 
 /**
  * Turns a delivery's result into BullMQ's terms: a retry moves the job to delayed (not counted as
@@ -41,12 +44,7 @@ const SHUTDOWN_MARGIN_MS = 10_000;
  * once (it stays visible, and retryable, in Bull Board). Errors other than those throw, so BullMQ
  * retries the job with its backoff.
  */
-@Processor(DELIVERY_QUEUE, {
-  autorun: false,
-  lockDuration: DELIVERY_LOCK_DURATION_MS,
-  stalledInterval: DELIVERY_STALLED_INTERVAL_MS,
-  maxStalledCount: DELIVERY_MAX_STALLED_COUNT,
-})
+@Processor(DELIVERY_QUEUE, { ...DELIVERY_WORKER_OPTIONS, ...deliveryLockOptions(DELIVERY_LOCK_DURATION_MS) })
 export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,

@@ -340,6 +340,48 @@ export class NotificationRepository {
   }
 
   /**
+   * An erasure's batch, in one transaction of its own: locks at most `limit` notifications of
+   * `selection` (waiting for rows others hold), hands them to `beforeDelete` (the erasure removes
+   * their queued jobs there), then deletes them with their attempts and idempotency keys. If
+   * `beforeDelete` throws, the transaction rolls back and nothing of the batch is gone: a repeated
+   * erasure finds the same rows, and their jobs, again.
+   */
+  async deleteBatchAfter(
+    selection: Exclude<NotificationSelection, 'expired'>,
+    argument: string,
+    limit: number,
+    beforeDelete: (notifications: DeletedNotification[]) => Promise<void>,
+  ): Promise<DeletedNotifications> {
+    return this.dataSource.transaction(async (db) => {
+      const locked = (await db.query(
+        `SELECT id, partner_id, notification_type_id, delivery_round, status FROM notifications WHERE ${SELECTIONS[selection]} LIMIT $2 FOR UPDATE`,
+        [argument, limit],
+      )) as Array<{ id: string; partner_id: string; notification_type_id: number; delivery_round: number; status: string }>;
+      const notifications = locked.map((row) => ({
+        id: row.id,
+        partnerId: row.partner_id,
+        notificationTypeId: row.notification_type_id,
+        deliveryRound: row.delivery_round,
+        status: row.status,
+      }));
+      if (notifications.length === 0) return { notifications, attempts: 0, idempotencyKeys: 0 };
+      await beforeDelete(notifications);
+      const [counts] = (await db.query(
+        `WITH attempts AS (
+           DELETE FROM delivery_attempts WHERE notification_id = ANY($1::uuid[]) RETURNING 1
+         ), keys AS (
+           DELETE FROM idempotency_keys WHERE notification_id = ANY($1::uuid[]) RETURNING 1
+         ), gone AS (
+           DELETE FROM notifications WHERE id = ANY($1::uuid[]) RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM attempts)::int AS attempts, (SELECT count(*) FROM keys)::int AS keys`,
+        [notifications.map((notification) => notification.id)],
+      )) as Array<{ attempts: number; keys: number }>;
+      return { notifications, attempts: counts.attempts, idempotencyKeys: counts.keys };
+    });
+  }
+
+  /**
    * Deletes at most `limit` notifications of `selection`, with their attempts and the idempotency
    * keys that point at them, in one statement (one short transaction). `skipLocked` passes over rows
    * another transaction holds (a delivery recording its attempt) instead of waiting for them: the
