@@ -6,6 +6,7 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { NotificationRepository } from '@callbacks/persistence';
 import { type InDoubtWrite, intakeInDoubtKey, withTimeout } from '@callbacks/queue';
 import { ApiRedis } from '../common/api-redis';
+import { DomainError } from '../common/domain-error';
 
 /** How often the resolver looks at the in-doubt writes (an HGETALL of a hash that is almost always empty). */
 const RESOLVE_INTERVAL_MS = 1_000;
@@ -82,11 +83,23 @@ export class IntakeInDoubt implements OnApplicationBootstrap, OnApplicationShutd
   async adopt(notificationIds: string[]): Promise<Adoption> {
     const adoption: Adoption = { adopted: new Set(), deleting: new Set() };
     if (notificationIds.length === 0) return adoption;
-    const results = (await withTimeout(
-      this.redis.client.eval(this.scripts.adopt, 1, this.key, ...notificationIds),
-      REDIS_TIMEOUT_MS,
-      'adopting in-doubt intake writes',
-    )) as number[];
+    let results: number[];
+    try {
+      results = (await withTimeout(
+        this.redis.client.eval(this.scripts.adopt, 1, this.key, ...notificationIds),
+        REDIS_TIMEOUT_MS,
+        'adopting in-doubt intake writes',
+      )) as number[];
+    } catch {
+      // Without Redis a replay cannot tell whether its notification is being deleted: it is not answered 202 blindly.
+      throw new DomainError(
+        503,
+        'service_unavailable',
+        'a replay by Idempotency-Key cannot be checked while Redis is unavailable; nothing was stored, retry shortly',
+        undefined,
+        { 'Retry-After': '5' },
+      );
+    }
     notificationIds.forEach((id, index) => {
       if (results[index] === 1) adoption.adopted.add(id);
       if (results[index] === -1) adoption.deleting.add(id);

@@ -149,8 +149,9 @@ export class NotificationIntake {
       throw error;
     }
     const ticket = newTicket();
-    try {
-      return await this.withinDeadline([ticket], async () => {
+    return this.withinDeadline([ticket], async () => {
+      // Given back when the work ends, not when the request is answered: an abandoned batch holds its memory until then.
+      try {
         for (let tries = 0; ; tries++) {
           const outcomes = await this.commit(
             items.map((item) => ({ item, ticket })),
@@ -160,10 +161,10 @@ export class NotificationIntake {
           if (tries > 0) throw new Error('an idempotency key conflicted twice in a row');
           ticket.state = 'open';
         }
-      });
-    } finally {
-      this.budget.give(items.length, bytes);
-    }
+      } finally {
+        this.budget.give(items.length, bytes);
+      }
+    });
   }
 
   private queueFull(error: BudgetExhausted): DomainError {
