@@ -33,6 +33,19 @@ class RolledBack {
 /** Raised inside a commit whose request(s) passed their deadline before COMMIT: it rolls back, storing nothing of theirs. */
 class Abandoned {}
 
+/** A COMMIT that failed after it was sent: its writes are registered in doubt, and its requests are answered 503. */
+class CommitInDoubt extends DomainError {
+  constructor() {
+    super(
+      503,
+      'intake_timeout',
+      'the database did not confirm the commit; nothing was stored (or it is replayed by its Idempotency-Key), retry',
+      undefined,
+      { 'Retry-After': String(TIMEOUT_RETRY_AFTER_S) },
+    );
+  }
+}
+
 /**
  * One request's way through intake. `open` until either its commit is acknowledged (`committed`:
  * it will be answered with the outcome) or its deadline passes first (`abandoned`: answered 503).
@@ -214,14 +227,15 @@ export class NotificationIntake {
     const live = items.filter(({ ticket }) => ticket.state !== 'abandoned');
     if (live.length < items.length) {
       const outcomes = live.length > 0 ? await this.commitGroup(live) : [];
-      return items.map(({ ticket }) =>
-        ticket.state === 'abandoned' ? { kind: 'failed', error: intakeTimeout(this.config) } : outcomes.shift()!,
-      );
+      // By membership in `live`, not by state now: more may have been abandoned while it committed.
+      const byItem = new Map(live.map((item, index) => [item, outcomes[index]]));
+      return items.map((item) => byItem.get(item) ?? { kind: 'failed', error: intakeTimeout(this.config) });
     }
     try {
       return await this.commit(items, false);
     } catch (error) {
       if (error instanceof Abandoned) return this.commitGroup(items);
+      if (error instanceof CommitInDoubt) return items.map((): IntakeOutcome => ({ kind: 'failed', error }));
       if (items.length === 1) return [{ kind: 'failed', error }];
       return Promise.all(
         items.map((item) =>
@@ -238,6 +252,7 @@ export class NotificationIntake {
     const items = ticketed.map(({ item }) => item);
     const tickets = [...new Set(ticketed.map(({ ticket }) => ticket))];
     let committed: { outcomes: IntakeOutcome[]; writes: IntakeWrite[]; adopted: DeliveryToEnqueue[] };
+    let inDoubt: InDoubtWrite[] | null = null;
     try {
       committed = await this.dataSource.transaction(async (manager) => {
         const result = await this.write(manager, items);
@@ -245,19 +260,27 @@ export class NotificationIntake {
         // One synchronous step with the deadline's: either a request is abandoned before COMMIT
         // (roll back), or its writes are known before COMMIT is sent (in doubt if abandoned later).
         if (tickets.some((ticket) => ticket.state === 'abandoned')) throw new Abandoned();
-        for (const { index, notification } of result.writes) {
-          ticketed[index].ticket.written.push({
+        inDoubt = result.writes.map(({ index, notification }) => {
+          const write: InDoubtWrite = {
             notificationId: notification.id,
             txid: result.txid!,
             partnerId: notification.partnerId,
             notificationTypeId: notification.notificationTypeId,
             test: notification.test,
-          });
-        }
+          };
+          ticketed[index].ticket.written.push(write);
+          return write;
+        });
         return result;
       });
     } catch (error) {
       if (error instanceof RolledBack) return error.outcomes;
+      // COMMIT was sent and failed (the connection broke, a timeout): it may have landed. Tried
+      // again, the same requests would be written twice; answered 503, their writes are in doubt.
+      if (inDoubt !== null) {
+        await this.inDoubt.register(inDoubt);
+        throw new CommitInDoubt();
+      }
       throw error;
     }
     // Acknowledged: requests still open will be answered with their outcome; abandoned ones were
