@@ -19,6 +19,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly intakeRejected = new Counter({
+    name: 'webhook_intake_rejected_total',
+    help: 'Intake requests answered 503, by reason: queue_full (INTAKE_QUEUE_MAX or _BYTES) or timeout (INTAKE_TIMEOUT_MS)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly deliveries = new Counter({
     name: 'webhook_deliveries_total',
     help: 'Delivery attempts by type and outcome: delivered, retry_scheduled, failed (for good) or skipped',

@@ -41,8 +41,28 @@ export const MIGRATIONS = [
   CallbackTransport1765400000000,
 ];
 
-/** The one definition of our PostgreSQL connection, used by both apps, the tests and `npm run migrate`. */
-export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {
+/**
+ * Waiting for a pooled connection (or a new one) gives up after this long: the API answers 503
+ * rather than queueing requests behind a stalled database.
+ */
+export const CONNECTION_TIMEOUT_MS = 5_000;
+/** The client gives up on a statement this long after PostgreSQL's statement_timeout would have ended it (a stalled network). */
+const QUERY_TIMEOUT_MARGIN_MS = 5_000;
+
+/**
+ * The timeouts of a pool serving requests: `statement_timeout` ends a statement in PostgreSQL,
+ * `query_timeout` gives up on it in the client when the network stalls and PostgreSQL's answer
+ * never comes. Not for migrations, which may run long.
+ */
+export function poolTimeouts(statementTimeoutMs: number): { statement_timeout: number; query_timeout: number } {
+  return { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS };
+}
+
+/**
+ * The one definition of our PostgreSQL connection, used by both apps, the tests and `npm run migrate`.
+ * `statementTimeoutMs`: the apps' statement timeout (DATABASE_STATEMENT_TIMEOUT_MS); none for migrations.
+ */
+export function dataSourceOptions(databaseUrl: string, poolSize = 10, statementTimeoutMs?: number): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -52,7 +72,11 @@ export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourc
     synchronize: false,
     migrationsRun: false,
     poolSize,
-    extra: { connectionTimeoutMillis: 5_000, application_name: 'partner-callbacks' },
+    extra: {
+      connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+      application_name: 'partner-callbacks',
+      ...(statementTimeoutMs === undefined ? {} : poolTimeouts(statementTimeoutMs)),
+    },
   };
 }
 

@@ -29,7 +29,11 @@ const REPOSITORIES = [
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config.databaseUrl, 10), retryAttempts: 2, retryDelay: 1_000 }),
+      useFactory: (config: AppConfig) => ({
+        ...dataSourceOptions(config.databaseUrl, 10, config.databaseStatementTimeoutMs),
+        retryAttempts: 2,
+        retryDelay: 1_000,
+      }),
     }),
   ],
   providers: REPOSITORIES,

@@ -18,7 +18,7 @@ import {
   SUPPORTED_NOTIFICATION_TYPE_IDS,
 } from '@callbacks/contracts';
 import { Audience, callerId, CurrentPrincipal, type Principal } from '../auth/principal';
-import { ApiProblems } from '../common/api-problems';
+import { ApiIntakeUnavailable, ApiProblems } from '../common/api-problems';
 import { DomainError } from '../common/domain-error';
 import { RateLimit } from '../common/rate-limit.guard';
 import { NotificationTypeParam, PartnerIdParam, RawJsonBody, UuidParam } from '../common/params';
@@ -69,6 +69,7 @@ export class NotificationsController {
   })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422, 429)
+  @ApiIntakeUnavailable()
   echo(
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationTypeID') notificationTypeId: number,
@@ -106,6 +107,7 @@ export class NotificationsController {
   })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422)
+  @ApiIntakeUnavailable()
   publish(
     @Body() event: PublishNotificationDto,
     @RawJsonBody() rawBody: string,
@@ -133,6 +135,7 @@ export class NotificationsController {
   })
   @ApiAcceptedResponse({ type: NotificationBatchAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422)
+  @ApiIntakeUnavailable()
   publishBatch(
     @Body() batch: PublishNotificationBatchDto,
     @RawJsonBody() rawBody: string,

@@ -62,6 +62,7 @@ export class CallbackOutcomeRepository {
       applicationName: 'partner-callbacks-lifecycle',
       max: 2,
       synchronousCommit: false,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
     });
   }
 

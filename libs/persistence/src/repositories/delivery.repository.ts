@@ -227,7 +227,12 @@ export class DeliveryRepository implements OnApplicationShutdown {
   private readonly parks = new Batcher((entries: Array<{ notificationId: string; until: Date }>) => this.parkMany(entries));
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.pool = createDatabasePool(config.databaseUrl, { applicationName: 'partner-callbacks-worker', max: 10, synchronousCommit: false });
+    this.pool = createDatabasePool(config.databaseUrl, {
+      applicationName: 'partner-callbacks-worker',
+      max: 10,
+      synchronousCommit: false,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+    });
   }
 
   /** The notification and its callback; with the payload only for a delivery that holds a slot. */

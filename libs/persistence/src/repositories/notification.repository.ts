@@ -27,6 +27,14 @@ export interface DeletedNotification {
   status: string;
 }
 
+/** The notifications an intake INSERT wrote, and its transaction's id (null when it wrote none). */
+export interface WrittenNotifications {
+  ids: Set<string>;
+  txid: string | null;
+}
+
+export type TransactionStatus = 'committed' | 'aborted' | 'in progress';
+
 export interface DeletedNotifications {
   notifications: DeletedNotification[];
   attempts: number;
@@ -212,8 +220,8 @@ export class NotificationRepository {
    * transaction holds is skipped (ON CONFLICT waits for that transaction), and so is its
    * notification; returns the ids written.
    */
-  async insertAccepted(notifications: AcceptedNotification[], db: SqlExecutor = this.dataSource): Promise<Set<string>> {
-    if (notifications.length === 0) return new Set();
+  async insertAccepted(notifications: AcceptedNotification[], db: SqlExecutor = this.dataSource): Promise<WrittenNotifications> {
+    if (notifications.length === 0) return { ids: new Set(), txid: null };
     const column = <T>(value: (notification: AcceptedNotification) => T) => notifications.map(value);
     const written = (await db.query(
       `WITH input AS (
@@ -229,7 +237,7 @@ export class NotificationRepository {
        SELECT id, partner_id, notification_type_id, payload::json, process_unique_id, simulation_unique_id, test, status, status_reason,
               CASE WHEN status = 'pending' THEN now() END
          FROM input WHERE key IS NULL OR id IN (SELECT notification_id FROM keyed)
-       RETURNING id`,
+       RETURNING id, pg_current_xact_id()::text AS txid`,
       [
         column((notification) => notification.id),
         column((notification) => notification.partnerId),
@@ -244,8 +252,34 @@ export class NotificationRepository {
         column((notification) => notification.idempotency?.key ?? null),
         column((notification) => notification.idempotency?.requestHash ?? null),
       ],
-    )) as Array<{ id: string }>;
-    return new Set(written.map((row) => row.id));
+    )) as Array<{ id: string; txid: string }>;
+    return { ids: new Set(written.map((row) => row.id)), txid: written[0]?.txid ?? null };
+  }
+
+  /** What became of transactions, by id (pg_xact_status): committed, aborted, in progress, or null when too old to tell. */
+  async transactionStatuses(txids: string[], db: SqlExecutor = this.dataSource): Promise<Map<string, TransactionStatus | null>> {
+    if (txids.length === 0) return new Map();
+    const rows = (await db.query(`SELECT txid, pg_xact_status(txid::xid8) AS status FROM unnest($1::text[]) AS t(txid)`, [
+      txids,
+    ])) as Array<{
+      txid: string;
+      status: TransactionStatus | null;
+    }>;
+    return new Map(rows.map((row) => [row.txid, row.status]));
+  }
+
+  /**
+   * Deletes notifications an intake request gave up on (answered 503 while their commit was in
+   * doubt), and their idempotency keys, so a retry writes anew. Never enqueued, they have no attempts.
+   */
+  async deleteAbandoned(ids: string[], db: SqlExecutor = this.dataSource): Promise<number> {
+    if (ids.length === 0) return 0;
+    const [, deleted] = (await db.query(
+      `WITH keys AS (DELETE FROM idempotency_keys WHERE notification_id = ANY($1::uuid[]))
+       DELETE FROM notifications WHERE id = ANY($1::uuid[])`,
+      [ids],
+    )) as [unknown, number];
+    return deleted;
   }
 
   /** now() minus `periodMs` by the database's clock (the one that wrote updated_at): what is older has expired. */
