@@ -31,14 +31,19 @@ export function auditActor(principal: Principal): AuditActor {
   return principal.kind === 'partner' ? { kind: 'api_key', id: principal.apiKeyId } : { kind: 'portal_session', id: principal.sessionId };
 }
 
-/** The request id pino-http gave the request, and its source address as Express determines it (`request.ip`). */
-export function requestOrigin(request: Request, actor: AuditActor): AuditOrigin {
+/** Where a request came from, whoever makes it: the id pino-http gave it, and its source address as Express determines it (`request.ip`). */
+export type RequestSource = Omit<AuditOrigin, 'actor'>;
+
+export function requestSource(request: Request): RequestSource {
   const requestId = (request as Request & { id?: unknown }).id;
   return {
-    actor,
     requestId: typeof requestId === 'string' ? requestId : null,
     sourceAddress: request.ip ?? request.socket.remoteAddress ?? null,
   };
+}
+
+export function requestOrigin(request: Request, actor: AuditActor): AuditOrigin {
+  return { actor, ...requestSource(request) };
 }
 
 /** The origin of the request's changes, on a route that declares an Audience (AuthGuard identified the caller). */

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { RecoverNotificationsDto, RecoveringDto, SUPPORTED_NOTIFICATION_TYPE_IDS } from '@callbacks/contracts';
+import { type AuditOrigin, Origin } from '../audit/audit-trail';
 import { Audience } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { NotificationTypeParam, PartnerIdParam } from '../common/params';
@@ -35,8 +36,9 @@ export class RecoveryController {
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
     @Body() body: RecoverNotificationsDto,
+    @Origin() origin: AuditOrigin,
   ): Promise<RecoveringDto> {
-    return this.recoverNotifications.execute({ partnerId, notificationTypeId }, body);
+    return this.recoverNotifications.execute({ partnerId, notificationTypeId }, body, origin);
   }
 
   @Post('admin/partners/:partnerUniqueID/recover')
@@ -48,7 +50,11 @@ export class RecoveryController {
   })
   @ApiAcceptedResponse({ type: RecoveringDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422)
-  recoverPartner(@PartnerIdParam() partnerId: string, @Body() body: RecoverNotificationsDto): Promise<RecoveringDto> {
-    return this.recoverNotifications.execute({ partnerId, notificationTypeId: null }, body);
+  recoverPartner(
+    @PartnerIdParam() partnerId: string,
+    @Body() body: RecoverNotificationsDto,
+    @Origin() origin: AuditOrigin,
+  ): Promise<RecoveringDto> {
+    return this.recoverNotifications.execute({ partnerId, notificationTypeId: null }, body, origin);
   }
 }

@@ -60,6 +60,19 @@ describe('AuditRepository (component: its statements on PostgreSQL)', () => {
     expect(await audit.page({ since: new Date(Date.now() + 60_000), limit: 10, order: 'oldest_first' })).toEqual([]);
   });
 
+  it('orders by insertion past nine entries (seq as a number, not as text)', async () => {
+    const partner = randomUUID();
+    const ids: string[] = [];
+    for (let n = 0; n < 12; n += 1) {
+      const one = entry(partner, 'callback_updated');
+      ids.push(one.id);
+      await audit.insert(one);
+    }
+    const first = await audit.page({ partnerId: partner, limit: 10, order: 'oldest_first' });
+    const rest = await audit.page({ partnerId: partner, after: first[9].seq, limit: 10, order: 'oldest_first' });
+    expect([...first, ...rest].map((row) => row.id)).toEqual(ids);
+  });
+
   it('is append-only: PostgreSQL refuses to update an entry', async () => {
     const one = entry(partnerA, 'api_key_revoked');
     await audit.insert(one);

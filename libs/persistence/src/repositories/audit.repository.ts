@@ -34,7 +34,7 @@ export interface AuditPageQuery {
 
 interface Row {
   id: string;
-  seq: string;
+  seq_text: string;
   at: Date;
   action: string;
   actor_kind: AuditActorKind;
@@ -83,14 +83,15 @@ export class AuditRepository {
     if (query.after !== undefined) where((p) => (newestFirst ? `seq < ${p}::bigint` : `seq > ${p}::bigint`), query.after);
     parameters.push(query.limit);
     const rows = (await this.dataSource.query(
-      `SELECT id, seq::text AS seq, at, action, actor_kind, actor_id, partner_id, target, details, request_id, source_address
+      // Ordered by the column, not the text it is selected as ("10" < "9").
+      `SELECT id, seq::text AS seq_text, at, action, actor_kind, actor_id, partner_id, target, details, request_id, source_address
          FROM audit_entries ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
         ORDER BY seq ${newestFirst ? 'DESC' : 'ASC'} LIMIT $${parameters.length}`,
       parameters,
     )) as Row[];
     return rows.map((row) => ({
       id: row.id,
-      seq: row.seq,
+      seq: row.seq_text,
       at: row.at,
       action: row.action,
       actorKind: row.actor_kind,

@@ -157,8 +157,8 @@ export class NotificationRepository {
   }
 
   /** A new delivery round for the partner's notification; null when it has none by that id. */
-  async startRound(partnerId: string, notificationId: string): Promise<NotificationDelivery | null> {
-    const [rows] = (await this.dataSource.query(
+  async startRound(partnerId: string, notificationId: string, db: SqlExecutor = this.dataSource): Promise<NotificationDelivery | null> {
+    const [rows] = (await db.query(
       `UPDATE notifications SET ${NEW_DELIVERY_ROUND} WHERE id = $1 AND partner_id = $2 RETURNING ${DELIVERY_COLUMNS}`,
       [notificationId, partnerId],
     )) as [DeliveryRow[], number];
