@@ -31,7 +31,7 @@ export class CreatePartner {
           action: 'api_key_issued',
           partnerId: created.id,
           target: `api_key:${apiKeyId}`,
-          details: { keyPrefix: key.keyPrefix, firstKey: true },
+          details: { firstKey: true },
         },
         manager,
       );

@@ -24,11 +24,7 @@ export class IssueApiKey {
     const apiKeyId = randomUUID();
     await this.dataSource.transaction(async (manager) => {
       await this.partnerRows.insertKey({ id: apiKeyId, partnerId, keyHash: key.keyHash, keyPrefix: key.keyPrefix }, manager);
-      await this.audit.record(
-        origin,
-        { action: 'api_key_issued', partnerId, target: `api_key:${apiKeyId}`, details: { keyPrefix: key.keyPrefix } },
-        manager,
-      );
+      await this.audit.record(origin, { action: 'api_key_issued', partnerId, target: `api_key:${apiKeyId}` }, manager);
     });
     return { apiKeyId, apiKey: key.apiKey };
   }

@@ -10,13 +10,14 @@ export interface PortalContext {
   origin: AuditOrigin;
 }
 
-export type PortalSection = 'overview' | 'callbacks' | 'echo' | 'deliveries';
+export type PortalSection = 'overview' | 'callbacks' | 'echo' | 'deliveries' | 'activity';
 
 const SECTIONS: Array<{ section: PortalSection; label: string; path: string }> = [
   { section: 'overview', label: 'Overview', path: '' },
   { section: 'callbacks', label: 'Callbacks', path: '/callbacks' },
   { section: 'echo', label: 'Test echo', path: '/echo' },
   { section: 'deliveries', label: 'Delivery log', path: '/deliveries' },
+  { section: 'activity', label: 'Activity', path: '/activity' },
 ];
 
 export function portalPath(context: PortalContext, path = ''): string {
