@@ -2,7 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { Metrics } from '@callbacks/observability';
-import { AuditRepository, DatabaseLock, IdempotencyKeyRepository, NotificationRepository, OperatorEventRepository } from '@callbacks/persistence';
+import {
+  AuditRepository,
+  DatabaseLock,
+  IdempotencyKeyRepository,
+  NotificationRepository,
+  OperatorEventRepository,
+} from '@callbacks/persistence';
 import type { PassContext, PeriodicPass } from '../passes/periodic-pass';
 
 /** Rows per statement: each batch is its own short transaction, so row locks last milliseconds. */
