@@ -18,3 +18,4 @@ export * from './dto/portal.dto';
 export * from './dto/recovery.dto';
 export * from './dto/callback-transport';
 export * from './dto/audit.dto';
+export * from './skip-reasons';

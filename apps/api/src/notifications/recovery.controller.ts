@@ -9,7 +9,8 @@ import { RateLimit } from '../common/rate-limit.guard';
 import { RecoverNotifications } from './use-cases/recover-notifications.use-case';
 
 const RECOVER_DESCRIPTION =
-  'A new delivery round, with the same webhook-id, for every notification accepted in [since, until) that is failed, or skipped because the callback was disabled. ' +
+  'A new delivery round, with the same webhook-id, for every notification accepted in [since, until) that is failed, or skipped because the service had disabled the callback (statusReason callback_disabled); ' +
+  'those skipped while the partner itself had paused it (statusReason callback_paused) are not taken. ' +
   'since may not be older than RETENTION_PERIOD. At most 10,000 per call: a larger window is refused with 422 (narrow it). ' +
   'Notifications already pending (e.g. from a recovery still running) are not taken again.';
 
