@@ -1,4 +1,4 @@
-import { Check, Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** Who made a change: the operator key, a partner's API key, or a portal session. */
 export type AuditActorKind = 'operator' | 'api_key' | 'portal_session';
@@ -9,14 +9,13 @@ export type AuditActorKind = 'operator' | 'api_key' | 'portal_session';
  */
 @Entity({ name: 'audit_entries' })
 @Check('ck_audit_entries_actor_kind', `actor_kind IN ('operator', 'api_key', 'portal_session')`)
-@Index('ix_audit_entries_partner', ['partnerId', 'seq'])
-@Index('ix_audit_entries_at', ['at'])
-@Unique('uq_audit_entries_seq', ['seq'])
+@Index('ix_audit_entries_partner', ['partnerId', 'at', 'seq'])
+@Index('ix_audit_entries_at', ['at', 'seq'])
 export class AuditEntryEntity {
   @PrimaryColumn({ type: 'uuid' })
   id: string;
 
-  /** Insertion order; the list's cursor. */
+  /** Insertion order: breaks ties between entries of the same time (the list is ordered by at, then seq). */
   @Column({ type: 'bigint', generated: 'identity', generatedIdentity: 'ALWAYS' })
   seq: string;
 

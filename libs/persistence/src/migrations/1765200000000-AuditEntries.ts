@@ -5,7 +5,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * It holds ids (partner, key, session, notification), never a secret, a header value or a payload,
  * so it has no foreign key: it outlives a partner's erasure and is deleted only by retention
  * (AUDIT_RETENTION_PERIOD). A trigger refuses every UPDATE: an entry, once written, stays as written.
- * `seq` orders the entries and makes the cursor of GET /admin/audit.
+ * Entries are listed by (at, seq): `seq` breaks ties between entries of the same time. The two
+ * indexes serve a partner's listing and the whole trail's (`since`), both in that order, and the
+ * retention sweep (oldest first).
  */
 export class AuditEntries1765200000000 implements MigrationInterface {
   name = 'AuditEntries1765200000000';
@@ -24,11 +26,10 @@ export class AuditEntries1765200000000 implements MigrationInterface {
         details jsonb NOT NULL DEFAULT '{}',
         request_id varchar(128),
         source_address varchar(64),
-        CONSTRAINT ck_audit_entries_actor_kind CHECK (actor_kind IN ('operator', 'api_key', 'portal_session')),
-        CONSTRAINT uq_audit_entries_seq UNIQUE (seq)
+        CONSTRAINT ck_audit_entries_actor_kind CHECK (actor_kind IN ('operator', 'api_key', 'portal_session'))
       )`);
-    await queryRunner.query(`CREATE INDEX ix_audit_entries_partner ON audit_entries (partner_id, seq)`);
-    await queryRunner.query(`CREATE INDEX ix_audit_entries_at ON audit_entries (at)`);
+    await queryRunner.query(`CREATE INDEX ix_audit_entries_partner ON audit_entries (partner_id, at, seq)`);
+    await queryRunner.query(`CREATE INDEX ix_audit_entries_at ON audit_entries (at, seq)`);
     await queryRunner.query(`
       CREATE FUNCTION audit_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

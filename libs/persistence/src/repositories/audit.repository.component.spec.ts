@@ -42,13 +42,17 @@ describe('AuditRepository (component: its statements on PostgreSQL)', () => {
 
     const first = await audit.page({ partnerId: partnerA, limit: 2, order: 'oldest_first' });
     expect(first.map((row) => row.action)).toEqual(['callback_created', 'callback_updated']);
-    expect(first[0]).toMatchObject({ ...written[0], at: expect.any(Date) });
-    const rest = await audit.page({ partnerId: partnerA, after: first[1].seq, limit: 2, order: 'oldest_first' });
+    expect(first[0]).toMatchObject({
+      ...written[0],
+      at: expect.any(Date),
+      position: { atMicros: expect.stringMatching(/^\d+$/), seq: expect.any(String) },
+    });
+    const rest = await audit.page({ partnerId: partnerA, after: first[1].position, limit: 2, order: 'oldest_first' });
     expect(rest.map((row) => row.action)).toEqual(['callback_deleted']);
 
     const newest = await audit.page({ partnerId: partnerA, limit: 2, order: 'newest_first' });
     expect(newest.map((row) => row.action)).toEqual(['callback_deleted', 'callback_updated']);
-    const older = await audit.page({ partnerId: partnerA, after: newest[1].seq, limit: 5, order: 'newest_first' });
+    const older = await audit.page({ partnerId: partnerA, after: newest[1].position, limit: 5, order: 'newest_first' });
     expect(older.map((row) => row.action)).toEqual(['callback_created']);
 
     expect((await audit.page({ limit: 10, order: 'oldest_first' })).map((row) => row.partnerId)).toEqual([
@@ -60,16 +64,19 @@ describe('AuditRepository (component: its statements on PostgreSQL)', () => {
     expect(await audit.page({ since: new Date(Date.now() + 60_000), limit: 10, order: 'oldest_first' })).toEqual([]);
   });
 
-  it('orders by insertion past nine entries (seq as a number, not as text)', async () => {
+  it('orders by time, then insertion, past nine entries (seq as a number, not as text), entries of one time included', async () => {
     const partner = randomUUID();
     const ids: string[] = [];
-    for (let n = 0; n < 12; n += 1) {
-      const one = entry(partner, 'callback_updated');
-      ids.push(one.id);
-      await audit.insert(one);
-    }
+    // One transaction: every entry has the same now(), and only seq orders them.
+    await dataSource.transaction(async (manager) => {
+      for (let n = 0; n < 12; n += 1) {
+        const one = entry(partner, 'callback_updated');
+        ids.push(one.id);
+        await audit.insert(one, manager);
+      }
+    });
     const first = await audit.page({ partnerId: partner, limit: 10, order: 'oldest_first' });
-    const rest = await audit.page({ partnerId: partner, after: first[9].seq, limit: 10, order: 'oldest_first' });
+    const rest = await audit.page({ partnerId: partner, after: first[9].position, limit: 10, order: 'oldest_first' });
     expect([...first, ...rest].map((row) => row.id)).toEqual(ids);
   });
 

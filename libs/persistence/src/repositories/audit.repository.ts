@@ -17,17 +17,23 @@ export interface NewAuditEntry {
   sourceAddress: string | null;
 }
 
-export interface AuditEntryRow extends NewAuditEntry {
+/** Where an entry stands in the listing's order: its time in microseconds since the epoch (a JS Date would cut them), then its seq. */
+export interface AuditPosition {
+  atMicros: string;
   seq: string;
-  at: Date;
 }
 
-/** Which entries a page holds: of one partner or all, at or after `since`, past the cursor's `seq`, in one direction. */
+export interface AuditEntryRow extends NewAuditEntry {
+  at: Date;
+  position: AuditPosition;
+}
+
+/** Which entries a page holds: of one partner or all, at or after `since`, past the previous page's last position, in one direction. */
 export interface AuditPageQuery {
   partnerId?: string;
   since?: Date;
-  /** The seq of the last entry of the previous page. */
-  after?: string;
+  /** The position of the last entry of the previous page. */
+  after?: AuditPosition;
   limit: number;
   order: 'oldest_first' | 'newest_first';
 }
@@ -35,6 +41,7 @@ export interface AuditPageQuery {
 interface Row {
   id: string;
   seq_text: string;
+  at_micros: string;
   at: Date;
   action: string;
   actor_kind: AuditActorKind;
@@ -69,7 +76,7 @@ export class AuditRepository {
     );
   }
 
-  /** Up to `limit` entries in `order`, by insertion (seq). */
+  /** Up to `limit` entries in `order`: by time, then insertion (an index range scan either way, with or without a partner). */
   async page(query: AuditPageQuery): Promise<AuditEntryRow[]> {
     const conditions: string[] = [];
     const parameters: unknown[] = [];
@@ -80,18 +87,28 @@ export class AuditRepository {
     const newestFirst = query.order === 'newest_first';
     if (query.partnerId !== undefined) where((p) => `partner_id = ${p}`, query.partnerId);
     if (query.since !== undefined) where((p) => `at >= ${p}`, query.since);
-    if (query.after !== undefined) where((p) => (newestFirst ? `seq < ${p}::bigint` : `seq > ${p}::bigint`), query.after);
+    if (query.after !== undefined) {
+      const { atMicros, seq } = query.after;
+      parameters.push(atMicros);
+      const atPlaceholder = `$${parameters.length}`;
+      where(
+        (p) =>
+          `(at, seq) ${newestFirst ? '<' : '>'} (timestamptz 'epoch' + ${atPlaceholder}::bigint * interval '1 microsecond', ${p}::bigint)`,
+        seq,
+      );
+    }
     parameters.push(query.limit);
+    const direction = newestFirst ? 'DESC' : 'ASC';
     const rows = (await this.dataSource.query(
-      // Ordered by the column, not the text it is selected as ("10" < "9").
-      `SELECT id, seq::text AS seq_text, at, action, actor_kind, actor_id, partner_id, target, details, request_id, source_address
+      `SELECT id, seq::text AS seq_text, (extract(epoch FROM at) * 1000000)::bigint::text AS at_micros, at,
+              action, actor_kind, actor_id, partner_id, target, details, request_id, source_address
          FROM audit_entries ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
-        ORDER BY seq ${newestFirst ? 'DESC' : 'ASC'} LIMIT $${parameters.length}`,
+        ORDER BY at ${direction}, seq ${direction} LIMIT $${parameters.length}`,
       parameters,
     )) as Row[];
     return rows.map((row) => ({
       id: row.id,
-      seq: row.seq_text,
+      position: { atMicros: row.at_micros, seq: row.seq_text },
       at: row.at,
       action: row.action,
       actorKind: row.actor_kind,

@@ -1,10 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import type { ListNotificationsQueryDto, NotificationPageDto } from '@callbacks/contracts';
 import { NotificationRepository } from '@callbacks/persistence';
+import { DomainError } from '../../common/domain-error';
 import { parseNotificationTypeId } from '../../common/params';
-import { decodeSeqCursor, encodeSeqCursor } from '../../common/seq-cursor';
 import { PartnerLookup } from '../../partners/partner-lookup';
 import { toNotificationSummary } from '../notification.mapper';
+
+const CURSOR_VERSION = 'v1';
+
+/** Cursors are opaque to partners: the position in insertion order, base64url-encoded. */
+function encodeCursor(seq: string): string {
+  return Buffer.from(`${CURSOR_VERSION}:${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const [version, seq] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
+  if (version !== CURSOR_VERSION || !/^\d{1,18}$/.test(seq ?? '')) {
+    throw DomainError.validation([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
+  }
+  return seq;
+}
 
 /** The delivery log, newest first; pages stay stable while new notifications arrive. */
 @Injectable()
@@ -17,7 +32,7 @@ export class ListNotifications {
   async execute(partnerId: string, query: ListNotificationsQueryDto): Promise<NotificationPageDto> {
     const typeId =
       query.notificationTypeId === undefined ? undefined : parseNotificationTypeId(query.notificationTypeId, 'notificationTypeId');
-    const before = query.cursor === undefined ? undefined : decodeSeqCursor(query.cursor);
+    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     await this.partners.require(partnerId);
     const filters = {
       status: query.status,
@@ -30,7 +45,7 @@ export class ListNotifications {
     const page = rows.slice(0, query.limit);
     return {
       items: page.map(toNotificationSummary),
-      nextCursor: rows.length > query.limit ? encodeSeqCursor(page[page.length - 1].seq) : null,
+      nextCursor: rows.length > query.limit ? encodeCursor(page[page.length - 1].seq) : null,
     };
   }
 }
