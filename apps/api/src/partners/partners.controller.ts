@@ -53,7 +53,7 @@ export class PartnersController {
     summary: 'Erase a partner and all its data',
     description:
       'Deletes the partner, its API keys (they answer 401 at once), its callbacks and signing secrets, its notifications with their attempts ' +
-      'and idempotency keys, its queued jobs and its Redis state. Nothing pending of it is sent. Written to the audit log.',
+      'and idempotency keys, its queued jobs and its Redis state. Nothing pending of it is sent. Written to the audit log and the audit trail, whose entries of the partner are kept.',
   })
   @ApiNoContentResponse()
   @ApiProblems(400, 401, 403, 404)
