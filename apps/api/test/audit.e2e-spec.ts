@@ -138,6 +138,17 @@ describe('audit trail (API)', () => {
     expect(ofPartner.map((entry) => entry.id)).toEqual(entries.filter((entry) => entry.action !== 'case_erased').map((entry) => entry.id));
   });
 
+  it('records one creation and one update for two first PUTs at once', async () => {
+    const partner = await api.createPartner();
+    const put = (callbackUrl: string) => api.http.put(`/${partner.partnerUniqueId}/callbacks/7`).set(partner.auth).send({ callbackUrl });
+    const answers = await Promise.all([put(URL_A), put(URL_B)]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 201]);
+    const entries = (await allEntries(api, { partnerUniqueId: partner.partnerUniqueId })).filter(
+      (entry) => entry.target === 'notification_type:7',
+    );
+    expect(entries.map((entry) => entry.action)).toEqual(['callback_created', 'callback_updated']);
+  });
+
   it('records nothing when the change rolls back', async () => {
     const partner = await api.createPartner();
     const [{ count: before }] = (await api.dataSource.query(`SELECT count(*)::int AS count FROM audit_entries`)) as Array<{

@@ -80,7 +80,7 @@ export class RegisterCallback {
       .transaction(async (manager) => {
         const previous = await this.callbacks.lockDestination({ partnerId, notificationTypeId }, manager);
         const registered = await this.callbacks.register(registration, manager);
-        await this.audit.record(origin, auditedChange(registration, previous), manager);
+        await this.audit.record(origin, auditedChange(registration, registered.created, previous), manager);
         return registered;
       })
       .catch((error: unknown) => {
@@ -109,14 +109,21 @@ export class RegisterCallback {
   }
 }
 
-/** The one audit entry of a PUT, from the callback as it was (null: none) and as registered. */
-function auditedChange(registration: CallbackRegistration, previous: { callbackUrl: string; enabled: boolean } | null): AuditedChange {
+/**
+ * The one audit entry of a PUT, from the callback as registered and as it was (null: none seen; a
+ * concurrent first PUT may have created it after the lock was asked for, and this one updated it).
+ */
+function auditedChange(
+  registration: CallbackRegistration,
+  created: boolean,
+  previous: { callbackUrl: string; enabled: boolean } | null,
+): AuditedChange {
   const base = { partnerId: registration.partnerId, target: `notification_type:${registration.notificationTypeId}` };
-  if (previous === null) {
+  if (created) {
     return { ...base, action: 'callback_created', details: { callbackUrl: registration.callbackUrl, enabled: registration.enabled } };
   }
-  const details = { previousCallbackUrl: previous.callbackUrl, callbackUrl: registration.callbackUrl };
-  if (previous.enabled !== registration.enabled)
+  const details = { previousCallbackUrl: previous?.callbackUrl ?? null, callbackUrl: registration.callbackUrl };
+  if (previous !== null && previous.enabled !== registration.enabled)
     return { ...base, action: registration.enabled ? 'callback_enabled' : 'callback_disabled', details };
   return { ...base, action: 'callback_updated', details };
 }
