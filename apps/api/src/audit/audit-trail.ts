@@ -42,15 +42,15 @@ export function requestSource(request: Request): RequestSource {
   };
 }
 
-export function requestOrigin(request: Request, actor: AuditActor): AuditOrigin {
+export function auditOrigin(request: Request, actor: AuditActor): AuditOrigin {
   return { actor, ...requestSource(request) };
 }
 
 /** The origin of the request's changes, on a route that declares an Audience (AuthGuard identified the caller). */
-export const Origin = createParamDecorator((_data: unknown, context: ExecutionContext): AuditOrigin => {
+export const AuditedBy = createParamDecorator((_data: unknown, context: ExecutionContext): AuditOrigin => {
   const request = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
-  if (!request.principal) throw new Error('Origin used on a route without an Audience');
-  return requestOrigin(request, auditActor(request.principal));
+  if (!request.principal) throw new Error('AuditedBy used on a route without an Audience');
+  return auditOrigin(request, auditActor(request.principal));
 });
 
 /**

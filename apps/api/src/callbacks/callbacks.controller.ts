@@ -12,7 +12,7 @@ import {
   SigningSecretDto,
   SUPPORTED_NOTIFICATION_TYPE_IDS,
 } from '@callbacks/contracts';
-import { type AuditOrigin, Origin } from '../audit/audit-trail';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { NotificationTypeParam, PartnerIdParam } from '../common/params';
@@ -52,7 +52,7 @@ export class CallbacksController {
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
     @Body() body: PutCallbackDto,
-    @Origin() origin: AuditOrigin,
+    @AuditedBy() origin: AuditOrigin,
     @Res({ passthrough: true }) response: Response,
   ): Promise<CallbackDto> {
     const result = await this.registerCallback.execute(partnerId, notificationTypeId, body, origin);
@@ -86,7 +86,7 @@ export class CallbacksController {
   delete(
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
-    @Origin() origin: AuditOrigin,
+    @AuditedBy() origin: AuditOrigin,
   ): Promise<void> {
     return this.deleteCallback.execute(partnerId, notificationTypeId, origin);
   }
@@ -99,7 +99,7 @@ export class CallbacksController {
   secret(
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
-    @Origin() origin: AuditOrigin,
+    @AuditedBy() origin: AuditOrigin,
   ): Promise<SigningSecretDto> {
     return this.getSigningSecret.execute(partnerId, notificationTypeId, origin);
   }
@@ -116,7 +116,7 @@ export class CallbacksController {
   rotateSecret(
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
-    @Origin() origin: AuditOrigin,
+    @AuditedBy() origin: AuditOrigin,
   ): Promise<RotatedSigningKeysDto> {
     return this.rotateSigningSecret.execute(partnerId, notificationTypeId, origin);
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CaseErasedDto, EraseCaseDto } from '@callbacks/contracts';
-import { type AuditOrigin, Origin } from '../audit/audit-trail';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { EraseCase } from './use-cases/erase-case.use-case';
@@ -23,7 +23,7 @@ export class ErasureController {
   })
   @ApiOkResponse({ type: CaseErasedDto })
   @ApiProblems(400, 401, 403)
-  erase(@Body() body: EraseCaseDto, @Origin() origin: AuditOrigin): Promise<CaseErasedDto> {
+  erase(@Body() body: EraseCaseDto, @AuditedBy() origin: AuditOrigin): Promise<CaseErasedDto> {
     return this.eraseCase.execute(body, origin);
   }
 }

@@ -17,7 +17,7 @@ import {
   PublishNotificationDto,
   SUPPORTED_NOTIFICATION_TYPE_IDS,
 } from '@callbacks/contracts';
-import { type AuditOrigin, Origin } from '../audit/audit-trail';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience, callerId, CurrentPrincipal, type Principal } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { DomainError } from '../common/domain-error';
@@ -176,7 +176,7 @@ export class NotificationsController {
   redeliver(
     @PartnerIdParam() partnerId: string,
     @UuidParam('notificationId') notificationId: string,
-    @Origin() origin: AuditOrigin,
+    @AuditedBy() origin: AuditOrigin,
   ): Promise<NotificationAcceptedDto> {
     return this.redeliverNotification.execute(partnerId, notificationId, origin);
   }

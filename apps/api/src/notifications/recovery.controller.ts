@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { RecoverNotificationsDto, RecoveringDto, SUPPORTED_NOTIFICATION_TYPE_IDS } from '@callbacks/contracts';
-import { type AuditOrigin, Origin } from '../audit/audit-trail';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { NotificationTypeParam, PartnerIdParam } from '../common/params';
@@ -37,7 +37,7 @@ export class RecoveryController {
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
     @Body() body: RecoverNotificationsDto,
-    @Origin() origin: AuditOrigin,
+    @AuditedBy() origin: AuditOrigin,
   ): Promise<RecoveringDto> {
     return this.recoverNotifications.execute({ partnerId, notificationTypeId }, body, origin);
   }
@@ -54,7 +54,7 @@ export class RecoveryController {
   recoverPartner(
     @PartnerIdParam() partnerId: string,
     @Body() body: RecoverNotificationsDto,
-    @Origin() origin: AuditOrigin,
+    @AuditedBy() origin: AuditOrigin,
   ): Promise<RecoveringDto> {
     return this.recoverNotifications.execute({ partnerId, notificationTypeId: null }, body, origin);
   }

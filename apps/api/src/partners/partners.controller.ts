@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyCreatedDto, CreatePartnerDto, PartnerCreatedDto } from '@callbacks/contracts';
-import { type AuditOrigin, Origin } from '../audit/audit-trail';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { PartnerIdParam, UuidParam } from '../common/params';
@@ -26,7 +26,7 @@ export class PartnersController {
   @ApiOperation({ summary: 'Create a partner and its first API key' })
   @ApiCreatedResponse({ type: PartnerCreatedDto })
   @ApiProblems(400, 401, 403)
-  create(@Body() body: CreatePartnerDto, @Origin() origin: AuditOrigin): Promise<PartnerCreatedDto> {
+  create(@Body() body: CreatePartnerDto, @AuditedBy() origin: AuditOrigin): Promise<PartnerCreatedDto> {
     return this.createPartner.execute(body.name, origin);
   }
 
@@ -34,7 +34,7 @@ export class PartnersController {
   @ApiOperation({ summary: 'Issue another API key (existing keys keep working until revoked)' })
   @ApiCreatedResponse({ type: ApiKeyCreatedDto })
   @ApiProblems(400, 401, 403, 404)
-  issueKey(@PartnerIdParam() partnerId: string, @Origin() origin: AuditOrigin): Promise<ApiKeyCreatedDto> {
+  issueKey(@PartnerIdParam() partnerId: string, @AuditedBy() origin: AuditOrigin): Promise<ApiKeyCreatedDto> {
     return this.issueApiKey.execute(partnerId, origin);
   }
 
@@ -43,7 +43,7 @@ export class PartnersController {
   @ApiOperation({ summary: 'Revoke an API key' })
   @ApiNoContentResponse()
   @ApiProblems(400, 401, 403, 404)
-  revokeKey(@PartnerIdParam() partnerId: string, @UuidParam('apiKeyId') apiKeyId: string, @Origin() origin: AuditOrigin): Promise<void> {
+  revokeKey(@PartnerIdParam() partnerId: string, @UuidParam('apiKeyId') apiKeyId: string, @AuditedBy() origin: AuditOrigin): Promise<void> {
     return this.revokeApiKey.execute(partnerId, apiKeyId, origin);
   }
 
@@ -57,7 +57,7 @@ export class PartnersController {
   })
   @ApiNoContentResponse()
   @ApiProblems(400, 401, 403, 404)
-  erase(@PartnerIdParam() partnerId: string, @Origin() origin: AuditOrigin): Promise<void> {
+  erase(@PartnerIdParam() partnerId: string, @AuditedBy() origin: AuditOrigin): Promise<void> {
     return this.erasePartner.execute(partnerId, origin);
   }
 }

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } fr
 import type { Request } from 'express';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { PortalLinkDto } from '@callbacks/contracts';
-import { type AuditOrigin, Origin } from '../audit/audit-trail';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { PartnerIdParam } from '../common/params';
@@ -29,7 +29,7 @@ export class PortalLinksController {
   @ApiOperation({ summary: 'Create a portal sign-in link for a partner (operator key)', description: DESCRIPTION })
   @ApiCreatedResponse({ type: PortalLinkDto })
   @ApiProblems(400, 401, 403, 404)
-  forOperator(@PartnerIdParam() partnerId: string, @Origin() origin: AuditOrigin, @Req() request: Request): Promise<PortalLinkDto> {
+  forOperator(@PartnerIdParam() partnerId: string, @AuditedBy() origin: AuditOrigin, @Req() request: Request): Promise<PortalLinkDto> {
     return this.create(partnerId, origin, request);
   }
 
@@ -39,7 +39,7 @@ export class PortalLinksController {
   @ApiOperation({ summary: 'Create a portal sign-in link for your own partner', description: DESCRIPTION })
   @ApiCreatedResponse({ type: PortalLinkDto })
   @ApiProblems(400, 401, 403, 404, 429)
-  forPartner(@PartnerIdParam() partnerId: string, @Origin() origin: AuditOrigin, @Req() request: Request): Promise<PortalLinkDto> {
+  forPartner(@PartnerIdParam() partnerId: string, @AuditedBy() origin: AuditOrigin, @Req() request: Request): Promise<PortalLinkDto> {
     return this.create(partnerId, origin, request);
   }
 

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param, Post, Req, Res, UseFilters } from '@nes
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { type AuditOrigin, Origin, requestSource } from '../audit/audit-trail';
+import { type AuditOrigin, AuditedBy, requestSource } from '../audit/audit-trail';
 import { clearSessionCookie, readSessionCookie, setSessionCookie } from '../auth/portal-session-cookie';
 import { Audience, CurrentPrincipal, type Principal } from '../auth/principal';
 import { DomainError } from '../common/domain-error';
@@ -44,7 +44,7 @@ export class PortalSessionController {
 
   @Post('sign-out')
   @Audience('partner')
-  async signOut(@CurrentPrincipal() principal: Principal, @Origin() origin: AuditOrigin, @Res() response: Response): Promise<void> {
+  async signOut(@CurrentPrincipal() principal: Principal, @AuditedBy() origin: AuditOrigin, @Res() response: Response): Promise<void> {
     if (principal.kind === 'portal')
       await this.endPortalSession.execute({ id: principal.sessionId, partnerId: principal.partnerId }, origin);
     clearSessionCookie(response, this.secureCookies);
