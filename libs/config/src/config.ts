@@ -42,6 +42,8 @@ export interface AppConfig {
   retentionPeriodMs: number;
   /** How often the retention sweep runs (in one worker at a time). */
   retentionSweepIntervalMs: number;
+  /** Audit trail entries older than this are deleted by the retention sweep. */
+  auditRetentionPeriodMs: number;
   /** OpenTelemetry tracing is on (an OTLP endpoint is set); the SDK itself reads the OTEL_* variables. */
   tracingEnabled: boolean;
   /** WEBHOOK_TRACEPARENT: webhooks carry a W3C traceparent header (opt-in: it tells partners about our traces). */
@@ -316,6 +318,7 @@ export function loadConfig(env: Environment): LoadedConfig {
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
     retentionPeriodMs: duration(env, 'RETENTION_PERIOD', '30d', 1_000),
     retentionSweepIntervalMs: integer(env, 'RETENTION_SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000),
+    auditRetentionPeriodMs: duration(env, 'AUDIT_RETENTION_PERIOD', '400d', 1_000),
     tracingEnabled,
     webhookTraceparent,
     publicBaseUrl:

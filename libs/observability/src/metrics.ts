@@ -125,7 +125,7 @@ export class Metrics {
 
   readonly retentionDeleted = new Counter({
     name: 'webhook_retention_deleted_total',
-    help: 'Rows deleted by the retention sweep, by kind (notifications, attempts, idempotency_keys, operator_events)',
+    help: 'Rows deleted by the retention sweep, by kind (notifications, attempts, idempotency_keys, operator_events, audit_entries)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

@@ -1,5 +1,6 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ApiKeyEntity } from './entities/api-key.entity';
+import { AuditEntryEntity } from './entities/audit-entry.entity';
 import { CallbackEntity } from './entities/callback.entity';
 import { DeliveryAttemptEntity } from './entities/delivery-attempt.entity';
 import { IdempotencyKeyEntity } from './entities/idempotency-key.entity';
@@ -16,6 +17,7 @@ import { EncryptedCallbackHeaders1764430000000 } from './migrations/176443000000
 import { ParkedAndFailedJobAttempts1764440000000 } from './migrations/1764440000000-ParkedAndFailedJobAttempts';
 import { CallbackLifecycle1764500000000 } from './migrations/1764500000000-CallbackLifecycle';
 import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSessions';
+import { AuditEntries1765200000000 } from './migrations/1765200000000-AuditEntries';
 import { CallbackTransport1765400000000 } from './migrations/1765400000000-CallbackTransport';
 
 export const ENTITIES = [
@@ -28,6 +30,7 @@ export const ENTITIES = [
   OperatorEventEntity,
   PortalLinkEntity,
   PortalSessionEntity,
+  AuditEntryEntity,
 ];
 export const MIGRATIONS = [
   InitialSchema1764180000000,
@@ -38,6 +41,7 @@ export const MIGRATIONS = [
   ParkedAndFailedJobAttempts1764440000000,
   CallbackLifecycle1764500000000,
   PortalSessions1764700000000,
+  AuditEntries1765200000000,
   CallbackTransport1765400000000,
 ];
 

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { dataSourceOptions } from './data-source';
+import { AuditRepository } from './repositories/audit.repository';
 import { CallbackRepository } from './repositories/callback.repository';
 import { IdempotencyKeyRepository } from './repositories/idempotency-key.repository';
 import { NotificationRepository } from './repositories/notification.repository';
@@ -15,6 +16,7 @@ import { PortalRepository } from './repositories/portal.repository';
  * CallbackOutcomeRepository, are provided by the worker.)
  */
 const REPOSITORIES = [
+  AuditRepository,
   CallbackRepository,
   IdempotencyKeyRepository,
   NotificationRepository,

@@ -17,6 +17,7 @@ import {
   PublishNotificationDto,
   SUPPORTED_NOTIFICATION_TYPE_IDS,
 } from '@callbacks/contracts';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience, callerId, CurrentPrincipal, type Principal } from '../auth/principal';
 import { ApiIntakeUnavailable, ApiProblems } from '../common/api-problems';
 import { DomainError } from '../common/domain-error';
@@ -175,7 +176,11 @@ export class NotificationsController {
   @ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 429)
-  redeliver(@PartnerIdParam() partnerId: string, @UuidParam('notificationId') notificationId: string): Promise<NotificationAcceptedDto> {
-    return this.redeliverNotification.execute(partnerId, notificationId);
+  redeliver(
+    @PartnerIdParam() partnerId: string,
+    @UuidParam('notificationId') notificationId: string,
+    @AuditedBy() origin: AuditOrigin,
+  ): Promise<NotificationAcceptedDto> {
+    return this.redeliverNotification.execute(partnerId, notificationId, origin);
   }
 }

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } fr
 import type { Request } from 'express';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { PortalLinkDto } from '@callbacks/contracts';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { PartnerIdParam } from '../common/params';
@@ -28,8 +29,8 @@ export class PortalLinksController {
   @ApiOperation({ summary: 'Create a portal sign-in link for a partner (operator key)', description: DESCRIPTION })
   @ApiCreatedResponse({ type: PortalLinkDto })
   @ApiProblems(400, 401, 403, 404)
-  forOperator(@PartnerIdParam() partnerId: string, @Req() request: Request): Promise<PortalLinkDto> {
-    return this.create(partnerId, request);
+  forOperator(@PartnerIdParam() partnerId: string, @AuditedBy() origin: AuditOrigin, @Req() request: Request): Promise<PortalLinkDto> {
+    return this.create(partnerId, origin, request);
   }
 
   @Post(':partnerUniqueID/portal-links')
@@ -38,12 +39,12 @@ export class PortalLinksController {
   @ApiOperation({ summary: 'Create a portal sign-in link for your own partner', description: DESCRIPTION })
   @ApiCreatedResponse({ type: PortalLinkDto })
   @ApiProblems(400, 401, 403, 404, 429)
-  forPartner(@PartnerIdParam() partnerId: string, @Req() request: Request): Promise<PortalLinkDto> {
-    return this.create(partnerId, request);
+  forPartner(@PartnerIdParam() partnerId: string, @AuditedBy() origin: AuditOrigin, @Req() request: Request): Promise<PortalLinkDto> {
+    return this.create(partnerId, origin, request);
   }
 
-  private async create(partnerId: string, request: Request): Promise<PortalLinkDto> {
-    const link = await this.createPortalLink.execute(partnerId);
+  private async create(partnerId: string, origin: AuditOrigin, request: Request): Promise<PortalLinkDto> {
+    const link = await this.createPortalLink.execute(partnerId, origin);
     const base = this.config.publicBaseUrl ?? `${request.protocol}://${request.get('host') ?? 'localhost'}`;
     return { url: `${base}/portal/sign-in/${link.token}`, expiresAt: link.expiresAt.toISOString() };
   }

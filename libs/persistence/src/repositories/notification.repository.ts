@@ -99,7 +99,7 @@ function dueNow(row: DeliveryRow): NotificationDelivery {
 const NEW_DELIVERY_ROUND = `status = 'pending', status_reason = NULL, round_attempts = 0, delivery_round = delivery_round + 1,
   next_attempt_at = now(), updated_at = now()`;
 
-/** Notifications a recovery takes: failed, or skipped because their callback was disabled. */
+/** Failed, or skipped while the service had disabled the callback; never skipped while the partner had paused it (callback_paused). */
 const RECOVERABLE = `(status = 'failed' OR (status = 'skipped' AND status_reason = 'callback_disabled'))`;
 
 /** Filters of the delivery log; each one given narrows it. */
@@ -165,8 +165,8 @@ export class NotificationRepository {
   }
 
   /** A new delivery round for the partner's notification; null when it has none by that id. */
-  async startRound(partnerId: string, notificationId: string): Promise<NotificationDelivery | null> {
-    const [rows] = (await this.dataSource.query(
+  async startRound(partnerId: string, notificationId: string, db: SqlExecutor = this.dataSource): Promise<NotificationDelivery | null> {
+    const [rows] = (await db.query(
       `UPDATE notifications SET ${NEW_DELIVERY_ROUND} WHERE id = $1 AND partner_id = $2 RETURNING ${DELIVERY_COLUMNS}`,
       [notificationId, partnerId],
     )) as [DeliveryRow[], number];
@@ -199,20 +199,20 @@ export class NotificationRepository {
     return rows.map(dueNow);
   }
 
-  /** For each callback, in order: does its partner exist, and is the callback enabled (null: there is none). */
+  /** For each callback, in order: does its partner exist, is the callback enabled (null: there is none), and if not, why. */
   async intakeTargets(
     callbacks: CallbackRef[],
     db: SqlExecutor = this.dataSource,
-  ): Promise<Array<{ partnerExists: boolean; enabled: boolean | null }>> {
+  ): Promise<Array<{ partnerExists: boolean; enabled: boolean | null; disabledReason: string | null }>> {
     const rows = (await db.query(
-      `SELECT p.id IS NOT NULL AS partner_exists, c.enabled
+      `SELECT p.id IS NOT NULL AS partner_exists, c.enabled, c.disabled_reason
          FROM unnest($1::uuid[], $2::smallint[]) WITH ORDINALITY AS i(partner_id, type_id, ord)
          LEFT JOIN partners p ON p.id = i.partner_id
          LEFT JOIN callbacks c ON c.partner_id = i.partner_id AND c.notification_type_id = i.type_id
         ORDER BY i.ord`,
       [callbacks.map((callback) => callback.partnerId), callbacks.map((callback) => callback.notificationTypeId)],
-    )) as Array<{ partner_exists: boolean; enabled: boolean | null }>;
-    return rows.map((row) => ({ partnerExists: row.partner_exists, enabled: row.enabled }));
+    )) as Array<{ partner_exists: boolean; enabled: boolean | null; disabled_reason: string | null }>;
+    return rows.map((row) => ({ partnerExists: row.partner_exists, enabled: row.enabled, disabledReason: row.disabled_reason }));
   }
 
   /**

@@ -10,8 +10,12 @@ import type { SqlExecutor } from '../sql-executor';
 export class PortalRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async insertLink(link: { tokenHash: string; partnerId: string; expiresAt: Date }): Promise<void> {
-    await this.dataSource.getRepository(PortalLinkEntity).insert({ ...link, usedAt: null });
+  async insertLink(link: { tokenHash: string; partnerId: string; expiresAt: Date }, db: SqlExecutor = this.dataSource): Promise<void> {
+    await db.query(`INSERT INTO portal_links (token_hash, partner_id, expires_at) VALUES ($1, $2, $3)`, [
+      link.tokenHash,
+      link.partnerId,
+      link.expiresAt,
+    ]);
   }
 
   async deleteLinksExpiredBefore(before: Date): Promise<void> {
@@ -59,8 +63,10 @@ export class PortalRepository {
       .findOne({ where: { tokenHash, expiresAt: MoreThan(new Date()) }, select: { id: true, partnerId: true } });
   }
 
-  async deleteSession(sessionId: string): Promise<void> {
-    await this.dataSource.getRepository(PortalSessionEntity).delete({ id: sessionId });
+  /** Deletes the session; false when it was already gone. */
+  async deleteSession(sessionId: string, db: SqlExecutor = this.dataSource): Promise<boolean> {
+    const [, deleted] = (await db.query(`DELETE FROM portal_sessions WHERE id = $1`, [sessionId])) as [unknown, number];
+    return deleted > 0;
   }
 
   /** Deletes every link and session of the partner; returns how many sessions went. */

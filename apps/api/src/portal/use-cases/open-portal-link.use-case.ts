@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PortalRepository } from '@callbacks/persistence';
+import { AuditTrail, type RequestSource } from '../../audit/audit-trail';
 import { generatePortalToken, hashPortalToken, isPortalToken, PORTAL_SESSION_TTL_MS } from '../../auth/portal-session-cookie';
 
 export type OpenPortalLinkResult =
@@ -13,17 +14,19 @@ export type OpenPortalLinkResult =
 /**
  * Trades a sign-in link for a session, once: marking the link used and creating the session is one
  * transaction, and only an unused, unexpired link is marked. The browser's previous session and
- * expired sessions are deleted here too.
+ * expired sessions are deleted here too. The session's start is audited in the same transaction, the
+ * new session its actor.
  */
 @Injectable()
 export class OpenPortalLink {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly portal: PortalRepository,
+    private readonly audit: AuditTrail,
   ) {}
 
   /** `previousSessionToken`: the browser's current session, if any; a new sign-in ends it. */
-  async execute(token: string, previousSessionToken?: string): Promise<OpenPortalLinkResult> {
+  async execute(token: string, source: RequestSource, previousSessionToken?: string): Promise<OpenPortalLinkResult> {
     if (!isPortalToken(token)) return { kind: 'unknown' };
     const tokenHash = hashPortalToken(token);
     return this.dataSource.transaction(async (manager) => {
@@ -34,14 +37,20 @@ export class OpenPortalLink {
         return { kind: known.usedAt === null ? 'expired' : 'used' };
       }
       const sessionToken = generatePortalToken();
+      const sessionId = randomUUID();
       await this.portal.deleteExpiredSessionsAnd(hashPortalToken(previousSessionToken ?? ''), manager);
       await this.portal.insertSession(
         {
-          id: randomUUID(),
+          id: sessionId,
           tokenHash: hashPortalToken(sessionToken),
           partnerId,
           expiresAt: new Date(Date.now() + PORTAL_SESSION_TTL_MS),
         },
+        manager,
+      );
+      await this.audit.record(
+        { actor: { kind: 'portal_session', id: sessionId }, ...source },
+        { action: 'portal_session_started', partnerId, target: `portal_session:${sessionId}` },
         manager,
       );
       return { kind: 'signed_in', sessionToken, partnerId };
