@@ -2,9 +2,17 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { DeliveryQueues, deliveryJobId, enqueueDeliveries, redisConnectionOptions, STALLED_TOO_OFTEN } from '@callbacks/queue';
+import {
+  callbackKeys,
+  DeliveryQueues,
+  deliveryJobId,
+  enqueueDeliveries,
+  redisConnectionOptions,
+  STALLED_TOO_OFTEN,
+} from '@callbacks/queue';
 import { createTestEnvironment, type TestEnvironment } from '@callbacks/testing';
 import { DeliveryProcessor } from '../delivery/delivery.processor';
+import { CallbackGuard } from '../isolation/callback-guard';
 import { PeriodicPassRunner } from '../passes/periodic-pass-runner';
 import { WorkerModule } from '../worker.module';
 import { type ReconcileReport, Reconciler } from './reconciler';
@@ -84,7 +92,7 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     const undatedQuiet = await notification('NULL', `now() - interval '3 hours'`);
     const undatedRecent = await notification('NULL');
 
-    expect(await runPass()).toEqual({ scanned: 2, reenqueued: 2, retried: 0, quarantined: 0, unparked: 0 });
+    expect(await runPass()).toEqual({ scanned: 2, reenqueued: 2, retried: 0, quarantined: 0, unparked: 0, lostWakes: 0 });
     for (const id of [overdue, undatedQuiet]) expect(['waiting', 'delayed']).toContain(await jobState(id));
     // Had the pass looked these up, it would have found no job and added one.
     for (const id of [withinGrace, dueLater, undatedRecent]) expect(await jobState(id)).toBe('unknown');
@@ -133,6 +141,48 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     const states = await Promise.all(rows.map((row) => jobState(row.id)));
     expect(states.filter((state) => state !== 'waiting')).toEqual([]);
     expect(await queues.all[0].getWaitingCount()).toBe(1001);
+  });
+
+  it('does not read a parked backlog; finds a lost wake per callback and wakes the first parked jobs to the front of the queue', async () => {
+    const guard = moduleRef.get(CallbackGuard);
+    const callback = { partnerId, notificationTypeId: 5 };
+    const limits = { maxInFlight: environment.config.callbackMaxInFlight, ratePerSecond: null };
+    const fillers = Array.from({ length: limits.maxInFlight }, (_, index) => `filler-${index}`);
+    for (const filler of fillers) expect(await guard.admit(callback, filler, limits)).toEqual({ admitted: true });
+    // Three deliveries overdue by hours, parked behind the cap: their jobs sleep (a day), their rows are parked.
+    const parked = [];
+    for (let index = 0; index < 3; index++) {
+      const id = await notification(`now() - interval '3 hours'`);
+      await db.query(`UPDATE notifications SET parked_at = now() WHERE id = $1`, [id]);
+      await enqueueDeliveries(queues, [
+        { notificationId: id, partnerId, notificationTypeId: 5, round: 0, test: false, dueAt: new Date(Date.now() + 86_400_000) },
+      ]);
+      expect(await guard.admit(callback, deliveryJobId(id, 0), limits)).toMatchObject({ admitted: false, reason: 'in_flight_cap' });
+      parked.push(id);
+    }
+    // A long wait list of unrelated work is in the queue already.
+    const unrelated = Array.from({ length: 2_000 }, () => randomUUID());
+    await enqueueDeliveries(
+      queues,
+      unrelated.map((notificationId) => ({ notificationId, partnerId, notificationTypeId: 6, round: 0, test: false })),
+    );
+
+    expect(await runPass()).toMatchObject({ scanned: 0, lostWakes: 0 });
+    expect(await Promise.all(parked.map(jobState))).toEqual(['delayed', 'delayed', 'delayed']);
+
+    // Two workers die mid-delivery: their slots free themselves, and no delivery ends to hand them on.
+    const redis = await queues.all[0].backend.client;
+    await redis.zrem(callbackKeys(environment.config, partnerId, 5).inFlight, fillers[0], fillers[1]);
+    expect(await runPass()).toMatchObject({ scanned: 0, lostWakes: 2 });
+    expect(await Promise.all(parked.map(jobState))).toEqual(['waiting', 'waiting', 'delayed']);
+    // The woken jobs go before the work that was waiting, in their parking order.
+    const token = randomUUID();
+    expect((await hand.getNextJob(token))?.id).toBe(parked[0]);
+    expect((await hand.getNextJob(token))?.id).toBe(parked[1]);
+    expect((await hand.getNextJob(token))?.id).toBe(unrelated[0]);
+    // Their slots were kept for them; the callback is still full, so the third stays parked.
+    expect(await guard.admit(callback, parked[0], limits)).toEqual({ admitted: true });
+    expect(await runPass()).toMatchObject({ lostWakes: 0 });
   });
 
   it('skips the pass while another session holds its lock', async () => {

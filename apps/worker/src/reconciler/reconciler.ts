@@ -168,8 +168,9 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
         const callback = parseParkedCallbackMember(member);
         if (!callback) continue;
         const { handed, stale } = await this.guard.findLostWakes(callback, limits, this.config.reconcileIntervalMs);
-        const wakes = [...handed, ...stale.map((jobId) => ({ jobId, startAt: 0 }))];
-        await Promise.all(wakes.map((handOver) => this.parked.wakeNow(callback, handOver, limits)));
+        // A woken job goes to the front of the queue, ahead of those woken before it: the last in line first.
+        const wakes = [...handed, ...stale.map((jobId) => ({ jobId, startAt: 0 }))].reverse();
+        for (const handOver of wakes) await this.parked.wakeNow(callback, handOver, limits);
         woken += handed.length;
       }
     }
