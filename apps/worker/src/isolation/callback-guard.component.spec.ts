@@ -1,6 +1,6 @@
 import { callbackShard, parkedCallbackMember } from '@callbacks/queue';
 import { createTestEnvironment, type TestEnvironment } from '@callbacks/testing';
-import { CallbackGuard } from './callback-guard';
+import { CallbackGuard, type HandOver } from './callback-guard';
 import type { Clock } from './clock';
 
 /**
@@ -157,6 +157,77 @@ describe('CallbackGuard (component: its scripts on Redis)', () => {
     expect(await admit('p3')).toEqual({ admitted: true });
     await guard.findLostWakes(callback, limits, 15_000);
     expect(await guard.parkedCallbacks(shard())).not.toContain(member());
+  });
+
+  it('over ratePerSecond, reserves the first in line a slot from when a start is free; the jobs behind it park', async () => {
+    const rated = { maxInFlight: 3, ratePerSecond: 2 };
+    const start = clock.time;
+    expect(await guard.admit(callback, 'a', rated)).toEqual({ admitted: true });
+    expect(await guard.admit(callback, 'b', rated)).toEqual({ admitted: true });
+    // Third start in the same second: c's slot starts 1 s after a's, and only c gets a timed wake.
+    expect(await guard.admit(callback, 'c', rated)).toEqual({ admitted: false, reason: 'rate_limited', handedTo: null, waitMs: 1000 });
+    expect(await guard.handedStart(callback, 'c')).toBe(start + 1000);
+    // The cap (a, b, c's reserved slot) is full: d parks without a timer.
+    expect(await guard.admit(callback, 'd', rated)).toEqual({ admitted: false, reason: 'in_flight_cap', handedTo: null, waitMs: 0 });
+    // c woken early (a late duplicate wake) waits again until its start; on time, it runs.
+    clock.time += 400;
+    expect(await guard.admit(callback, 'c', rated)).toEqual({ admitted: false, reason: 'rate_limited', handedTo: null, waitMs: 600 });
+    // a ends: its slot goes to d, from the next free start (1 s after b's).
+    expect(await guard.release(callback, 'a', true, rated)).toEqual({ transition: 'ok', handedTo: { jobId: 'd', startAt: start + 1000 } });
+    clock.time = start + 1000;
+    expect(await guard.admit(callback, 'c', rated)).toEqual({ admitted: true });
+    expect(await guard.admit(callback, 'd', rated)).toEqual({ admitted: true });
+    expect(await guard.admit(callback, 'e', rated)).toMatchObject({ admitted: false, reason: 'in_flight_cap' });
+    expect(await guard.release(callback, 'b', true, rated)).toEqual({ transition: 'ok', handedTo: { jobId: 'e', startAt: start + 2000 } });
+  });
+
+  it('holds two workers to ratePerSecond together: at most 20 starts in any one-second window, and no job asks more than twice', async () => {
+    const otherWorker = new CallbackGuard(environment.config, clock);
+    try {
+      const workers = [guard, otherWorker];
+      const rated = { maxInFlight: 10, ratePerSecond: 20 };
+      const jobs = Array.from({ length: 200 }, (_, index) => `job-${index}`);
+      const origin = clock.time;
+      /** What happens next, in time order: a job runs (asks for a slot) or a delivery ends (50 ms after its start). */
+      const events: Array<{ at: number; kind: 'run' | 'end'; jobId: string; worker: number }> = jobs.map((jobId, index) => ({
+        at: origin,
+        kind: 'run',
+        jobId,
+        worker: index % 2,
+      }));
+      const asks = new Map<string, number>();
+      const starts: number[] = [];
+      const wake = (handedTo: HandOver | null) => {
+        if (handedTo) events.push({ at: handedTo.startAt, kind: 'run', jobId: handedTo.jobId, worker: starts.length % 2 });
+      };
+      while (events.length > 0) {
+        events.sort((x, y) => x.at - y.at);
+        const event = events.shift()!;
+        clock.time = Math.max(clock.time, event.at);
+        const worker = workers[event.worker];
+        if (event.kind === 'end') {
+          wake((await worker.release(callback, event.jobId, true, rated)).handedTo);
+          continue;
+        }
+        asks.set(event.jobId, (asks.get(event.jobId) ?? 0) + 1);
+        const admission = await worker.admit(callback, event.jobId, rated);
+        if (admission.admitted) {
+          starts.push(clock.time);
+          events.push({ at: clock.time + 50, kind: 'end', jobId: event.jobId, worker: event.worker });
+        } else {
+          wake(admission.handedTo);
+          if (admission.reason === 'rate_limited') events.push({ ...event, at: clock.time + admission.waitMs });
+        }
+      }
+      expect(starts).toHaveLength(200);
+      const busiestSecond = Math.max(...starts.map((at) => starts.filter((other) => other >= at && other < at + 1000).length));
+      expect(busiestSecond).toBe(20);
+      // 200 starts at 20 a second: the last within 10 s of the first; waiting cost no polling.
+      expect(starts[starts.length - 1] - origin).toBeLessThan(10_000);
+      expect(Math.max(...asks.values())).toBeLessThanOrEqual(2);
+    } finally {
+      await otherWorker.onApplicationShutdown();
+    }
   });
 
   const shard = () => callbackShard(environment.config, callback.partnerId, callback.notificationTypeId);
