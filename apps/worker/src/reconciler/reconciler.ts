@@ -178,8 +178,8 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
   }
 
   /**
-   * A parked delivery is not in the scan of overdue rows. Redis losing its data (a restart without persistence, a failover to an
-   * empty replica) loses the waiting lists that would have woken them: an epoch key, set once and
+   * A parked delivery is not in the scan of overdue rows. Redis losing its data (a restart without
+   * persistence, a failover to an empty replica) loses the waiting lists that would have woken them: an epoch key, set once and
    * gone with the data, tells this pass, which then gives every parked delivery a job due now.
    */
   private async recoverParkedAfterRedisLoss(db: SqlExecutor): Promise<number> {
