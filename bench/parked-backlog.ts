@@ -90,7 +90,7 @@ class Run {
     };
     const api = this.node('api', join(DIST, 'apps/api/apps/api/src/main.js'));
     this.api = new Pool(`http://127.0.0.1:${apiPort}`, { connections: CLIENTS });
-    await waitForApi(apiPort, api);
+    await waitForApi(apiPort, api, 60_000);
     for (let index = 0; index < WORKERS; index++) this.node(`worker${index + 1}`, join(DIST, 'apps/worker/apps/worker/src/main.js'));
   }
 

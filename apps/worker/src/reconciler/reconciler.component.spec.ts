@@ -63,6 +63,9 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     await db.query(`DELETE FROM delivery_attempts`);
     await db.query(`DELETE FROM notifications`);
     await queues.all[0].obliterate({ force: true });
+    // The callback's isolation keys (leases, parked and handed jobs) start empty too.
+    const redis = await queues.all[0].backend.client;
+    await redis.del(...Object.values(callbackKeys(environment.config, partnerId, 5)));
   });
 
   /** A pending notification due `due` (an SQL expression), without a job. */
@@ -183,6 +186,33 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     // Their slots were kept for them; the callback is still full, so the third stays parked.
     expect(await guard.admit(callback, parked[0], limits)).toEqual({ admitted: true });
     expect(await runPass()).toMatchObject({ lostWakes: 0 });
+  });
+
+  it('gives on the slot of a parked job found gone when woken, and unparks its row so the same pass re-adds its job', async () => {
+    const guard = moduleRef.get(CallbackGuard);
+    const callback = { partnerId, notificationTypeId: 5 };
+    const limits = { maxInFlight: 1, ratePerSecond: null };
+    expect(await guard.admit(callback, 'filler', limits)).toEqual({ admitted: true });
+    const [gone, next] = [await notification(`now() - interval '3 hours'`), await notification(`now() - interval '3 hours'`)];
+    for (const id of [gone, next]) {
+      await db.query(`UPDATE notifications SET parked_at = now() WHERE id = $1`, [id]);
+      await enqueueDeliveries(queues, [
+        { notificationId: id, partnerId, notificationTypeId: 5, round: 0, test: false, dueAt: new Date(Date.now() + 86_400_000) },
+      ]);
+      expect(await guard.admit(callback, deliveryJobId(id, 0), limits)).toMatchObject({ admitted: false, reason: 'in_flight_cap' });
+    }
+    // The first parked job is removed (Bull Board), and the filler's worker dies: its slot frees itself.
+    await queues.all[0].remove(deliveryJobId(gone, 0));
+    const redis = await queues.all[0].backend.client;
+    await redis.zrem(callbackKeys(environment.config, partnerId, 5).inFlight, 'filler');
+
+    // The pass's default cap (CALLBACK_MAX_IN_FLIGHT) is above 1: both parked jobs get a slot; the gone one gives its slot up.
+    expect(await runPass()).toMatchObject({ lostWakes: 2, scanned: 1, reenqueued: 1 });
+    expect(await jobState(gone)).toBe('waiting');
+    expect(await jobState(next)).toBe('waiting');
+    const { rows } = await db.query(`SELECT id FROM notifications WHERE parked_at IS NOT NULL`);
+    expect(rows.map((row) => row.id)).toEqual([next]);
+    expect(await guard.handedStart(callback, deliveryJobId(gone, 0))).toBeNull();
   });
 
   it('skips the pass while another session holds its lock', async () => {
