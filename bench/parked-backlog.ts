@@ -189,7 +189,13 @@ const describe = (window: Window) =>
   `${window.perSecond.toFixed(2)} deliveries/s, ${window.redisCommandsPerDelivery.toFixed(1)} Redis commands and ` +
   `${window.rowWritesPerDelivery.toFixed(2)} notification row writes per delivery (${window.deliveries} deliveries in ${window.seconds.toFixed(0)} s from ${window.fromSeconds} s)`;
 
+/** The rows' figures, also printed as one JSON line for bench/run.ts (parkedBacklogPhase). */
+export interface ParkedBacklogRow extends Window {
+  backlog: number;
+}
+
 async function rows(run: Run): Promise<void> {
+  const results: ParkedBacklogRow[] = [];
   for (const backlog of [2_000, 20_000]) {
     const partner = await run.slowPartner(`parked-${backlog}`);
     const published = Date.now();
@@ -198,9 +204,11 @@ async function rows(run: Run): Promise<void> {
     // The window opens once every job has run once and parked.
     const window = await run.window(published, publishSeconds + 30, publishSeconds + 90);
     console.log(`parked backlog of ${backlog.toLocaleString('en')} behind a ${SLOW_MS / 1000} s endpoint: ${describe(window)}`);
+    results.push({ backlog, ...window });
     await run.endBacklog(partner);
     await sleep(10_000);
   }
+  console.log(JSON.stringify({ parkedBacklog: results }));
 }
 
 async function check(run: Run): Promise<boolean> {
@@ -236,7 +244,8 @@ async function main(): Promise<void> {
   process.exit(ok ? 0 : 1);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
