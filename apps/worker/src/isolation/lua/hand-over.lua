@@ -24,7 +24,9 @@ end
 local function recordStart(now, at, member, rate)
   if rate <= 0 then return end
   redis.call('ZADD', KEYS[6], at, at .. ':' .. member)
-  redis.call('PEXPIRE', KEYS[6], at - now + 2000)
+  -- The log outlives its latest start by a window (never shortened: it may hold later reservations).
+  local ttl = at - now + 2000
+  if redis.call('PTTL', KEYS[6]) < ttl then redis.call('PEXPIRE', KEYS[6], ttl) end
 end
 
 -- Gives one free slot to the first parked job. Returns {jobId, startAt}: {'', 0} when the callback
