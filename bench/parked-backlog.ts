@@ -23,9 +23,11 @@ import { BENCH_ADMIN_KEY, benchEnvironment, benchServices, DIST, sleep, waitForA
 const SLOW_MS = 2_000;
 const WORKERS = 2;
 const CLIENTS = 32;
+/** The backlogs of the rows (PARKED_BACKLOGS, comma-separated). */
+const BACKLOGS = (process.env.PARKED_BACKLOGS ?? '2000,20000').split(',').map(Number);
 
-/** INFO commandstats of the run's own Redis: calls of every command, those inside Lua scripts included. */
-function redisCommandCalls(port: number): Promise<number> {
+/** INFO commandstats of the run's own Redis: calls per command, those inside Lua scripts included. */
+function redisCommandCalls(port: number): Promise<Map<string, number>> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => socket.write('INFO commandstats\r\n'));
     let text = '';
@@ -36,12 +38,14 @@ function redisCommandCalls(port: number): Promise<number> {
         socket.end();
         // INFO itself is not the code under test.
         const calls = [...text.matchAll(/cmdstat_([a-z|_-]+):calls=(\d+)/g)].filter((match) => match[1] !== 'info');
-        resolve(calls.reduce((sum, match) => sum + Number(match[2]), 0));
+        resolve(new Map(calls.map((match) => [match[1], Number(match[2])])));
       }
     });
     socket.on('error', reject);
   });
 }
+
+const total = (calls: Map<string, number>) => [...calls.values()].reduce((sum, n) => sum + n, 0);
 
 interface Window {
   fromSeconds: number;
@@ -50,6 +54,8 @@ interface Window {
   perSecond: number;
   redisCommandsPerDelivery: number;
   rowWritesPerDelivery: number;
+  /** The commands called most, per delivery. */
+  busiestCommands: Record<string, number>;
 }
 
 class Run {
@@ -150,10 +156,10 @@ class Run {
   async window(origin: number, fromSeconds: number, toSeconds: number): Promise<Window> {
     await sleep(Math.max(0, origin + fromSeconds * 1000 - Date.now()));
     const started = Date.now();
-    const [deliveries0, commands0, writes0] = [await this.received(), await redisCommandCalls(this.redisPort), await this.rowWrites()];
+    const [deliveries0, calls0, writes0] = [await this.received(), await redisCommandCalls(this.redisPort), await this.rowWrites()];
     await sleep(Math.max(0, origin + toSeconds * 1000 - Date.now()));
     // PostgreSQL publishes its counters within a second or so of a backend going idle.
-    const [deliveries1, commands1] = [await this.received(), await redisCommandCalls(this.redisPort)];
+    const [deliveries1, calls1] = [await this.received(), await redisCommandCalls(this.redisPort)];
     const seconds = (Date.now() - started) / 1000;
     await sleep(1_500);
     const writes1 = await this.rowWrites();
@@ -163,8 +169,14 @@ class Run {
       seconds,
       deliveries,
       perSecond: deliveries / seconds,
-      redisCommandsPerDelivery: (commands1 - commands0) / deliveries,
+      redisCommandsPerDelivery: (total(calls1) - total(calls0)) / deliveries,
       rowWritesPerDelivery: (writes1 - writes0) / deliveries,
+      busiestCommands: Object.fromEntries(
+        [...calls1]
+          .map(([command, calls]) => [command, Number(((calls - (calls0.get(command) ?? 0)) / deliveries).toFixed(1))] as const)
+          .sort((x, y) => y[1] - x[1])
+          .slice(0, 8),
+      ),
     };
   }
 
@@ -187,7 +199,8 @@ class Run {
 
 const describe = (window: Window) =>
   `${window.perSecond.toFixed(2)} deliveries/s, ${window.redisCommandsPerDelivery.toFixed(1)} Redis commands and ` +
-  `${window.rowWritesPerDelivery.toFixed(2)} notification row writes per delivery (${window.deliveries} deliveries in ${window.seconds.toFixed(0)} s from ${window.fromSeconds} s)`;
+  `${window.rowWritesPerDelivery.toFixed(2)} notification row writes per delivery (${window.deliveries} deliveries in ${window.seconds.toFixed(0)} s from ${window.fromSeconds} s); ` +
+  `busiest commands per delivery: ${JSON.stringify(window.busiestCommands)}`;
 
 /** The rows' figures, also printed as one JSON line for bench/run.ts (parkedBacklogPhase). */
 export interface ParkedBacklogRow extends Window {
@@ -196,7 +209,7 @@ export interface ParkedBacklogRow extends Window {
 
 async function rows(run: Run): Promise<void> {
   const results: ParkedBacklogRow[] = [];
-  for (const backlog of [2_000, 20_000]) {
+  for (const backlog of BACKLOGS) {
     const partner = await run.slowPartner(`parked-${backlog}`);
     const published = Date.now();
     await run.publish(partner, backlog);
