@@ -1,6 +1,7 @@
 /**
  * The benchmark's partner endpoint, in its own process so that it does not share a CPU budget
- * with the code under test. POST /ok/... answers 204 at once; POST /hang/... never answers until
+ * with the code under test. POST /ok/... answers 204 at once; POST /slow/<ms>/... answers 200 after
+ * <ms> milliseconds (a slow but working endpoint); POST /hang/... never answers until
  * POST /release (or the sender's deadline) ends it. It records when each webhook-id first arrived
  * (epoch ms on this process's clock; GET /clock lets the bench relate that clock to its own), and
  * how many requests it holds hanging right now.
@@ -47,7 +48,9 @@ const server = createServer((request, response) => {
     received++;
     const id = request.headers['webhook-id'];
     if (typeof id === 'string' && !receipts.has(id)) receipts.set(id, at);
-    response.writeHead(204).end();
+    const slowMs = /^\/slow\/(\d+)\//.exec(request.url ?? '')?.[1];
+    if (slowMs) setTimeout(() => response.writeHead(200).end(), Number(slowMs));
+    else response.writeHead(204).end();
   });
 });
 server.keepAliveTimeout = 60_000;

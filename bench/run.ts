@@ -26,6 +26,7 @@ import { Pool } from 'undici';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
 import { ChildApp, freePort, LocalRedisCluster } from '@callbacks/testing';
 import { type ClockOffset, clockOffset, type LatencySummary, now, RssSampler, summarize } from './measures';
+import type { ParkedBacklogRow } from './parked-backlog';
 import { BENCH_ADMIN_KEY as ADMIN_KEY, benchServices, DIST, ROOT, sleep, waitForApi } from './support';
 
 /** Notifications of every throughput row (drains, end to end, cluster) and of the ceiling they are divided by. */
@@ -519,6 +520,23 @@ const clusterPhase: BenchPhase = {
   },
 };
 
+/**
+ * What a parked backlog costs per delivery (2,000 and 20,000 waiting behind a 2 s endpoint): run as
+ * bench/parked-backlog.js, which starts a Redis of its own (INFO commandstats counts every client
+ * of a server) and its own apps; BENCH_PARKED=0 skips it.
+ */
+const parkedBacklogPhase: BenchPhase = {
+  name: 'parkedBacklog',
+  async run(ctx) {
+    ctx.log('parked backlogs: 2,000 and 20,000 behind a 2 s endpoint, two workers (bench/parked-backlog.js)');
+    const child = startNode('parked-backlog', join(DIST, 'bench/bench/parked-backlog.js'), {});
+    const line = await child.waitForOutput(/\{"parkedBacklog".*\}/, 1_800_000);
+    ctx.results.parkedBacklog = (JSON.parse(line) as { parkedBacklog: ParkedBacklogRow[] }).parkedBacklog;
+    await child.stop('SIGTERM', 60_000);
+    for (const row of ctx.results.parkedBacklog as ParkedBacklogRow[]) ctx.log(`parked backlog of ${row.backlog}: ${JSON.stringify(row)}`);
+  },
+};
+
 /** The rows, in order. A new row: a BenchPhase in a file of its own under bench/, and one line here. */
 const PHASES: BenchPhase[] = [
   drainPhase(1),
@@ -539,6 +557,7 @@ const PHASES: BenchPhase[] = [
   latencyPhase,
   ceilingDriftPhase,
   isolationPhase,
+  ...(process.env.BENCH_PARKED === '0' ? [] : [parkedBacklogPhase]),
   ...(CLUSTER_SHARDS.length > 0 ? [clusterPhase] : []),
 ];
 
@@ -750,6 +769,13 @@ function printTable(results: Record<string, any>): void {
       `isolation: healthy partner's p99 (publish sent → received) beside ${isolation.stuckPending} hanging`,
       `${fmt(isolation.healthyLatencyMs.p99, 1)} ms`,
       `goal < 500 ms; hanging at the receiver during the window ${isolation.hangingDuringWindow.min}–${isolation.hangingDuringWindow.max}; stuck attempts ended ${isolation.stuckAttemptsEnded}; circuit ${isolation.stuckCallbackHealth}`,
+    ]);
+  }
+  for (const row of (results.parkedBacklog ?? []) as ParkedBacklogRow[]) {
+    rows.push([
+      `parked backlog of ${row.backlog.toLocaleString('en')} behind a 2 s endpoint (cap 10, 2 workers), per delivery sent`,
+      `${fmt(row.redisCommandsPerDelivery, 1)} Redis commands, ${fmt(row.rowWritesPerDelivery, 2)} row writes`,
+      `${fmt(row.perSecond, 2)} deliveries/s over ${fmt(row.seconds)} s; the same at any backlog`,
     ]);
   }
   rows.push([

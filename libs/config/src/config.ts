@@ -34,6 +34,11 @@ export interface AppConfig {
   echoRateLimitPerMinute: number;
   /** Deliveries in flight to one callback across all workers; more wait in the queue. */
   callbackMaxInFlight: number;
+  /**
+   * How long a parked delivery sleeps before it looks for a slot by itself (with ±10 % jitter): a
+   * last resort; slots are handed over as deliveries end, and the reconciler finds lost wakes.
+   */
+  parkTimeoutMs: number;
   /** Consecutive failures that open a callback's circuit. */
   circuitFailureThreshold: number;
   /** How long an open circuit holds deliveries back before one probe is let through. */
@@ -314,6 +319,7 @@ export function loadConfig(env: Environment): LoadedConfig {
     partnerRateLimitPerMinute: integer(env, 'PARTNER_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     echoRateLimitPerMinute: integer(env, 'ECHO_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
     callbackMaxInFlight: integer(env, 'CALLBACK_MAX_IN_FLIGHT', 10, 1, 10_000),
+    parkTimeoutMs: integer(env, 'PARK_TIMEOUT_MS', 86_400_000, 60_000, 30 * 86_400_000),
     circuitFailureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1_000),
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
     retentionPeriodMs: duration(env, 'RETENTION_PERIOD', '30d', 1_000),

@@ -1,4 +1,5 @@
 export * from './callback-ref';
+export * from './delivery-limits';
 export * from './field-error';
 export * from './json-inspection';
 export * from './json-text';

@@ -18,6 +18,7 @@ import { ParkedAndFailedJobAttempts1764440000000 } from './migrations/1764440000
 import { CallbackLifecycle1764500000000 } from './migrations/1764500000000-CallbackLifecycle';
 import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSessions';
 import { AuditEntries1765200000000 } from './migrations/1765200000000-AuditEntries';
+import { OverdueIndexWithoutParked1765350000000 } from './migrations/1765350000000-OverdueIndexWithoutParked';
 import { CallbackTransport1765400000000 } from './migrations/1765400000000-CallbackTransport';
 
 export const ENTITIES = [
@@ -42,6 +43,7 @@ export const MIGRATIONS = [
   CallbackLifecycle1764500000000,
   PortalSessions1764700000000,
   AuditEntries1765200000000,
+  OverdueIndexWithoutParked1765350000000,
   CallbackTransport1765400000000,
 ];
 

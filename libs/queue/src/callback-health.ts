@@ -1,5 +1,5 @@
 import type { CallbackHealth } from '@callbacks/contracts';
-import { callbackShard, type ShardSettings } from './queue-shards';
+import { callbackShard, type QueueShard, type ShardSettings } from './queue-shards';
 
 /**
  * Redis keys of one callback's isolation state, named by partner and notification type (what a job
@@ -11,6 +11,9 @@ import { callbackShard, type ShardSettings } from './queue-shards';
  * - probe: the one delivery let through while the circuit is half-open
  * - waiting: sorted set of the job ids parked behind the in-flight cap (score = when they parked),
  *   handed a slot in that order as deliveries end
+ * - handed: sorted set of the parked jobs handed a slot and not yet running (score = when each may
+ *   start): the slot stays theirs until they run
+ * - starts: sorted set of recent (and reserved) attempt starts, for the callback's ratePerSecond
  * - oauthToken: hash of the callback's cached OAuth2 access token (encrypted) or of its last token
  *   failure, shared by every worker; oauthLock: the one worker fetching a new token
  */
@@ -18,13 +21,24 @@ export function callbackKeys(
   settings: ShardSettings,
   partnerId: string,
   notificationTypeId: number,
-): { inFlight: string; circuit: string; probe: string; waiting: string; oauthToken: string; oauthLock: string } {
+): {
+  inFlight: string;
+  circuit: string;
+  probe: string;
+  waiting: string;
+  handed: string;
+  starts: string;
+  oauthToken: string;
+  oauthLock: string;
+} {
   const base = `${callbackShard(settings, partnerId, notificationTypeId).prefix}:callback:${partnerId}:${notificationTypeId}`;
   return {
     inFlight: `${base}:inflight`,
     circuit: `${base}:circuit`,
     probe: `${base}:probe`,
     waiting: `${base}:waiting`,
+    handed: `${base}:handed`,
+    starts: `${base}:starts`,
     oauthToken: `${base}:oauth-token`,
     oauthLock: `${base}:oauth-lock`,
   };
@@ -34,4 +48,25 @@ export function callbackKeys(
 export function callbackHealth(consecutiveFailures: number, threshold: number): CallbackHealth {
   if (consecutiveFailures >= threshold) return 'open';
   return consecutiveFailures > 0 ? 'degraded' : 'ok';
+}
+
+/**
+ * The set of callbacks (`<partnerId>:<notificationTypeId>`) that have parked deliveries, one per
+ * shard (beside its callbacks' keys, in their slot): the reconciler looks at each once a pass for
+ * a lost wake, so a parked backlog costs no periodic work in proportion to its size.
+ */
+export function parkedCallbacksKey(shard: Pick<QueueShard, 'prefix'>): string {
+  return `${shard.prefix}:parked-callbacks`;
+}
+
+/** The member of a parked-callbacks set that names one callback, and back. */
+export function parkedCallbackMember(partnerId: string, notificationTypeId: number): string {
+  return `${partnerId}:${notificationTypeId}`;
+}
+
+export function parseParkedCallbackMember(member: string): { partnerId: string; notificationTypeId: number } | null {
+  const separator = member.lastIndexOf(':');
+  const notificationTypeId = Number(member.slice(separator + 1));
+  if (separator <= 0 || !Number.isInteger(notificationTypeId)) return null;
+  return { partnerId: member.slice(0, separator), notificationTypeId };
 }

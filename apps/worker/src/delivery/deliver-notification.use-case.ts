@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { type CallbackRef, disabledSkipReason, notificationTypeName, serializeEnvelope } from '@callbacks/contracts';
+import { type CallbackRef, type DeliveryLimits, disabledSkipReason, notificationTypeName, serializeEnvelope } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
 import { type DeliveryContext, DeliveryRepository } from '@callbacks/persistence';
 import { openCallbackHeaders, SecretCipher } from '@callbacks/signing';
@@ -26,12 +26,6 @@ export interface DeliveryJob {
   attemptsMade: number;
 }
 
-/**
- * How long a parked delivery sleeps if no slot is ever handed to it (a lost wake: a worker died
- * between taking a slot and waking the next, or Redis lost the waiting list). Wakes are the rule.
- */
-export const PARK_TIMEOUT_MS = 5 * 60_000;
-
 /** What an attempt that falls due while the circuit is open records: nothing was sent. */
 const CIRCUIT_OPEN_OUTCOME: AttemptOutcome = {
   ok: false,
@@ -52,9 +46,10 @@ const CIRCUIT_OPEN_OUTCOME: AttemptOutcome = {
 export class DeliverNotification {
   private readonly cipher: SecretCipher;
   private readonly retryPolicy: RetryPolicy;
+  private readonly limits: DeliveryLimits;
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly deliveries: DeliveryRepository,
     private readonly sender: HttpSender,
     private readonly logger: PinoLogger,
@@ -66,19 +61,27 @@ export class DeliverNotification {
   ) {
     this.cipher = new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys);
     this.retryPolicy = new RetryPolicy(config.retryScheduleMs);
+    this.limits = { maxInFlight: config.callbackMaxInFlight, ratePerSecond: null };
     this.logger.setContext('DeliverNotification');
   }
 
   async execute(job: DeliveryJob): Promise<DeliveryResult> {
     const { callback } = job;
+    const { limits } = this;
     // The slot first: a delivery held back costs neither a payload load nor a send.
-    const admission = await this.guard.admit(callback, job.id, PARK_TIMEOUT_MS * 2);
+    const admission = await this.guard.admit(callback, job.id, limits);
     if (!admission.admitted) {
       this.metrics.deliveriesDeferred.inc({ reason: admission.reason });
-      this.parked.wake(callback, admission.handedTo);
+      this.parked.wake(callback, admission.handedTo, limits);
       if (admission.reason === 'in_flight_cap') {
-        await this.deliveries.park(job.notificationId, new Date(Date.now() + PARK_TIMEOUT_MS));
-        return { kind: 'parked', delayMs: PARK_TIMEOUT_MS };
+        await this.deliveries.park(job.notificationId);
+        // It sleeps until a slot is handed to it; the timeout is a last resort, jittered so a parked backlog never wakes at once.
+        return { kind: 'parked', delayMs: Math.round(this.config.parkTimeoutMs * (0.9 + 0.2 * Math.random())), limits, settle: true };
+      }
+      if (admission.reason === 'rate_limited') {
+        // First in line: its slot is reserved from when the rate allows; only this job has a timed wake.
+        await this.deliveries.park(job.notificationId);
+        return { kind: 'parked', delayMs: admission.waitMs, limits, settle: false };
       }
     }
     const lease = { held: admission.admitted };
@@ -88,8 +91,8 @@ export class DeliverNotification {
     } finally {
       // Nothing was sent (nothing to do, or an error before sending): the slot goes on at once.
       if (lease.held) {
-        const released = await this.guard.release(callback, job.id, null).catch(() => null);
-        this.parked.wake(callback, released?.handedTo ?? null);
+        const released = await this.guard.release(callback, job.id, null, limits).catch(() => null);
+        this.parked.wake(callback, released?.handedTo ?? null, limits);
       }
     }
   }
@@ -141,7 +144,9 @@ export class DeliverNotification {
     // The lease release and the attempt record are independent: one round trip of waiting, not two.
     // A release that fails leaves the lease to expire; it must not fail a recorded attempt's job, and
     // a record that fails must not lose the wake of the parked job the slot was handed to.
-    const releasing = admitted ? this.guard.release(job.callback, job.id, partnersOutcome).catch(() => null) : Promise.resolve(null);
+    const releasing = admitted
+      ? this.guard.release(job.callback, job.id, partnersOutcome, this.limits).catch(() => null)
+      : Promise.resolve(null);
     const recording = this.deliveries.recordAttempt(
       {
         notificationId: context.notificationId,
@@ -160,7 +165,7 @@ export class DeliverNotification {
     recording.catch(() => undefined); // awaited below, after the wake
     const released = await releasing;
     if (released) {
-      this.parked.wake(job.callback, released.handedTo);
+      this.parked.wake(job.callback, released.handedTo, this.limits);
       if (released.transition === 'opened' || released.transition === 'closed') {
         this.metrics.circuitTransitions.inc({ state: released.transition });
         this.logger.warn(

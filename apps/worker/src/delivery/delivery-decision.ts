@@ -1,3 +1,4 @@
+import type { DeliveryLimits } from '@callbacks/contracts';
 import type { NotificationUpdate } from '@callbacks/persistence';
 import { type AttemptOutcome, describeOutcome } from '../dispatch/attempt-outcome';
 import { nextStep } from '../dispatch/next-step';
@@ -8,7 +9,8 @@ export type DeliveryResult =
   | { kind: 'delivered'; attempt: number }
   | { kind: 'retry'; attempt: number; delayMs: number; summary: string }
   | { kind: 'failed'; attempt: number; reason: string; summary: string }
-  | { kind: 'parked'; delayMs: number }
+  /** `settle`: a slot may be handed to the job before it is delayed; the processor then wakes it (ParkedDeliveries.settle). */
+  | { kind: 'parked'; delayMs: number; limits: DeliveryLimits; settle: boolean }
   | { kind: 'nothing_to_do'; reason: string };
 
 /** The result of a run that made an attempt. */

@@ -87,7 +87,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     const result = await this.deliverNotification.execute(delivery);
     if (result.kind === 'parked') {
       await job.moveToDelayed(Date.now() + result.delayMs, token);
-      await this.parked.settle(delivery.callback, delivery.id);
+      if (result.settle) await this.parked.settle(delivery.callback, delivery.id, result.limits);
       throw new DelayedError();
     }
     return this.settle(job, result, token);

@@ -3,11 +3,14 @@ import { join } from 'node:path';
 
 /**
  * The guard's Lua scripts (lua/*.lua, copied next to the built JavaScript by the worker's build).
- * hand-over.lua defines the function both scripts end with; it is prepended to each.
+ * hand-over.lua defines the functions the guard's scripts share; it is prepended to each of them.
  */
 export interface GuardScripts {
   admit: string;
   release: string;
+  findLostWakes: string;
+  /** Not a guard script: moves a woken job to the front of its queue (keys of the job's queue). */
+  wakeToFront: string;
 }
 
 function read(name: string): string {
@@ -20,7 +23,12 @@ let loaded: GuardScripts | undefined;
 export function guardScripts(): GuardScripts {
   if (!loaded) {
     const handOver = read('hand-over.lua');
-    loaded = { admit: `${handOver}\n${read('admit.lua')}`, release: `${handOver}\n${read('release.lua')}` };
+    loaded = {
+      admit: `${handOver}\n${read('admit.lua')}`,
+      release: `${handOver}\n${read('release.lua')}`,
+      findLostWakes: `${handOver}\n${read('find-lost-wakes.lua')}`,
+      wakeToFront: read('wake-to-front.lua'),
+    };
   }
   return loaded;
 }

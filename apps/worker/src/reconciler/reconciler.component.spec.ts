@@ -1,8 +1,10 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import {
+  callbackKeys,
   DeliveryQueues,
   deliveryJobId,
   enqueueDeliveries,
@@ -12,6 +14,7 @@ import {
 } from '@callbacks/queue';
 import { createTestEnvironment, type TestEnvironment } from '@callbacks/testing';
 import { DeliveryProcessor } from '../delivery/delivery.processor';
+import { CallbackGuard } from '../isolation/callback-guard';
 import { PeriodicPassRunner } from '../passes/periodic-pass-runner';
 import { WorkerModule } from '../worker.module';
 import { type ReconcileReport, Reconciler } from './reconciler';
@@ -30,6 +33,8 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
   let db: Pool;
   /** Takes jobs by hand (BullMQ's manual processing), to leave them completed or failed. */
   let hand: Worker;
+  /** Plays what the apps cannot be asked to do: a lease that ran out, keys that start empty. */
+  let redis: Redis;
   const partnerId = randomUUID();
 
   beforeAll(async () => {
@@ -45,6 +50,7 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     runPass = () => runner.runOnce(reconciler);
     queues = moduleRef.get(DeliveryQueues);
     db = new Pool({ connectionString: environment.databaseUrl, max: 2 });
+    redis = new Redis(environment.config.redisUrl);
     await db.query(`INSERT INTO partners (id, name) VALUES ($1, 'Acme')`, [partnerId]);
     hand = new Worker(queues.all[0].name, null, {
       connection: redisConnectionOptions(environment.config.redisUrl, 'worker'),
@@ -54,6 +60,7 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
   });
   afterAll(async () => {
     await hand.close();
+    redis.disconnect();
     await db.end();
     await moduleRef.close();
     await environment.destroy();
@@ -62,6 +69,8 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     await db.query(`DELETE FROM delivery_attempts`);
     await db.query(`DELETE FROM notifications`);
     await queues.all[0].obliterate({ force: true });
+    // The callback's isolation keys (leases, parked and handed jobs) start empty too.
+    await redis.del(...Object.values(callbackKeys(environment.config, partnerId, 5)));
   });
 
   /** A pending notification due `due` (an SQL expression), without a job. */
@@ -91,7 +100,7 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     const undatedQuiet = await notification('NULL', `now() - interval '3 hours'`);
     const undatedRecent = await notification('NULL');
 
-    expect(await runPass()).toEqual({ scanned: 2, reenqueued: 2, retried: 0, quarantined: 0, unparked: 0 });
+    expect(await runPass()).toEqual({ scanned: 2, reenqueued: 2, retried: 0, quarantined: 0, unparked: 0, lostWakes: 0 });
     for (const id of [overdue, undatedQuiet]) expect(['waiting', 'delayed']).toContain(await jobState(id));
     // Had the pass looked these up, it would have found no job and added one.
     for (const id of [withinGrace, dueLater, undatedRecent]) expect(await jobState(id)).toBe('unknown');
@@ -155,6 +164,73 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     const states = await Promise.all(rows.map((row) => jobState(row.id)));
     expect(states.filter((state) => state !== 'waiting')).toEqual([]);
     expect(await queues.all[0].getWaitingCount()).toBe(1001);
+  });
+
+  it('does not read a parked backlog; finds a lost wake per callback and wakes the first parked jobs to the front of the queue', async () => {
+    const guard = moduleRef.get(CallbackGuard);
+    const callback = { partnerId, notificationTypeId: 5 };
+    const limits = { maxInFlight: environment.config.callbackMaxInFlight, ratePerSecond: null };
+    const fillers = Array.from({ length: limits.maxInFlight }, (_, index) => `filler-${index}`);
+    for (const filler of fillers) expect(await guard.admit(callback, filler, limits)).toEqual({ admitted: true });
+    // Three deliveries overdue by hours, parked behind the cap: their jobs sleep (a day), their rows are parked.
+    const parked = [];
+    for (let index = 0; index < 3; index++) {
+      const id = await notification(`now() - interval '3 hours'`);
+      await db.query(`UPDATE notifications SET parked_at = now() WHERE id = $1`, [id]);
+      await enqueueDeliveries(queues, [
+        { notificationId: id, partnerId, notificationTypeId: 5, round: 0, test: false, dueAt: new Date(Date.now() + 86_400_000) },
+      ]);
+      expect(await guard.admit(callback, deliveryJobId(id, 0), limits)).toMatchObject({ admitted: false, reason: 'in_flight_cap' });
+      parked.push(id);
+    }
+    // A long wait list of unrelated work is in the queue already.
+    const unrelated = Array.from({ length: 2_000 }, () => randomUUID());
+    await enqueueDeliveries(
+      queues,
+      unrelated.map((notificationId) => ({ notificationId, partnerId, notificationTypeId: 6, round: 0, test: false })),
+    );
+
+    expect(await runPass()).toMatchObject({ scanned: 0, lostWakes: 0 });
+    expect(await Promise.all(parked.map(jobState))).toEqual(['delayed', 'delayed', 'delayed']);
+
+    // Two workers die mid-delivery: their slots free themselves, and no delivery ends to hand them on.
+    await redis.zrem(callbackKeys(environment.config, partnerId, 5).inFlight, fillers[0], fillers[1]);
+    expect(await runPass()).toMatchObject({ scanned: 0, lostWakes: 2 });
+    expect(await Promise.all(parked.map(jobState))).toEqual(['waiting', 'waiting', 'delayed']);
+    // The woken jobs go before the work that was waiting, in their parking order.
+    const token = randomUUID();
+    expect((await hand.getNextJob(token))?.id).toBe(parked[0]);
+    expect((await hand.getNextJob(token))?.id).toBe(parked[1]);
+    expect((await hand.getNextJob(token))?.id).toBe(unrelated[0]);
+    // Their slots were kept for them; the callback is still full, so the third stays parked.
+    expect(await guard.admit(callback, parked[0], limits)).toEqual({ admitted: true });
+    expect(await runPass()).toMatchObject({ lostWakes: 0 });
+  });
+
+  it('gives on the slot of a parked job found gone when woken, and unparks its row so the same pass re-adds its job', async () => {
+    const guard = moduleRef.get(CallbackGuard);
+    const callback = { partnerId, notificationTypeId: 5 };
+    const limits = { maxInFlight: 1, ratePerSecond: null };
+    expect(await guard.admit(callback, 'filler', limits)).toEqual({ admitted: true });
+    const [gone, next] = [await notification(`now() - interval '3 hours'`), await notification(`now() - interval '3 hours'`)];
+    for (const id of [gone, next]) {
+      await db.query(`UPDATE notifications SET parked_at = now() WHERE id = $1`, [id]);
+      await enqueueDeliveries(queues, [
+        { notificationId: id, partnerId, notificationTypeId: 5, round: 0, test: false, dueAt: new Date(Date.now() + 86_400_000) },
+      ]);
+      expect(await guard.admit(callback, deliveryJobId(id, 0), limits)).toMatchObject({ admitted: false, reason: 'in_flight_cap' });
+    }
+    // The first parked job is removed (Bull Board), and the filler's worker dies: its slot frees itself.
+    await queues.all[0].remove(deliveryJobId(gone, 0));
+    await redis.zrem(callbackKeys(environment.config, partnerId, 5).inFlight, 'filler');
+
+    // The pass's default cap (CALLBACK_MAX_IN_FLIGHT) is above 1: both parked jobs get a slot; the gone one gives its slot up.
+    expect(await runPass()).toMatchObject({ lostWakes: 2, scanned: 1, reenqueued: 1 });
+    expect(await jobState(gone)).toBe('waiting');
+    expect(await jobState(next)).toBe('waiting');
+    const { rows } = await db.query(`SELECT id FROM notifications WHERE parked_at IS NOT NULL`);
+    expect(rows.map((row) => row.id)).toEqual([next]);
+    expect(await guard.handedStart(callback, deliveryJobId(gone, 0))).toBeNull();
   });
 
   it('skips the pass while another session holds its lock', async () => {

@@ -16,11 +16,15 @@ import {
   type DeliveryToEnqueue,
   enqueueDeliveries,
   inDoubtAmong,
+  parseParkedCallbackMember,
   reviveJob,
   STALLED_TOO_OFTEN,
   withTimeout,
 } from '@callbacks/queue';
+import type { DeliveryLimits } from '@callbacks/contracts';
 import { CrashQuarantine } from '../delivery/crash-quarantine';
+import { CallbackGuard } from '../isolation/callback-guard';
+import { ParkedDeliveries } from '../isolation/parked-deliveries';
 import type { PassContext, PeriodicPass } from '../passes/periodic-pass';
 
 const BATCH_SIZE = 500;
@@ -50,6 +54,8 @@ export interface ReconcileReport {
   quarantined: number;
   /** Parked deliveries re-enqueued, due at once, because Redis had lost its data (waiting lists included). */
   unparked: number;
+  /** Parked deliveries woken because their wake was lost (a free slot with jobs waiting, or a handed slot unused). */
+  lostWakes: number;
 }
 
 /**
@@ -74,6 +80,8 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
     private readonly notifications: NotificationRepository,
     private readonly deliveries: DeliveryRepository,
     private readonly quarantine: CrashQuarantine,
+    private readonly guard: CallbackGuard,
+    private readonly parked: ParkedDeliveries,
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
   ) {
@@ -81,17 +89,18 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
   }
 
   async run({ db }: PassContext): Promise<ReconcileReport> {
-    // First: the scan would give a parked delivery that Redis lost a job due at its park timeout.
+    // Parked rows are not in the scan of overdue rows: those Redis lost, and lost wakes, are found here.
     const unparked = await withTimeout(this.recoverParkedAfterRedisLoss(db), BATCH_TIMEOUT_MS, 'recovering parked deliveries');
-    const report = { ...(await this.scan(db)), unparked };
+    const lostWakes = await withTimeout(this.wakeLost(), BATCH_TIMEOUT_MS, 'looking for lost wakes of parked deliveries');
+    const report = { ...(await this.scan(db)), unparked, lostWakes };
     this.metrics.reconcilerReenqueued.inc(report.reenqueued + report.retried);
-    if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0 || report.unparked > 0)
+    if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0 || report.unparked > 0 || report.lostWakes > 0)
       this.logger.warn(report, 'reconciler re-enqueued deliveries');
     return report;
   }
 
   private async scan(db: SqlExecutor): Promise<ReconcileReport> {
-    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0, unparked: 0 };
+    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0, unparked: 0, lostWakes: 0 };
     // One cutoff for the whole pass.
     const cutoff = await this.notifications.overdueCutoff(overdueGraceMs(this.config), db);
     for (let page: typeof FIRST_OVERDUE_PAGE | null = FIRST_OVERDUE_PAGE; page;) {
@@ -154,9 +163,32 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
   }
 
   /**
-   * A parked delivery's next attempt is due at its park timeout, so the scan of overdue rows does
-   * not see it for minutes. Redis losing its data (a restart without persistence, a failover to an
-   * empty replica) loses the waiting lists that would have woken them: an epoch key, set once and
+   * Parked deliveries are woken by the deliveries that end before them, and never poll. A wake can
+   * be lost (a worker died between freeing a slot and waking the next job, a lease ran out, a woken
+   * job's run failed): once a pass, each callback with parked jobs (a set per shard in Redis) is
+   * looked at, not each parked job: its free slots go to the first jobs in line, and jobs handed a
+   * slot that have not run for a pass are woken again (harmless if they are only late).
+   */
+  private async wakeLost(): Promise<number> {
+    const limits: DeliveryLimits = { maxInFlight: this.config.callbackMaxInFlight, ratePerSecond: null };
+    let woken = 0;
+    for (const shard of this.queues.shards) {
+      for (const member of await this.guard.parkedCallbacks(shard)) {
+        const callback = parseParkedCallbackMember(member);
+        if (!callback) continue;
+        const { handed, stale } = await this.guard.findLostWakes(callback, limits, this.config.reconcileIntervalMs);
+        // A woken job goes to the front of the queue, ahead of those woken before it: the last in line first.
+        const wakes = [...handed, ...stale.map((jobId) => ({ jobId, startAt: 0 }))].reverse();
+        for (const handOver of wakes) await this.parked.wakeNow(callback, handOver, limits);
+        woken += handed.length;
+      }
+    }
+    return woken;
+  }
+
+  /**
+   * A parked delivery is not in the scan of overdue rows. Redis losing its data (a restart without
+   * persistence, a failover to an empty replica) loses the waiting lists that would have woken them: an epoch key, set once and
    * gone with the data, tells this pass, which then gives every parked delivery a job due now.
    */
   private async recoverParkedAfterRedisLoss(db: SqlExecutor): Promise<number> {

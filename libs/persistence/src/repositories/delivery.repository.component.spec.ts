@@ -122,12 +122,22 @@ describe('DeliveryRepository (component: its statements on PostgreSQL)', () => {
     expect(await row(delivered)).toMatchObject({ status: 'delivered' });
   });
 
-  it('parks a pending notification until a time, and an attempt unparks it', async () => {
+  it('parks a pending notification once (parking it again writes nothing), and an attempt or unpark ends it', async () => {
     const id = await pending();
-    const until = new Date(Date.now() + 300_000);
-    await deliveries.park(id, until);
-    expect((await row(id)).parked_at).not.toBeNull();
+    const writes = async () =>
+      Number((await db.query(`SELECT xmin::text::bigint AS version FROM notifications WHERE id = $1`, [id])).rows[0].version);
+    await deliveries.park(id);
+    const parked = await row(id);
+    expect(parked.parked_at).not.toBeNull();
+    const version = await writes();
+    await deliveries.park(id);
+    expect(await writes()).toBe(version);
+    expect((await row(id)).parked_at).toEqual(parked.parked_at);
     expect(await deliveries.recordAttempt(attempt(id, 0, 500), retry)).toBe(true);
+    expect((await row(id)).parked_at).toBeNull();
+
+    await deliveries.park(id);
+    await deliveries.unpark(id);
     expect((await row(id)).parked_at).toBeNull();
   });
 

@@ -188,13 +188,13 @@ const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
 };
 
 /**
- * Parked deliveries are not overdue: their next attempt is due at the latest at the park timeout,
- * and the reconciler's scan of overdue rows leaves them alone until then (unless Redis lost them).
+ * Marks deliveries parked, once: a delivery parked again (woken, and the callback full again) does
+ * not write its row. A parked row keeps its due time; the reconciler's scan of overdue rows leaves
+ * parked rows alone (their wakes come from Redis, and the reconciler finds lost ones per callback).
  */
 const PARK: Pick<QueryConfig, 'name' | 'text'> = {
   name: 'park-deliveries',
-  text: `UPDATE notifications SET next_attempt_at = greatest(next_attempt_at, $2), parked_at = coalesce(parked_at, now())
-          WHERE id = ANY($1::uuid[]) AND status = 'pending'`,
+  text: `UPDATE notifications SET parked_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending' AND parked_at IS NULL`,
 };
 
 /** Splits entries into rounds in which each notification appears at most once (one statement each). */
@@ -228,7 +228,7 @@ export class DeliveryRepository implements OnApplicationShutdown {
   private readonly records = new Batcher((attempts: Array<{ attempt: AttemptRecord; update: NotificationUpdate }>) =>
     this.recordMany(attempts),
   );
-  private readonly parks = new Batcher((entries: Array<{ notificationId: string; until: Date }>) => this.parkMany(entries));
+  private readonly parks = new Batcher((ids: string[]) => this.parkMany(ids));
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.pool = createDatabasePool(config.databaseUrl, {
@@ -244,9 +244,16 @@ export class DeliveryRepository implements OnApplicationShutdown {
     return (withPayload ? this.loads : this.stateLoads).submit(notificationId);
   }
 
-  /** Marks a delivery parked until `until` (its park timeout). */
-  park(notificationId: string, until: Date): Promise<void> {
-    return this.parks.submit({ notificationId, until });
+  /** Marks a delivery parked (once: its row is not written again while it stays parked). */
+  park(notificationId: string): Promise<void> {
+    return this.parks.submit(notificationId);
+  }
+
+  /** A parked delivery whose job will not run: the reconciler's scan of overdue rows sees to it again. */
+  async unpark(notificationId: string): Promise<void> {
+    await this.pool.query(`UPDATE notifications SET parked_at = NULL WHERE id = $1 AND status = 'pending' AND parked_at IS NOT NULL`, [
+      notificationId,
+    ]);
   }
 
   /** Records an attempt; moves the notification on only if it is still pending in the attempt's round (returns whether it did). */
@@ -264,10 +271,9 @@ export class DeliveryRepository implements OnApplicationShutdown {
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  private async parkMany(entries: Array<{ notificationId: string; until: Date }>): Promise<void[]> {
-    const until = new Date(Math.max(...entries.map((entry) => entry.until.getTime())));
-    await this.pool.query({ ...PARK, values: [entries.map((entry) => entry.notificationId), until] });
-    return entries.map(() => undefined);
+  private async parkMany(ids: string[]): Promise<void[]> {
+    await this.pool.query({ ...PARK, values: [ids] });
+    return ids.map(() => undefined);
   }
 
   private async recordMany(entries: Array<{ attempt: AttemptRecord; update: NotificationUpdate }>): Promise<boolean[]> {

@@ -97,7 +97,7 @@ function dueNow(row: DeliveryRow): NotificationDelivery {
  * finds itself superseded and sends nothing. The webhook-id (the notification id) stays the same.
  */
 const NEW_DELIVERY_ROUND = `status = 'pending', status_reason = NULL, round_attempts = 0, delivery_round = delivery_round + 1,
-  next_attempt_at = now(), updated_at = now()`;
+  next_attempt_at = now(), parked_at = NULL, updated_at = now()`;
 
 /** Failed, or skipped while the service had disabled the callback; never skipped while the partner had paused it (callback_paused). */
 const RECOVERABLE = `(status = 'failed' OR (status = 'skipped' AND status_reason = 'callback_disabled'))`;
@@ -301,6 +301,7 @@ export class NotificationRepository {
   /**
    * Pending notifications due before `cutoff`, after `after` in the order of ix_notifications_overdue
    * (next_attempt_at, id), which is also the paging key. Returns the page and the key after it.
+   * Parked rows are not in that index: however large a parked backlog, a pass does not read it.
    */
   async overduePage(
     cutoff: string,
@@ -311,7 +312,8 @@ export class NotificationRepository {
     const rows = (await db.query(
       `SELECT ${DELIVERY_COLUMNS}, next_attempt_at::text AS page_at
          FROM notifications
-        WHERE status = 'pending' AND next_attempt_at < $1::timestamptz AND (next_attempt_at, id) > ($2::timestamptz, $3::uuid)
+        WHERE status = 'pending' AND parked_at IS NULL AND next_attempt_at < $1::timestamptz
+          AND (next_attempt_at, id) > ($2::timestamptz, $3::uuid)
         ORDER BY next_attempt_at, id LIMIT $4`,
       [cutoff, after.at, after.id, limit],
     )) as Array<DeliveryRow & { page_at: string }>;
@@ -327,7 +329,7 @@ export class NotificationRepository {
     const rows = (await db.query(
       `SELECT ${DELIVERY_COLUMNS}
          FROM notifications
-        WHERE status = 'pending' AND next_attempt_at IS NULL AND updated_at < $1::timestamptz AND id > $2
+        WHERE status = 'pending' AND parked_at IS NULL AND next_attempt_at IS NULL AND updated_at < $1::timestamptz AND id > $2
         ORDER BY next_attempt_at, id LIMIT $3`,
       [cutoff, after, limit],
     )) as DeliveryRow[];
@@ -353,7 +355,7 @@ export class NotificationRepository {
     db: SqlExecutor = this.dataSource,
   ): Promise<Array<{ notificationId: string; round: number }>> {
     const [rows] = (await db.query(
-      `UPDATE notifications SET status = 'failed', status_reason = $3, next_attempt_at = NULL, updated_at = now()
+      `UPDATE notifications SET status = 'failed', status_reason = $3, next_attempt_at = NULL, parked_at = NULL, updated_at = now()
         WHERE partner_id = $1 AND notification_type_id = $2 AND status = 'pending'
         RETURNING id, delivery_round`,
       [callback.partnerId, callback.notificationTypeId, reason],

@@ -1,8 +1,14 @@
--- Admits a delivery. KEYS: inFlight, circuit, probe, waiting.
--- ARGV: now, cap, member (the job id), leaseMs, threshold, parkTtlMs.
--- Returns {admitted (1/0), waitMs, reason, handedTo}: an open circuit answers at once (the caller
--- records the attempt as circuit_open and gives any handed lease on); a full callback parks the job.
+-- Admits a delivery. KEYS: see hand-over.lua.
+-- ARGV: now, cap, member (the job id), leaseMs, threshold, parkTtlMs, rate (0: none), callbackId.
+-- Returns {admitted (1/0), waitMs, reason, handedTo, handedStartAt}:
+-- - an open circuit answers at once (the caller records the attempt as circuit_open, and wakes the
+--   job any slot this one held was handed to);
+-- - a full callback, or one with jobs parked before this one, parks the job (in_flight_cap);
+-- - over the rate, the first in line is handed a slot that starts when the rate allows
+--   (rate_limited, waitMs until then): only it gets a timed wake, the jobs behind it wait parked;
+-- - a handed job run before its start (rate_limited, waitMs) waits again until then.
 local now, cap, member, leaseMs = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local parkTtlMs, rate = tonumber(ARGV[6]), tonumber(ARGV[7])
 local failures = tonumber(redis.call('HGET', KEYS[2], 'failures') or '0')
 local probing = false
 if failures >= tonumber(ARGV[5]) then
@@ -12,27 +18,48 @@ if failures >= tonumber(ARGV[5]) then
   elseif not redis.call('SET', KEYS[3], member, 'NX', 'PX', leaseMs) then reason = 'circuit_probing' end
   if reason then
     redis.call('ZREM', KEYS[4], member)
-    if redis.call('ZREM', KEYS[1], member) == 1 then return {0, math.max(openUntil - now, 0), reason, handOver(now, cap, leaseMs)} end
-    return {0, math.max(openUntil - now, 0), reason, ''}
+    local held = redis.call('ZREM', KEYS[1], member) + redis.call('ZREM', KEYS[5], member)
+    local handed = {'', 0}
+    if held > 0 then handed = handOver(now, cap, rate, parkTtlMs) end
+    return {0, 0, reason, handed[1], handed[2]}
   end
   probing = true
 end
-if redis.call('ZSCORE', KEYS[1], member) then
+local function lease()
   redis.call('ZADD', KEYS[1], now + leaseMs, member)
   redis.call('PEXPIRE', KEYS[1], leaseMs)
-  return {1, 0, '', ''}
+  return {1, 0, '', '', 0}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], member) then return lease() end
+local handedAt = redis.call('ZSCORE', KEYS[5], member)
+if handedAt then
+  handedAt = tonumber(handedAt)
+  if handedAt > now then
+    if probing then redis.call('DEL', KEYS[3]) end
+    return {0, handedAt - now, 'rate_limited', '', 0}
+  end
+  redis.call('ZREM', KEYS[5], member)
+  return lease()
+end
 -- A newcomer does not overtake parked jobs: a slot freed by an expired lease goes to the first of them.
-local full = redis.call('ZCARD', KEYS[1]) >= cap
+local full = slotsTaken(now) >= cap
 if full or (redis.call('ZCARD', KEYS[4]) > 0 and not redis.call('ZSCORE', KEYS[4], member)) then
   if probing then redis.call('DEL', KEYS[3]) end
   redis.call('ZADD', KEYS[4], 'NX', now, member)
-  redis.call('PEXPIRE', KEYS[4], ARGV[6])
-  if full then return {0, 0, 'in_flight_cap', ''} end
-  return {0, 0, 'in_flight_cap', handOver(now, cap, leaseMs)}
+  redis.call('PEXPIRE', KEYS[4], parkTtlMs)
+  redis.call('SADD', KEYS[7], ARGV[8])
+  if full then return {0, 0, 'in_flight_cap', '', 0} end
+  local handed = handOver(now, cap, rate, parkTtlMs)
+  return {0, 0, 'in_flight_cap', handed[1], handed[2]}
 end
 redis.call('ZREM', KEYS[4], member)
-redis.call('ZADD', KEYS[1], now + leaseMs, member)
-redis.call('PEXPIRE', KEYS[1], leaseMs)
-return {1, 0, '', ''}
+local at = nextStart(now, rate)
+recordStart(now, at, member, rate)
+if at > now then
+  if probing then redis.call('DEL', KEYS[3]) end
+  redis.call('ZADD', KEYS[5], at, member)
+  redis.call('PEXPIRE', KEYS[5], parkTtlMs)
+  redis.call('SADD', KEYS[7], ARGV[8])
+  return {0, at - now, 'rate_limited', '', 0}
+end
+return lease()

@@ -1,8 +1,9 @@
--- Ends a delivery. KEYS: inFlight, circuit, probe, waiting.
--- ARGV: member, ok ('1', '0', or '' when nothing was sent), now, threshold, openMs, cap, leaseMs.
--- Returns {circuit transition, handedTo}.
-local now, cap, leaseMs = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[7])
+-- Ends a delivery, or gives back a slot handed to a job that will not run. KEYS: see hand-over.lua.
+-- ARGV: member, ok ('1', '0', or '' when nothing was sent), now, threshold, openMs, cap, rate, parkTtlMs.
+-- Returns {circuit transition, handedTo, handedStartAt}.
+local now, cap, rate, parkTtlMs = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 local transition = 'ok'
 local threshold = tonumber(ARGV[4])
@@ -21,4 +22,5 @@ elseif ARGV[2] == '0' then
     if failures == threshold then transition = 'opened' else transition = 'open' end
   end
 end
-return {transition, handOver(now, cap, leaseMs)}
+local handed = handOver(now, cap, rate, parkTtlMs)
+return {transition, handed[1], handed[2]}
