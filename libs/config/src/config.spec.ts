@@ -57,6 +57,8 @@ describe('loadConfig', () => {
       partnerRateLimitPerMinute: 600,
       echoRateLimitPerMinute: 30,
       callbackMaxInFlight: 10,
+      deliveryMaxInFlightLimit: 100,
+      deliveryRatePerSecondLimit: 1000,
       circuitFailureThreshold: 5,
       circuitOpenMs: 30_000,
       retentionPeriodMs: 30 * 86_400_000,

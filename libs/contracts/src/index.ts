@@ -1,4 +1,5 @@
 export * from './callback-ref';
+export * from './delivery-limits';
 export * from './field-error';
 export * from './json-inspection';
 export * from './json-text';
@@ -17,3 +18,4 @@ export * from './dto/api-public';
 export * from './dto/portal.dto';
 export * from './dto/recovery.dto';
 export * from './dto/callback-transport';
+export * from './dto/callback-delivery';

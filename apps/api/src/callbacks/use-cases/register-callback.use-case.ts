@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import type { CallbackAuthConfig, CallbackCreatedDto, CallbackDto, FieldError, PutCallbackDto } from '@callbacks/contracts';
+import { APP_CONFIG, type AppConfig, deliveryPolicyBounds } from '@callbacks/config';
+import type {
+  CallbackAuthConfig,
+  CallbackCreatedDto,
+  CallbackDto,
+  FieldError,
+  PutCallbackDto,
+  StoredDeliveryPolicy,
+} from '@callbacks/contracts';
 import { AuthClientSecretMissing, CallbackRepository } from '@callbacks/persistence';
 import { generateEd25519KeyPair, generateSigningSecret } from '@callbacks/signing';
 import { checkCallbackUrl } from '@callbacks/url-policy';
@@ -26,6 +33,9 @@ export type RegisterCallbackResult = { created: true; callback: CallbackCreatedD
  * ed25519 key pair is made the first time a PUT asks for ed25519 or both, then kept (as the signing
  * secret is). `auth.clientSecret` may be omitted to keep the stored one, but only while tokenUrl and
  * clientId stay the same: a changed token URL never receives a secret registered for another one.
+ * Delivery policy (issue 20): `delivery` is replaced like the rest; a field omitted is stored as
+ * "not chosen" (the operator's default applies, and follows the operator's configuration). What a
+ * partner chooses must be within the operator's caps at the time of the PUT.
  */
 @Injectable()
 export class RegisterCallback {
@@ -39,7 +49,7 @@ export class RegisterCallback {
 
   async execute(partnerId: string, notificationTypeId: number, body: PutCallbackDto): Promise<RegisterCallbackResult> {
     const headers = body.headers ?? {};
-    const problems = this.transportProblems(body, headers);
+    const problems = [...this.transportProblems(body, headers), ...this.deliveryProblems(body)];
     const urlProblem = checkCallbackUrl(body.callbackUrl, { allowInsecure: this.config.allowInsecureCallbacks });
     if (urlProblem) problems.unshift({ field: 'callbackUrl', message: urlProblem });
     if (problems.length > 0) throw DomainError.validation(problems);
@@ -68,6 +78,7 @@ export class RegisterCallback {
         tlsCaCertificate: body.tls?.caCertificate ?? null,
         auth,
         authClientSecretEncrypted: body.auth?.clientSecret !== undefined ? this.vault.seal(body.auth.clientSecret) : null,
+        delivery: storedPolicy(body),
       })
       .catch((error: unknown) => {
         if (error instanceof AuthClientSecretMissing)
@@ -77,8 +88,23 @@ export class RegisterCallback {
         throw error;
       });
     await this.health.reset(partnerId, notificationTypeId);
-    const callback = toCallbackDto(await this.callbacks.findById(row.id), 'ok', headers);
+    const callback = toCallbackDto(await this.callbacks.findById(row.id), 'ok', headers, deliveryPolicyBounds(this.config));
     return row.created ? { created: true, callback: { ...callback, signingSecret } } : { created: false, callback };
+  }
+
+  /** The operator's caps on the delivery policy (the DTO holds the fixed bounds). */
+  private deliveryProblems(body: PutCallbackDto): FieldError[] {
+    const delivery = body.delivery;
+    if (!delivery) return [];
+    const problems: FieldError[] = [];
+    const { maxInFlightLimit, ratePerSecondLimit, timeoutMs } = deliveryPolicyBounds(this.config);
+    if (delivery.maxInFlight !== undefined && delivery.maxInFlight > maxInFlightLimit)
+      problems.push({ field: 'delivery.maxInFlight', message: `must not be greater than ${maxInFlightLimit} (this service's limit)` });
+    if (typeof delivery.ratePerSecond === 'number' && delivery.ratePerSecond > ratePerSecondLimit)
+      problems.push({ field: 'delivery.ratePerSecond', message: `must not be greater than ${ratePerSecondLimit} (this service's limit)` });
+    if (delivery.timeoutMs !== undefined && delivery.timeoutMs > timeoutMs)
+      problems.push({ field: 'delivery.timeoutMs', message: `must not be greater than ${timeoutMs} (this service's delivery timeout)` });
+    return problems;
   }
 
   /** The transport fields' rules that need more than the DTO: the token URL's address, and no custom Authorization beside auth. */
@@ -93,4 +119,13 @@ export class RegisterCallback {
     }
     return problems;
   }
+}
+
+function storedPolicy(body: PutCallbackDto): StoredDeliveryPolicy {
+  return {
+    ordering: body.delivery?.ordering ?? 'none',
+    maxInFlight: body.delivery?.maxInFlight ?? null,
+    ratePerSecond: body.delivery?.ratePerSecond ?? null,
+    timeoutMs: body.delivery?.timeoutMs ?? null,
+  };
 }
