@@ -5,6 +5,7 @@ import { CallbackOutcomeRepository, DatabaseModule, DeliveryRepository } from '@
 import { DeliveryQueueModule } from '@callbacks/queue';
 import { CrashQuarantine } from './delivery/crash-quarantine';
 import { DeliverNotification } from './delivery/deliver-notification.use-case';
+import { DeliveryPolicies } from './delivery/delivery-policies';
 import { deliveryProcessors } from './delivery/delivery-processors';
 import { HttpSender } from './dispatch/http-sender';
 import { CallbackGuard } from './isolation/callback-guard';
@@ -50,6 +51,7 @@ export class WorkerModule {
         CallbackTransport,
         DeliveryRepository,
         CallbackOutcomeRepository,
+        DeliveryPolicies,
         CallbackGuard,
         ParkedDeliveries,
         DeliverNotification,

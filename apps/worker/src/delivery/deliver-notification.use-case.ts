@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { type CallbackRef, notificationTypeName, serializeEnvelope } from '@callbacks/contracts';
+import { type CallbackRef, type DeliveryLimits, notificationTypeName, serializeEnvelope } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
 import { type DeliveryContext, DeliveryRepository } from '@callbacks/persistence';
 import { openCallbackHeaders, SecretCipher } from '@callbacks/signing';
@@ -13,6 +13,7 @@ import { CallbackGuard } from '../isolation/callback-guard';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
 import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
 import { CallbackTransport } from '../transport/callback-transport';
+import { DeliveryPolicies } from './delivery-policies';
 import { decideDelivery, type DeliveryResult } from './delivery-decision';
 
 /** The job as the processor hands it over, in the code's names (the job data's wire names stay in the processor). */
@@ -63,6 +64,7 @@ export class DeliverNotification {
     private readonly parked: ParkedDeliveries,
     private readonly lifecycle: CallbackLifecycle,
     private readonly transport: CallbackTransport,
+    private readonly policies: DeliveryPolicies,
   ) {
     this.cipher = new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys);
     this.retryPolicy = new RetryPolicy(config.retryScheduleMs);
@@ -71,8 +73,9 @@ export class DeliverNotification {
 
   async execute(job: DeliveryJob): Promise<DeliveryResult> {
     const { callback } = job;
+    const limits = await this.policies.of(callback);
     // The slot first: a delivery held back costs neither a payload load nor a send.
-    const admission = await this.guard.admit(callback, job.id, PARK_TIMEOUT_MS * 2);
+    const admission = await this.guard.admit(callback, job.id, limits, PARK_TIMEOUT_MS * 2);
     if (!admission.admitted) {
       this.metrics.deliveriesDeferred.inc({ reason: admission.reason });
       this.parked.wake(callback, admission.handedTo);
@@ -84,11 +87,11 @@ export class DeliverNotification {
     const lease = { held: admission.admitted };
     try {
       const context = await this.deliveries.load(job.notificationId, admission.admitted);
-      return await this.deliver(job, context, admission.admitted, lease);
+      return await this.deliver(job, context, admission.admitted, lease, limits);
     } finally {
       // Nothing was sent (nothing to do, or an error before sending): the slot goes on at once.
       if (lease.held) {
-        const released = await this.guard.release(callback, job.id, null).catch(() => null);
+        const released = await this.guard.release(callback, job.id, null, limits).catch(() => null);
         this.parked.wake(callback, released?.handedTo ?? null);
       }
     }
@@ -99,6 +102,7 @@ export class DeliverNotification {
     context: DeliveryContext | null,
     admitted: boolean,
     lease: { held: boolean },
+    limits: DeliveryLimits,
   ): Promise<DeliveryResult> {
     if (!context) return { kind: 'nothing_to_do', reason: 'notification_deleted' };
     if (job.round !== context.deliveryRound) return { kind: 'nothing_to_do', reason: 'superseded_by_redelivery' };
@@ -132,7 +136,8 @@ export class DeliverNotification {
         customHeaders: openCallbackHeaders(this.cipher, registration),
       });
       const { caCertificate, auth } = await this.transport.settings(job.callback, registration, this.cipher);
-      outcome = await this.sender.send({ url: registration.url, headers, body, caCertificate, auth });
+      const { timeoutMs } = this.policies.resolve(registration.delivery);
+      outcome = await this.sender.send({ url: registration.url, headers, body, caCertificate, auth, timeoutMs });
       lease.held = false;
     }
     // Our proxy's failure is not the partner's: it neither counts toward the circuit nor starts a failure streak.
@@ -141,7 +146,9 @@ export class DeliverNotification {
     // The lease release and the attempt record are independent: one round trip of waiting, not two.
     // A release that fails leaves the lease to expire; it must not fail a recorded attempt's job, and
     // a record that fails must not lose the wake of the parked job the slot was handed to.
-    const releasing = admitted ? this.guard.release(job.callback, job.id, partnersOutcome).catch(() => null) : Promise.resolve(null);
+    const releasing = admitted
+      ? this.guard.release(job.callback, job.id, partnersOutcome, limits).catch(() => null)
+      : Promise.resolve(null);
     const recording = this.deliveries.recordAttempt(
       {
         notificationId: context.notificationId,
@@ -225,6 +232,7 @@ export class DeliverNotification {
       timestamp: context.createdAt.toISOString(),
       partnerUniqueId: context.partnerId,
       test: context.test,
+      ...(context.caseSequence === null ? {} : { sequence: context.caseSequence }),
     };
     return serializeEnvelope(head, context.payloadText);
   }

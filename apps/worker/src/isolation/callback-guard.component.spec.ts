@@ -8,6 +8,7 @@ import type { Clock } from './clock';
  */
 describe('CallbackGuard (component: its scripts on Redis)', () => {
   const PARK_TTL_MS = 600_000;
+  const LIMITS = { maxInFlight: 2, ratePerSecond: null };
   let environment: TestEnvironment;
   let guard: CallbackGuard;
   const clock: Clock & { time: number } = {
@@ -20,7 +21,7 @@ describe('CallbackGuard (component: its scripts on Redis)', () => {
   const leaseMs = () => environment.config.deliveryTimeoutMs + 10_000;
 
   beforeAll(async () => {
-    environment = await createTestEnvironment({ CALLBACK_MAX_IN_FLIGHT: '2', CIRCUIT_FAILURE_THRESHOLD: '3', CIRCUIT_OPEN_MS: '30000' });
+    environment = await createTestEnvironment({ CIRCUIT_FAILURE_THRESHOLD: '3', CIRCUIT_OPEN_MS: '30000' });
     guard = new CallbackGuard(environment.config, clock);
   });
   afterAll(async () => {
@@ -32,7 +33,7 @@ describe('CallbackGuard (component: its scripts on Redis)', () => {
     callback = { partnerId: '6a1f0e44-5d0c-4c27-9a53-0b8c1f0a7e11', notificationTypeId: typeId };
   });
 
-  const admit = (jobId: string) => guard.admit(callback, jobId, PARK_TTL_MS);
+  const admit = (jobId: string) => guard.admit(callback, jobId, LIMITS, PARK_TTL_MS);
 
   it('admits up to the cap, parks the rest in arrival order, and hands each freed slot to the longest-waiting job', async () => {
     expect(await admit('a')).toEqual({ admitted: true });
@@ -41,11 +42,11 @@ describe('CallbackGuard (component: its scripts on Redis)', () => {
     clock.time += 1;
     expect(await admit('d')).toEqual({ admitted: false, reason: 'in_flight_cap', handedTo: null });
 
-    expect(await guard.release(callback, 'a', true)).toEqual({ transition: 'ok', handedTo: 'c' });
+    expect(await guard.release(callback, 'a', true, LIMITS)).toEqual({ transition: 'ok', handedTo: 'c' });
     // The woken job finds its lease in place; the one still waiting stays parked.
     expect(await guard.holdsLease(callback, 'c')).toBe(true);
     expect(await admit('c')).toEqual({ admitted: true });
-    expect(await guard.release(callback, 'b', null)).toEqual({ transition: 'ok', handedTo: 'd' });
+    expect(await guard.release(callback, 'b', null, LIMITS)).toEqual({ transition: 'ok', handedTo: 'd' });
     expect(await admit('d')).toEqual({ admitted: true });
   });
 
@@ -60,13 +61,13 @@ describe('CallbackGuard (component: its scripts on Redis)', () => {
     expect(await admit('parked')).toEqual({ admitted: true });
     expect(await guard.holdsLease(callback, 'a')).toBe(false);
     // The next freed slot goes to the newcomer, now first in line.
-    expect(await guard.release(callback, 'b', true)).toEqual({ transition: 'ok', handedTo: 'newcomer' });
+    expect(await guard.release(callback, 'b', true, LIMITS)).toEqual({ transition: 'ok', handedTo: 'newcomer' });
   });
 
   it('opens the circuit after the threshold of consecutive failures, lets one probe through after the open time, and closes on its success', async () => {
     const fail = async (jobId: string) => {
       expect(await admit(jobId)).toEqual({ admitted: true });
-      return (await guard.release(callback, jobId, false)).transition;
+      return (await guard.release(callback, jobId, false, LIMITS)).transition;
     };
     expect([await fail('f1'), await fail('f2'), await fail('f3')]).toEqual(['degraded', 'degraded', 'opened']);
     expect(await admit('held')).toEqual({ admitted: false, reason: 'circuit_open', handedTo: null });
@@ -74,22 +75,22 @@ describe('CallbackGuard (component: its scripts on Redis)', () => {
     clock.time += 30_000;
     expect(await admit('probe')).toEqual({ admitted: true });
     expect(await admit('second')).toEqual({ admitted: false, reason: 'circuit_probing', handedTo: null });
-    expect(await guard.release(callback, 'probe', true)).toEqual({ transition: 'closed', handedTo: null });
+    expect(await guard.release(callback, 'probe', true, LIMITS)).toEqual({ transition: 'closed', handedTo: null });
     expect(await admit('after')).toEqual({ admitted: true });
   });
 
   it('reopens the circuit when the probe fails, and a release without an attempt changes nothing', async () => {
     for (const jobId of ['f1', 'f2', 'f3']) {
       await admit(jobId);
-      await guard.release(callback, jobId, false);
+      await guard.release(callback, jobId, false, LIMITS);
     }
     clock.time += 30_000;
     expect(await admit('probe')).toEqual({ admitted: true });
-    expect(await guard.release(callback, 'probe', false)).toEqual({ transition: 'open', handedTo: null });
+    expect(await guard.release(callback, 'probe', false, LIMITS)).toEqual({ transition: 'open', handedTo: null });
     expect(await admit('held')).toEqual({ admitted: false, reason: 'circuit_open', handedTo: null });
     clock.time += 30_000;
     expect(await admit('probe-2')).toEqual({ admitted: true });
-    expect(await guard.release(callback, 'probe-2', null)).toEqual({ transition: 'ok', handedTo: null });
+    expect(await guard.release(callback, 'probe-2', null, LIMITS)).toEqual({ transition: 'ok', handedTo: null });
     // The probe sent nothing: the circuit is as it was, and the next delivery may probe.
     expect(await admit('probe-3')).toEqual({ admitted: true });
   });
@@ -98,14 +99,14 @@ describe('CallbackGuard (component: its scripts on Redis)', () => {
     await admit('a');
     await admit('b');
     await admit('p'); // parked
-    expect(await guard.release(callback, 'a', false)).toEqual({ transition: 'degraded', handedTo: 'p' });
+    expect(await guard.release(callback, 'a', false, LIMITS)).toEqual({ transition: 'degraded', handedTo: 'p' });
     await admit('q'); // parked
     await admit('r'); // parked
-    expect(await guard.release(callback, 'b', false)).toEqual({ transition: 'degraded', handedTo: 'q' });
+    expect(await guard.release(callback, 'b', false, LIMITS)).toEqual({ transition: 'degraded', handedTo: 'q' });
     // q runs and fails too: the circuit opens, and q's slot goes to r; p (woken, not yet run) still holds one.
     expect(await admit('q')).toEqual({ admitted: true });
     await admit('s'); // parked behind r
-    expect(await guard.release(callback, 'q', false)).toEqual({ transition: 'opened', handedTo: 'r' });
+    expect(await guard.release(callback, 'q', false, LIMITS)).toEqual({ transition: 'opened', handedTo: 'r' });
     // p runs now: held back by the open circuit, its slot goes on to s at once.
     expect(await admit('p')).toEqual({ admitted: false, reason: 'circuit_open', handedTo: 's' });
     expect(await guard.holdsLease(callback, 'p')).toBe(false);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import type { CallbackRef } from '@callbacks/contracts';
+import type { CallbackRef, DeliveryLimits } from '@callbacks/contracts';
 import { callbackKeys, closeRedisClient, createRedisClient, type RedisClient } from '@callbacks/queue';
 import { type Clock, GUARD_CLOCK, systemClock } from './clock';
 import { guardScripts } from './guard-scripts';
@@ -36,7 +36,7 @@ type GuardRedis = RedisClient & {
 
 /**
  * Keeps one partner's broken or slow endpoint from costing the others, across every worker:
- * - at most CALLBACK_MAX_IN_FLIGHT deliveries to one callback at a time (leases in Redis that
+ * - at most the callback's maxInFlight deliveries to one callback at a time (leases in Redis that
  *   expire on their own if a worker dies). A delivery over the cap is parked: it waits, without
  *   running, in the callback's waiting list until a delivery ends and hands it its slot;
  * - a circuit breaker: CIRCUIT_FAILURE_THRESHOLD consecutive failures open it for CIRCUIT_OPEN_MS,
@@ -63,11 +63,11 @@ export class CallbackGuard implements OnApplicationShutdown {
   }
 
   /** `parkTtlMs`: how long the waiting list may outlive its last parked job. */
-  async admit(callback: CallbackRef, jobId: string, parkTtlMs: number): Promise<Admission> {
+  async admit(callback: CallbackRef, jobId: string, limits: DeliveryLimits, parkTtlMs: number): Promise<Admission> {
     const [admitted, , reason, handedTo] = await this.redis.admitDelivery(
       ...this.keys(callback),
       this.clock.now(),
-      this.config.callbackMaxInFlight,
+      limits.maxInFlight,
       jobId,
       this.leaseMs,
       this.config.circuitFailureThreshold,
@@ -82,6 +82,7 @@ export class CallbackGuard implements OnApplicationShutdown {
     callback: CallbackRef,
     jobId: string,
     ok: boolean | null,
+    limits: DeliveryLimits,
   ): Promise<{ transition: CircuitTransition; handedTo: string | null }> {
     const result = ok === null ? '' : ok ? '1' : '0';
     const [transition, handedTo] = await this.redis.releaseDelivery(
@@ -91,7 +92,7 @@ export class CallbackGuard implements OnApplicationShutdown {
       this.clock.now(),
       this.config.circuitFailureThreshold,
       this.config.circuitOpenMs,
-      this.config.callbackMaxInFlight,
+      limits.maxInFlight,
       this.leaseMs,
     );
     return { transition, handedTo: handedTo || null };

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import type { CallbackRef } from '@callbacks/contracts';
 import { DeliveryQueues, jobFate } from '@callbacks/queue';
+import { DeliveryPolicies } from '../delivery/delivery-policies';
 import { CallbackGuard } from './callback-guard';
 
 /**
@@ -18,6 +19,7 @@ export class ParkedDeliveries {
   constructor(
     private readonly queues: DeliveryQueues,
     private readonly guard: CallbackGuard,
+    private readonly policies: DeliveryPolicies,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('ParkedDeliveries');
@@ -46,7 +48,7 @@ export class ParkedDeliveries {
         .catch(() => undefined); // promoted by the other side of the race already
     } else if (jobFate(state) !== 'will_run') {
       // Finished, failed or erased while parked: its slot goes to the next in line.
-      const { handedTo } = await this.guard.release(callback, jobId, null);
+      const { handedTo } = await this.guard.release(callback, jobId, null, await this.policies.of(callback));
       this.wake(callback, handedTo);
     }
   }

@@ -1,7 +1,14 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Pool, QueryConfig } from 'pg';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import type { AttemptErrorKind, CallbackAuthConfig, NotificationStatus, SignatureScheme } from '@callbacks/contracts';
+import type {
+  AttemptErrorKind,
+  CallbackAuthConfig,
+  DeliveryOrdering,
+  NotificationStatus,
+  SignatureScheme,
+  StoredDeliveryPolicy,
+} from '@callbacks/contracts';
 import { Batcher } from '../batcher';
 import { createDatabasePool } from '../database-pool';
 
@@ -20,6 +27,8 @@ export interface DeliveryContext {
   /** The job's attemptsMade when the failure was recorded (failed notifications only). */
   failedJobAttempts: number | null;
   createdAt: Date;
+  /** Its place in its case, for a callback with ordering "case" (taken at intake); null otherwise. */
+  caseSequence: number | null;
   callback: {
     url: string;
     /** Stored form: pass the callback to openCallbackHeaders (@callbacks/signing) for the plaintext. */
@@ -40,6 +49,8 @@ export interface DeliveryContext {
     tlsCaHash: string | null;
     auth: CallbackAuthConfig | null;
     authClientSecretEncrypted: string | null;
+    /** The delivery policy as stored (resolve it with the operator's bounds). */
+    delivery: StoredDeliveryPolicy;
   } | null;
 }
 
@@ -77,6 +88,7 @@ interface ContextRow {
   delivery_round: number;
   failed_job_attempts: number | null;
   created_at: Date;
+  case_sequence: number | null;
   callback_url: string | null;
   headers: Record<string, string> | null;
   headers_encrypted: string | null;
@@ -91,12 +103,17 @@ interface ContextRow {
   tls_ca_hash: string | null;
   auth: CallbackAuthConfig | null;
   auth_client_secret_encrypted: string | null;
+  delivery_ordering: DeliveryOrdering | null;
+  delivery_max_in_flight: number | null;
+  delivery_rate_per_second: number | null;
+  delivery_timeout_ms: number | null;
 }
 
 const CONTEXT_COLUMNS = `n.id, n.partner_id, n.notification_type_id, n.test, n.status, n.attempt_count, n.round_attempts,
   n.delivery_round, n.failed_job_attempts, n.created_at, c.callback_url, c.headers, c.headers_encrypted, c.enabled, c.signing_secret_encrypted,
   c.previous_signing_secret_encrypted, c.previous_secret_expires_at, c.signature_scheme, c.ed25519_secret_key_encrypted,
-  c.previous_ed25519_secret_key_encrypted, c.previous_ed25519_expires_at, md5(c.tls_ca_certificate) AS tls_ca_hash, c.auth, c.auth_client_secret_encrypted`;
+  c.previous_ed25519_secret_key_encrypted, c.previous_ed25519_expires_at, md5(c.tls_ca_certificate) AS tls_ca_hash, c.auth, c.auth_client_secret_encrypted,
+  n.case_sequence, c.delivery_ordering, c.delivery_max_in_flight, c.delivery_rate_per_second, c.delivery_timeout_ms`;
 
 function toContext(row: ContextRow): DeliveryContext {
   return {
@@ -111,6 +128,7 @@ function toContext(row: ContextRow): DeliveryContext {
     deliveryRound: row.delivery_round,
     failedJobAttempts: row.failed_job_attempts,
     createdAt: row.created_at,
+    caseSequence: row.case_sequence,
     callback:
       row.callback_url === null
         ? null
@@ -129,6 +147,12 @@ function toContext(row: ContextRow): DeliveryContext {
             tlsCaHash: row.tls_ca_hash,
             auth: row.auth,
             authClientSecretEncrypted: row.auth_client_secret_encrypted,
+            delivery: {
+              ordering: row.delivery_ordering ?? 'none',
+              maxInFlight: row.delivery_max_in_flight,
+              ratePerSecond: row.delivery_rate_per_second,
+              timeoutMs: row.delivery_timeout_ms,
+            },
           },
   };
 }
@@ -323,6 +347,29 @@ export class DeliveryRepository implements OnApplicationShutdown {
   }
 
   /** A callback's CA certificate PEM (its tls.caCertificate), or null. */
+  /** A callback's delivery policy as stored; null when it has no callback. */
+  async deliveryPolicy(partnerId: string, notificationTypeId: number): Promise<StoredDeliveryPolicy | null> {
+    const { rows } = await this.pool.query<{
+      delivery_ordering: DeliveryOrdering;
+      delivery_max_in_flight: number | null;
+      delivery_rate_per_second: number | null;
+      delivery_timeout_ms: number | null;
+    }>({
+      name: 'load-delivery-policy',
+      text: `SELECT delivery_ordering, delivery_max_in_flight, delivery_rate_per_second, delivery_timeout_ms
+               FROM callbacks WHERE partner_id = $1 AND notification_type_id = $2`,
+      values: [partnerId, notificationTypeId],
+    });
+    const [row] = rows;
+    if (!row) return null;
+    return {
+      ordering: row.delivery_ordering,
+      maxInFlight: row.delivery_max_in_flight,
+      ratePerSecond: row.delivery_rate_per_second,
+      timeoutMs: row.delivery_timeout_ms,
+    };
+  }
+
   async caCertificate(partnerId: string, notificationTypeId: number): Promise<string | null> {
     const { rows } = await this.pool.query<{ tls_ca_certificate: string | null }>(
       `SELECT tls_ca_certificate FROM callbacks WHERE partner_id = $1 AND notification_type_id = $2`,
