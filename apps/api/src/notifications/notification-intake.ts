@@ -138,6 +138,14 @@ export class NotificationIntake {
       plan.writes.map((write) => write.notification),
       manager,
     );
-    return settleIntake(plan, written);
+    const settled = settleIntake(plan, written);
+    // Ordered callbacks: each notification takes its place in its case, in acceptance order (the items' order).
+    await this.notifications.assignCaseSequences(
+      settled.writes
+        .filter(({ index, notification }) => targets[index].ordered && notification.status === 'pending' && !notification.test)
+        .map(({ notification }) => notification.id),
+      manager,
+    );
+    return settled;
   }
 }

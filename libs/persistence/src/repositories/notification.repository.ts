@@ -195,16 +195,62 @@ export class NotificationRepository {
   async intakeTargets(
     callbacks: CallbackRef[],
     db: SqlExecutor = this.dataSource,
-  ): Promise<Array<{ partnerExists: boolean; enabled: boolean | null }>> {
+  ): Promise<Array<{ partnerExists: boolean; enabled: boolean | null; ordered: boolean }>> {
     const rows = (await db.query(
-      `SELECT p.id IS NOT NULL AS partner_exists, c.enabled
+      `SELECT p.id IS NOT NULL AS partner_exists, c.enabled, coalesce(c.delivery_ordering = 'case', false) AS ordered
          FROM unnest($1::uuid[], $2::smallint[]) WITH ORDINALITY AS i(partner_id, type_id, ord)
          LEFT JOIN partners p ON p.id = i.partner_id
          LEFT JOIN callbacks c ON c.partner_id = i.partner_id AND c.notification_type_id = i.type_id
         ORDER BY i.ord`,
       [callbacks.map((callback) => callback.partnerId), callbacks.map((callback) => callback.notificationTypeId)],
-    )) as Array<{ partner_exists: boolean; enabled: boolean | null }>;
-    return rows.map((row) => ({ partnerExists: row.partner_exists, enabled: row.enabled }));
+    )) as Array<{ partner_exists: boolean; enabled: boolean | null; ordered: boolean }>;
+    return rows.map((row) => ({ partnerExists: row.partner_exists, enabled: row.enabled, ordered: row.ordered }));
+  }
+
+  /**
+   * Numbers the given notifications in their cases (case_sequence 1, 2, 3… per callback and case),
+   * in the order given (acceptance order), inside the intake transaction. The counter row of each
+   * case is upserted and so locked until the commit: concurrent intakes of one case take their
+   * numbers one after the other, with no gap and no repeat. Rows are locked in key order, so two
+   * transactions with several cases in common cannot deadlock. Only pending notifications of an
+   * ordered callback that name a case are numbered (the callback's ordering is read here, in the
+   * transaction, not trusted from the caller).
+   */
+  async assignCaseSequences(ids: string[], db: SqlExecutor = this.dataSource): Promise<void> {
+    if (ids.length === 0) return;
+    await db.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[]) WITH ORDINALITY AS t(id, ord)
+       ), cased AS (
+         SELECT n.id, i.ord, n.partner_id, n.notification_type_id,
+                CASE WHEN n.process_unique_id IS NOT NULL THEN 'p' ELSE 's' END AS case_kind,
+                coalesce(n.process_unique_id, n.simulation_unique_id) AS case_id
+           FROM input i
+           JOIN notifications n ON n.id = i.id
+           JOIN callbacks c ON c.partner_id = n.partner_id AND c.notification_type_id = n.notification_type_id
+          WHERE c.delivery_ordering = 'case' AND n.status = 'pending' AND NOT n.test AND n.case_sequence IS NULL
+            AND coalesce(n.process_unique_id, n.simulation_unique_id) IS NOT NULL
+       ), counts AS (
+         SELECT partner_id, notification_type_id, case_kind, case_id, count(*)::int AS taken
+           FROM cased GROUP BY partner_id, notification_type_id, case_kind, case_id
+       ), bumped AS (
+         INSERT INTO case_sequences AS s (partner_id, notification_type_id, case_kind, case_id, last_sequence)
+         SELECT partner_id, notification_type_id, case_kind, case_id, taken FROM counts
+          ORDER BY partner_id, notification_type_id, case_kind, case_id
+         ON CONFLICT (partner_id, notification_type_id, case_kind, case_id)
+         DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence
+         RETURNING partner_id, notification_type_id, case_kind, case_id, last_sequence
+       ), numbered AS (
+         SELECT x.id,
+                b.last_sequence - k.taken
+                  + row_number() OVER (PARTITION BY x.partner_id, x.notification_type_id, x.case_kind, x.case_id ORDER BY x.ord) AS sequence
+           FROM cased x
+           JOIN counts k USING (partner_id, notification_type_id, case_kind, case_id)
+           JOIN bumped b USING (partner_id, notification_type_id, case_kind, case_id)
+       )
+       UPDATE notifications n SET case_sequence = numbered.sequence FROM numbered WHERE n.id = numbered.id`,
+      [ids],
+    );
   }
 
   /**
