@@ -11,6 +11,7 @@ import { HttpSender } from './dispatch/http-sender';
 import { CallbackGuard } from './isolation/callback-guard';
 import { ParkedDeliveries } from './isolation/parked-deliveries';
 import { CallbackLifecycle } from './lifecycle/callback-lifecycle';
+import { CaseOrder } from './ordering/case-order';
 import { DeliverOperatorEvent } from './lifecycle/deliver-operator-event.use-case';
 import { OperatorEvents } from './lifecycle/operator-events';
 import { periodicPassProviders } from './passes/periodic-passes';
@@ -52,6 +53,7 @@ export class WorkerModule {
         DeliveryRepository,
         CallbackOutcomeRepository,
         DeliveryPolicies,
+        CaseOrder,
         CallbackGuard,
         ParkedDeliveries,
         DeliverNotification,

@@ -12,6 +12,7 @@ import { signingKeys, webhookHeaders } from '../dispatch/webhook-headers';
 import { CallbackGuard } from '../isolation/callback-guard';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
 import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
+import { CaseOrder, HOLD_TIMEOUT_MS } from '../ordering/case-order';
 import { CallbackTransport } from '../transport/callback-transport';
 import { DeliveryPolicies } from './delivery-policies';
 import { decideDelivery, type DeliveryResult } from './delivery-decision';
@@ -65,6 +66,7 @@ export class DeliverNotification {
     private readonly lifecycle: CallbackLifecycle,
     private readonly transport: CallbackTransport,
     private readonly policies: DeliveryPolicies,
+    private readonly caseOrder: CaseOrder,
   ) {
     this.cipher = new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys);
     this.retryPolicy = new RetryPolicy(config.retryScheduleMs);
@@ -74,6 +76,14 @@ export class DeliverNotification {
   async execute(job: DeliveryJob): Promise<DeliveryResult> {
     const { callback } = job;
     const limits = await this.policies.of(callback);
+    // Case ordering holds a first-round delivery behind the previous one of its case; later rounds are out of band.
+    if (limits.ordering === 'case' && job.round === 0) {
+      const waitingFor = await this.caseOrder.holdFor(job.notificationId);
+      if (waitingFor) {
+        this.metrics.deliveriesDeferred.inc({ reason: 'case_order' });
+        return { kind: 'held', delayMs: HOLD_TIMEOUT_MS, waitingFor };
+      }
+    }
     // The slot first: a delivery held back costs neither a payload load nor a send.
     const admission = await this.guard.admit(callback, job.id, limits, PARK_TIMEOUT_MS * 2);
     if (!admission.admitted) {
@@ -119,6 +129,7 @@ export class DeliverNotification {
     if (!registration || !registration.enabled) {
       const reason = registration ? 'callback_disabled' : 'callback_deleted';
       await this.deliveries.skip(context.notificationId, job.round, reason);
+      if (context.caseSequence !== null) this.caseOrder.wakeBehind(context.notificationId);
       this.metrics.deliveries.inc({ type: notificationTypeName(context.notificationTypeId), outcome: 'skipped' });
       this.logger.info({ notificationId: context.notificationId, reason }, 'delivery skipped');
       return { kind: 'nothing_to_do', reason };
@@ -201,6 +212,7 @@ export class DeliverNotification {
         error: outcome.error,
         circuit: released?.transition,
       });
+    if (context.caseSequence !== null && update.result.kind !== 'retry') this.caseOrder.wakeBehind(context.notificationId);
     if (update.result.kind === 'failed')
       this.lifecycle.notificationFailed(job.callback, {
         notificationId: context.notificationId,

@@ -9,6 +9,7 @@ export type DeliveryResult =
   | { kind: 'retry'; attempt: number; delayMs: number; summary: string }
   | { kind: 'failed'; attempt: number; reason: string; summary: string }
   | { kind: 'parked'; delayMs: number }
+  | { kind: 'held'; delayMs: number; waitingFor: string }
   | { kind: 'nothing_to_do'; reason: string };
 
 /** The result of a run that made an attempt. */

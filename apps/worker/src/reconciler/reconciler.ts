@@ -20,6 +20,7 @@ import {
   withTimeout,
 } from '@callbacks/queue';
 import { CrashQuarantine } from '../delivery/crash-quarantine';
+import { CaseOrder } from '../ordering/case-order';
 import type { PassContext, PeriodicPass } from '../passes/periodic-pass';
 
 const BATCH_SIZE = 500;
@@ -49,6 +50,8 @@ export interface ReconcileReport {
   quarantined: number;
   /** Parked deliveries re-enqueued, due at once, because Redis had lost its data (waiting lists included). */
   unparked: number;
+  /** Held deliveries (case ordering) whose predecessor had ended without waking them: woken. */
+  woken: number;
 }
 
 /**
@@ -73,6 +76,7 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
     private readonly notifications: NotificationRepository,
     private readonly deliveries: DeliveryRepository,
     private readonly quarantine: CrashQuarantine,
+    private readonly caseOrder: CaseOrder,
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
   ) {
@@ -82,15 +86,16 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
   async run({ db }: PassContext): Promise<ReconcileReport> {
     // First: the scan would give a parked delivery that Redis lost a job due at its park timeout.
     const unparked = await withTimeout(this.recoverParkedAfterRedisLoss(db), BATCH_TIMEOUT_MS, 'recovering parked deliveries');
-    const report = { ...(await this.scan(db)), unparked };
+    const woken = await withTimeout(this.wakeLostHolds(db), BATCH_TIMEOUT_MS, 'waking held deliveries');
+    const report = { ...(await this.scan(db)), unparked, woken };
     this.metrics.reconcilerReenqueued.inc(report.reenqueued + report.retried);
-    if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0 || report.unparked > 0)
+    if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0 || report.unparked > 0 || report.woken > 0)
       this.logger.warn(report, 'reconciler re-enqueued deliveries');
     return report;
   }
 
   private async scan(db: SqlExecutor): Promise<ReconcileReport> {
-    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0, unparked: 0 };
+    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0, unparked: 0, woken: 0 };
     // One cutoff for the whole pass.
     const cutoff = await this.notifications.overdueCutoff(overdueGraceMs(this.config), db);
     for (let page: typeof FIRST_OVERDUE_PAGE | null = FIRST_OVERDUE_PAGE; page;) {
@@ -142,6 +147,18 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
       return false;
     }
     return this.deliveries.isPendingInRound(row.notificationId, row.round);
+  }
+
+  /**
+   * Case ordering: a held delivery whose predecessor has ended but which is still marked waiting
+   * lost its wake (the predecessor's worker died between the two, or Redis lost the held job). At
+   * most one per held case is found (the one right behind the ended notification), and woken: its
+   * job promoted, or added again, due now. The other held ones of the case are woken in turn.
+   */
+  private async wakeLostHolds(db: SqlExecutor): Promise<number> {
+    const held = await this.notifications.lostWakes(BATCH_SIZE, db);
+    await this.caseOrder.wakeLost(held);
+    return held.length;
   }
 
   /**

@@ -34,6 +34,10 @@ export class NotificationEntity {
   @Column({ name: 'case_sequence', type: 'integer', nullable: true })
   caseSequence: number | null;
 
+  /** A held notification of an ordered callback: the previous one of its case, which it waits for. */
+  @Column({ name: 'waiting_for', type: 'uuid', nullable: true })
+  waitingFor: string | null;
+
   @Column({ type: 'varchar', length: 16 })
   status: NotificationStatus;
 

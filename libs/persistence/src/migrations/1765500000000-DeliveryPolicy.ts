@@ -5,7 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * partner chose nothing, so the operator's defaults apply as they are now). Per notification of an
  * ordered callback: its place in its case (`case_sequence`, 1, 2, 3… per callback and case), taken
  * at intake from `case_sequences`, a counter per callback and case upserted in the intake
- * transaction; the index finds a notification's predecessor in its case.
+ * transaction; the index finds a notification's predecessor in its case. `waiting_for`: the
+ * predecessor a held notification waits for (the index finds the one to wake when it ends).
  * Every new column is nullable or has a constant default: no table is rewritten, and the previous
  * release, which names its columns, reads and writes these tables unchanged.
  */
@@ -23,7 +24,8 @@ export class DeliveryPolicy1765500000000 implements MigrationInterface {
         ADD CONSTRAINT ck_callbacks_delivery_max_in_flight CHECK (delivery_max_in_flight BETWEEN 1 AND 100),
         ADD CONSTRAINT ck_callbacks_delivery_rate_per_second CHECK (delivery_rate_per_second BETWEEN 1 AND 1000),
         ADD CONSTRAINT ck_callbacks_delivery_timeout_ms CHECK (delivery_timeout_ms > 0)`);
-    await queryRunner.query(`ALTER TABLE notifications ADD COLUMN case_sequence integer`);
+    await queryRunner.query(`ALTER TABLE notifications ADD COLUMN case_sequence integer, ADD COLUMN waiting_for uuid`);
+    await queryRunner.query(`CREATE INDEX ix_notifications_waiting_for ON notifications (waiting_for) WHERE waiting_for IS NOT NULL`);
     await queryRunner.query(`
       CREATE INDEX ix_notifications_case_sequence
           ON notifications (partner_id, notification_type_id, COALESCE(process_unique_id, simulation_unique_id), case_sequence)
@@ -42,7 +44,8 @@ export class DeliveryPolicy1765500000000 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE case_sequences`);
     await queryRunner.query(`DROP INDEX ix_notifications_case_sequence`);
-    await queryRunner.query(`ALTER TABLE notifications DROP COLUMN case_sequence`);
+    await queryRunner.query(`DROP INDEX ix_notifications_waiting_for`);
+    await queryRunner.query(`ALTER TABLE notifications DROP COLUMN waiting_for, DROP COLUMN case_sequence`);
     await queryRunner.query(`
       ALTER TABLE callbacks
         DROP CONSTRAINT ck_callbacks_delivery_timeout_ms, DROP CONSTRAINT ck_callbacks_delivery_rate_per_second,

@@ -54,6 +54,14 @@ export interface DeliveryContext {
   } | null;
 }
 
+/** A notification held behind its predecessor in its case (its job is in its first round). */
+export interface HeldNotification {
+  notificationId: string;
+  partnerId: string;
+  notificationTypeId: number;
+  test: boolean;
+}
+
 export interface AttemptRecord {
   notificationId: string;
   /** The delivery round the attempt belongs to: it changes the notification only in that round. */
@@ -195,6 +203,7 @@ const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
                   delivered_at = CASE WHEN c.applies AND i.status = 'delivered' THEN now() ELSE n.delivered_at END,
                   failed_job_attempts = CASE WHEN c.applies AND i.status = 'failed' THEN i.job_attempts ELSE n.failed_job_attempts END,
                   parked_at = CASE WHEN c.applies THEN NULL ELSE n.parked_at END,
+                  waiting_for = CASE WHEN c.applies THEN NULL ELSE n.waiting_for END,
                   updated_at = now()
              FROM input i, current c
             WHERE n.id = i.notification_id AND c.id = n.id
@@ -325,7 +334,7 @@ export class DeliveryRepository implements OnApplicationShutdown {
       `WITH ended AS (
          UPDATE notifications
             SET attempt_count = attempt_count + 1, status = 'failed', status_reason = 'worker_crash', next_attempt_at = NULL,
-                parked_at = NULL, failed_job_attempts = $3, last_attempt_at = now(), updated_at = now()
+                parked_at = NULL, waiting_for = NULL, failed_job_attempts = $3, last_attempt_at = now(), updated_at = now()
           WHERE id = $1 AND status = 'pending' AND delivery_round = $2
       RETURNING id, attempt_count, partner_id, notification_type_id
        )
@@ -340,13 +349,69 @@ export class DeliveryRepository implements OnApplicationShutdown {
   /** Ends a pending notification without an attempt (callback deleted or disabled). */
   async skip(notificationId: string, round: number, reason: string): Promise<void> {
     await this.pool.query(
-      `UPDATE notifications SET status = 'skipped', status_reason = $3, next_attempt_at = NULL, parked_at = NULL, updated_at = now()
+      `UPDATE notifications SET status = 'skipped', status_reason = $3, next_attempt_at = NULL, parked_at = NULL, waiting_for = NULL, updated_at = now()
         WHERE id = $1 AND status = 'pending' AND delivery_round = $2`,
       [notificationId, round, reason],
     );
   }
 
   /** A callback's CA certificate PEM (its tls.caCertificate), or null. */
+  /**
+   * Case ordering: the predecessor a notification must wait for, or null. It waits while the
+   * previous one of its case (case_sequence - 1) is pending in its first round; a redelivered or
+   * recovered one (a later round) is out of band: it neither waits nor is waited for. Marks the
+   * notification as waiting (waiting_for, and its next attempt pushed to `until`: the reconciler's
+   * overdue scan leaves it alone) or clears a mark it no longer needs.
+   */
+  async holdFor(notificationId: string, until: Date): Promise<string | null> {
+    const { rows } = await this.pool.query<{ predecessor: string | null }>({
+      name: 'hold-for-predecessor',
+      text: `WITH me AS (
+               SELECT * FROM notifications WHERE id = $1 AND status = 'pending' AND delivery_round = 0 AND case_sequence > 1
+             ), predecessor AS (
+               SELECT p.id FROM me JOIN notifications p
+                 ON p.partner_id = me.partner_id AND p.notification_type_id = me.notification_type_id
+                AND coalesce(p.process_unique_id, p.simulation_unique_id) = coalesce(me.process_unique_id, me.simulation_unique_id)
+                AND p.process_unique_id IS NOT DISTINCT FROM me.process_unique_id
+                AND p.case_sequence = me.case_sequence - 1
+              WHERE p.status = 'pending' AND p.delivery_round = 0
+             ), marked AS (
+               UPDATE notifications n
+                  SET waiting_for = (SELECT id FROM predecessor),
+                      next_attempt_at = CASE WHEN EXISTS (SELECT 1 FROM predecessor) THEN greatest(n.next_attempt_at, $2) ELSE n.next_attempt_at END
+                WHERE n.id = $1 AND n.waiting_for IS DISTINCT FROM (SELECT id FROM predecessor)
+             )
+             SELECT (SELECT id FROM predecessor) AS predecessor`,
+      values: [notificationId, until],
+    });
+    return rows[0]?.predecessor ?? null;
+  }
+
+  /** Whether a held notification's predecessor is still pending in its first round (the hold still stands). */
+  async stillHeldBy(predecessorId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query({
+      name: 'predecessor-pending',
+      text: `SELECT 1 FROM notifications WHERE id = $1 AND status = 'pending' AND delivery_round = 0`,
+      values: [predecessorId],
+    });
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** The pending notifications held behind `predecessorId` (one, in a case numbered once), to wake when it ends. */
+  async heldBehind(predecessorId: string): Promise<HeldNotification[]> {
+    const { rows } = await this.pool.query<{ id: string; partner_id: string; notification_type_id: number; test: boolean }>({
+      name: 'held-behind',
+      text: `SELECT id, partner_id, notification_type_id, test FROM notifications WHERE waiting_for = $1 AND status = 'pending'`,
+      values: [predecessorId],
+    });
+    return rows.map((row) => ({
+      notificationId: row.id,
+      partnerId: row.partner_id,
+      notificationTypeId: row.notification_type_id,
+      test: row.test,
+    }));
+  }
+
   /** A callback's delivery policy as stored; null when it has no callback. */
   async deliveryPolicy(partnerId: string, notificationTypeId: number): Promise<StoredDeliveryPolicy | null> {
     const { rows } = await this.pool.query<{

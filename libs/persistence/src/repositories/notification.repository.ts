@@ -5,6 +5,7 @@ import type { CallbackRef, NotificationStatus } from '@callbacks/contracts';
 import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
 import { NotificationEntity } from '../entities/notification.entity';
 import type { SqlExecutor } from '../sql-executor';
+import type { HeldNotification } from './delivery.repository';
 
 /**
  * Which notifications a deletion takes ($1 is the argument). The retention sweep takes the oldest
@@ -292,6 +293,27 @@ export class NotificationRepository {
       ],
     )) as Array<{ id: string }>;
     return new Set(written.map((row) => row.id));
+  }
+
+  /**
+   * Held notifications whose predecessor has ended (or is gone, or went out of band) and that are
+   * still marked waiting: their wake was lost (a worker died between the two, or Redis lost the
+   * job). At most one per case: only the one right behind the ended predecessor.
+   */
+  async lostWakes(limit: number, db: SqlExecutor = this.dataSource): Promise<HeldNotification[]> {
+    const rows = (await db.query(
+      `SELECT n.id, n.partner_id, n.notification_type_id, n.test
+         FROM notifications n LEFT JOIN notifications p ON p.id = n.waiting_for
+        WHERE n.waiting_for IS NOT NULL AND n.status = 'pending' AND (p.id IS NULL OR p.status <> 'pending' OR p.delivery_round > 0)
+        LIMIT $1`,
+      [limit],
+    )) as Array<{ id: string; partner_id: string; notification_type_id: number; test: boolean }>;
+    return rows.map((row) => ({
+      notificationId: row.id,
+      partnerId: row.partner_id,
+      notificationTypeId: row.notification_type_id,
+      test: row.test,
+    }));
   }
 
   /** now() minus `periodMs` by the database's clock (the one that wrote updated_at): what is older has expired. */
