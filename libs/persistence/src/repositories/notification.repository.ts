@@ -170,6 +170,8 @@ export class NotificationRepository {
    * A new delivery round for at most `limit` recoverable notifications (failed, or skipped because
    * their callback was disabled) of the partner's `types` accepted in [since, until). One UPDATE …
    * RETURNING takes the rows: a second call while the first runs finds them pending and takes none.
+   * A recovery is out of band (a later round is never held behind its case), but it is sent in
+   * order: the rows come back in acceptance order, which is sequence order within each case.
    */
   async startRecoveryRounds(
     partnerId: string,
@@ -178,17 +180,21 @@ export class NotificationRepository {
     limit: number,
     db: SqlExecutor = this.dataSource,
   ): Promise<NotificationDelivery[]> {
-    const [rows] = (await db.query(
-      `UPDATE notifications SET ${NEW_DELIVERY_ROUND}
-        WHERE id IN (
-                SELECT id FROM notifications
-                 WHERE partner_id = $1 AND notification_type_id = ANY($2::smallint[]) AND created_at >= $3
-                   AND ($4::timestamptz IS NULL OR created_at < $4) AND ${RECOVERABLE}
-                 LIMIT $5 FOR UPDATE)
-          AND ${RECOVERABLE}
-        RETURNING ${DELIVERY_COLUMNS}`,
+    // In acceptance order, and within a case in sequence order: the jobs are added in that order.
+    const rows = (await db.query(
+      `WITH taken AS (
+         UPDATE notifications SET ${NEW_DELIVERY_ROUND}
+          WHERE id IN (
+                  SELECT id FROM notifications
+                   WHERE partner_id = $1 AND notification_type_id = ANY($2::smallint[]) AND created_at >= $3
+                     AND ($4::timestamptz IS NULL OR created_at < $4) AND ${RECOVERABLE}
+                   LIMIT $5 FOR UPDATE)
+            AND ${RECOVERABLE}
+          RETURNING ${DELIVERY_COLUMNS}, created_at, case_sequence
+       )
+       SELECT ${DELIVERY_COLUMNS} FROM taken ORDER BY created_at, case_sequence NULLS LAST, id`,
       [partnerId, types, window.since, window.until, limit],
-    )) as [DeliveryRow[], number];
+    )) as DeliveryRow[];
     return rows.map(dueNow);
   }
 
