@@ -302,6 +302,14 @@ export class NotificationRepository {
   }
 
   /**
+   * Forgets the case's sequence counters (an erasure: they hold the case id). Events about the case
+   * accepted afterwards are numbered from 1 again.
+   */
+  async eraseCaseSequences(selection: 'process' | 'simulation', caseId: string, db: SqlExecutor = this.dataSource): Promise<void> {
+    await db.query(`DELETE FROM case_sequences WHERE case_kind = $1 AND case_id = $2`, [selection === 'process' ? 'p' : 's', caseId]);
+  }
+
+  /**
    * Held notifications whose predecessor has ended (or is gone, or went out of band) and that are
    * still marked waiting: their wake was lost (a worker died between the two, or Redis lost the
    * job). At most one per case: only the one right behind the ended predecessor.

@@ -1,17 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import type { CaseErasedDto, EraseCaseDto } from '@callbacks/contracts';
+import { NotificationRepository } from '@callbacks/persistence';
 import { DomainError } from '../../common/domain-error';
 import { NotificationEraser } from '../notification-eraser';
 
 /**
  * A data subject's erasure (GDPR art. 17): every notification about one process or simulation, for
- * every partner, with its attempts. Pending ones are cancelled and never sent.
+ * every partner, with its attempts and its sequence counters (case ordering). Pending ones are
+ * cancelled and never sent.
  */
 @Injectable()
 export class EraseCase {
   constructor(
     private readonly eraser: NotificationEraser,
+    private readonly notifications: NotificationRepository,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('EraseCase');
@@ -30,6 +33,7 @@ export class EraseCase {
       processUniqueId !== undefined ? (['process', processUniqueId] as const) : (['simulation', simulationUniqueId!] as const);
     const audit = { action: 'case_erased', [`${selection}UniqueId`]: caseId };
     const erased = await this.eraser.erase(selection, caseId, audit);
+    await this.notifications.eraseCaseSequences(selection, caseId);
     this.logger.info(
       {
         audit: true,
