@@ -26,6 +26,7 @@ import { Pool } from 'undici';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
 import { ChildApp, freePort, LocalRedisCluster } from '@callbacks/testing';
 import { type ClockOffset, clockOffset, type LatencySummary, now, RssSampler, summarize } from './measures';
+import { type OrderingRun, orderingPhase } from './ordering';
 import { BENCH_ADMIN_KEY as ADMIN_KEY, benchServices, DIST, ROOT, sleep, waitForApi } from './support';
 
 /** Notifications of every throughput row (drains, end to end, cluster) and of the ceiling they are divided by. */
@@ -36,6 +37,8 @@ const DELIVERY_TIMEOUT_MS = 5_000;
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_DRAIN_ONLY=1: the ceiling, intake and drain rows only (a quick check of the worker's throughput). */
 const DRAIN_ONLY = process.env.BENCH_DRAIN_ONLY === '1';
+/** BENCH_PHASES=ordering,endToEnd.partner1MaxInFlight50: the ceiling and these phases only. */
+const ONLY_PHASES = process.env.BENCH_PHASES?.split(',').filter(Boolean) ?? null;
 /** The flags `npm run start:worker` uses (see package.json): a bounded heap for the worker. */
 const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=8')
   .split(' ')
@@ -99,10 +102,10 @@ class Bench {
     return { status: response.statusCode, json: text ? JSON.parse(text) : null };
   }
 
-  async partnerWithCallback(name: string, path: string): Promise<string> {
+  async partnerWithCallback(name: string, path: string, delivery?: Record<string, unknown>): Promise<string> {
     const partner = await this.call('POST', '/admin/partners', { name });
     const id = partner.json.partnerUniqueId as string;
-    const callback = await this.call('PUT', `/${id}/callbacks/5`, { callbackUrl: `${this.receiverUrl}${path}` });
+    const callback = await this.call('PUT', `/${id}/callbacks/5`, { callbackUrl: `${this.receiverUrl}${path}`, delivery });
     if (callback.status !== 201) throw new Error(`callback registration failed: ${JSON.stringify(callback.json)}`);
     return id;
   }
@@ -528,6 +531,10 @@ const PHASES: BenchPhase[] = [
     `single events from ${CLIENTS} clients, 1 partner`,
     async (ctx) => (await ctx.bench.publishClosedLoop([ctx.partners[0]], JOBS)).sent,
   ),
+  endToEndPhase('partner1MaxInFlight50', `single events from ${CLIENTS} clients, 1 partner with delivery.maxInFlight 50`, async (ctx) => {
+    const partner = await ctx.bench.partnerWithCallback('Bench Partner wide', '/ok/wide', { maxInFlight: 50 });
+    return (await ctx.bench.publishClosedLoop([partner], JOBS)).sent;
+  }),
   endToEndPhase(
     'partners20',
     `single events from ${CLIENTS} clients, ${PARTNERS} partners`,
@@ -539,6 +546,7 @@ const PHASES: BenchPhase[] = [
   latencyPhase,
   ceilingDriftPhase,
   isolationPhase,
+  orderingPhase,
   ...(CLUSTER_SHARDS.length > 0 ? [clusterPhase] : []),
 ];
 
@@ -642,7 +650,9 @@ async function main(): Promise<void> {
         return workers;
       },
     };
-    for (const phase of PHASES.filter((candidate) => !DRAIN_ONLY || candidate.drainOnly)) {
+    for (const phase of PHASES.filter(
+      (candidate) => (!DRAIN_ONLY || candidate.drainOnly) && (!ONLY_PHASES || ONLY_PHASES.includes(candidate.name)),
+    )) {
       rss.phase(phase.name);
       await phase.run(ctx);
     }
@@ -703,6 +713,7 @@ function printTable(results: Record<string, any>): void {
   }
   const endToEndRows: Array<[string, string, number]> = [
     ['partners1', 'single events, 1 partner', 0.5],
+    ['partner1MaxInFlight50', 'single events, 1 partner with maxInFlight 50', 0.5],
     ['partners20', `single events, ${PARTNERS} partners`, 0.5],
     ['batch', `batches of ${BATCH_SIZE}, ${PARTNERS} partners`, 0.8],
   ];
@@ -727,6 +738,15 @@ function printTable(results: Record<string, any>): void {
       `p50 ${fmt(summary.p50, 1)} / p95 ${fmt(summary.p95, 1)} / p99 ${fmt(summary.p99, 1)} ms`,
       `min ${fmt(summary.min, 1)} ms, ${summary.negative} negative${key === 'onePartnerAt100PerSecond' ? '; goal p99 ≤ 100 ms' : ''}`,
     ]);
+  }
+  const ordering = results.ordering as { unordered: OrderingRun; ordered: OrderingRun; throughputRatio: number } | undefined;
+  if (ordering) {
+    for (const run of [ordering.unordered, ordering.ordered])
+      rows.push([
+        `${run.notifications.toLocaleString('en')} over ${run.cases} cases, 10 % random 500s, 2 workers, one SIGKILLed; ordering ${run.ordering}`,
+        `${fmt(run.perSecond)}/s`,
+        `${run.inversions} inversions (${run.casesWithInversions} cases); ${run.duplicates} duplicates${run.ordering === 'case' ? `; ${fmt(ordering.throughputRatio, 2)} of unordered (goal ≥ 0.7, 0 inversions)` : ''}`,
+      ]);
   }
   rows.push([
     'peak worker RSS, every phase sampled',
