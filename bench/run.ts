@@ -698,13 +698,15 @@ function printTable(results: Record<string, any>): void {
       `${fmt(results.ceilingAtEnd.perSecond)}/s`,
       `${fmt(results.ceilingAtEnd.ratioToFirst, 2)} of the first`,
     ]);
-  rows.push([`GET /health, ${CLIENTS} clients`, `${fmt(results.health.perSecond)}/s`, '']);
-  rows.push([
-    `intake alone: POST /v1/notifications, ${CLIENTS} clients`,
-    `${fmt(results.intake.perSecond)}/s`,
-    `${fmt(results.intake.ratioToHealth, 2)} of /health (goal ≥ 0.5)`,
-  ]);
-  for (const [key, drain] of Object.entries<{ perSecond: number; duplicates: number }>(results.drain)) {
+  // A run of some phases only (BENCH_PHASES) has no health, intake or drain rows.
+  if (results.health) rows.push([`GET /health, ${CLIENTS} clients`, `${fmt(results.health.perSecond)}/s`, '']);
+  if (results.intake)
+    rows.push([
+      `intake alone: POST /v1/notifications, ${CLIENTS} clients`,
+      `${fmt(results.intake.perSecond)}/s`,
+      `${fmt(results.intake.ratioToHealth, 2)} of /health (goal ≥ 0.5)`,
+    ]);
+  for (const [key, drain] of Object.entries<{ perSecond: number; duplicates: number }>(results.drain ?? {})) {
     rows.push([
       `drain of ${JOBS.toLocaleString('en')} pending, ${key.replace('workers', '')} worker(s)`,
       `${fmt(drain.perSecond)}/s`,
