@@ -27,6 +27,7 @@ import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
 import { ChildApp, freePort, LocalRedisCluster } from '@callbacks/testing';
 import { type ClockOffset, clockOffset, type LatencySummary, now, RssSampler, summarize } from './measures';
 import type { ParkedBacklogRow } from './parked-backlog';
+import { type OrderingRun, orderingPhase } from './ordering';
 import { BENCH_ADMIN_KEY as ADMIN_KEY, benchServices, DIST, ROOT, sleep, waitForApi } from './support';
 
 /** Notifications of every throughput row (drains, end to end, cluster) and of the ceiling they are divided by. */
@@ -37,6 +38,8 @@ const DELIVERY_TIMEOUT_MS = 5_000;
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_DRAIN_ONLY=1: the ceiling, intake and drain rows only (a quick check of the worker's throughput). */
 const DRAIN_ONLY = process.env.BENCH_DRAIN_ONLY === '1';
+/** BENCH_PHASES=ordering,endToEnd.partner1MaxInFlight50: the ceiling and these phases only. */
+const ONLY_PHASES = process.env.BENCH_PHASES?.split(',').filter(Boolean) ?? null;
 /** The flags `npm run start:worker` uses (see package.json): a bounded heap for the worker. */
 const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=8')
   .split(' ')
@@ -100,10 +103,10 @@ class Bench {
     return { status: response.statusCode, json: text ? JSON.parse(text) : null };
   }
 
-  async partnerWithCallback(name: string, path: string): Promise<string> {
+  async partnerWithCallback(name: string, path: string, delivery?: Record<string, unknown>): Promise<string> {
     const partner = await this.call('POST', '/admin/partners', { name });
     const id = partner.json.partnerUniqueId as string;
-    const callback = await this.call('PUT', `/${id}/callbacks/5`, { callbackUrl: `${this.receiverUrl}${path}` });
+    const callback = await this.call('PUT', `/${id}/callbacks/5`, { callbackUrl: `${this.receiverUrl}${path}`, delivery });
     if (callback.status !== 201) throw new Error(`callback registration failed: ${JSON.stringify(callback.json)}`);
     return id;
   }
@@ -546,6 +549,10 @@ const PHASES: BenchPhase[] = [
     `single events from ${CLIENTS} clients, 1 partner`,
     async (ctx) => (await ctx.bench.publishClosedLoop([ctx.partners[0]], JOBS)).sent,
   ),
+  endToEndPhase('partner1MaxInFlight50', `single events from ${CLIENTS} clients, 1 partner with delivery.maxInFlight 50`, async (ctx) => {
+    const partner = await ctx.bench.partnerWithCallback('Bench Partner wide', '/ok/wide', { maxInFlight: 50 });
+    return (await ctx.bench.publishClosedLoop([partner], JOBS)).sent;
+  }),
   endToEndPhase(
     'partners20',
     `single events from ${CLIENTS} clients, ${PARTNERS} partners`,
@@ -558,6 +565,7 @@ const PHASES: BenchPhase[] = [
   ceilingDriftPhase,
   isolationPhase,
   ...(process.env.BENCH_PARKED === '0' ? [] : [parkedBacklogPhase]),
+  orderingPhase,
   ...(CLUSTER_SHARDS.length > 0 ? [clusterPhase] : []),
 ];
 
@@ -661,7 +669,9 @@ async function main(): Promise<void> {
         return workers;
       },
     };
-    for (const phase of PHASES.filter((candidate) => !DRAIN_ONLY || candidate.drainOnly)) {
+    for (const phase of PHASES.filter(
+      (candidate) => (!DRAIN_ONLY || candidate.drainOnly) && (!ONLY_PHASES || ONLY_PHASES.includes(candidate.name)),
+    )) {
       rss.phase(phase.name);
       await phase.run(ctx);
     }
@@ -707,13 +717,15 @@ function printTable(results: Record<string, any>): void {
       `${fmt(results.ceilingAtEnd.perSecond)}/s`,
       `${fmt(results.ceilingAtEnd.ratioToFirst, 2)} of the first`,
     ]);
-  rows.push([`GET /health, ${CLIENTS} clients`, `${fmt(results.health.perSecond)}/s`, '']);
-  rows.push([
-    `intake alone: POST /v1/notifications, ${CLIENTS} clients`,
-    `${fmt(results.intake.perSecond)}/s`,
-    `${fmt(results.intake.ratioToHealth, 2)} of /health (goal ≥ 0.5)`,
-  ]);
-  for (const [key, drain] of Object.entries<{ perSecond: number; duplicates: number }>(results.drain)) {
+  // A run of some phases only (BENCH_PHASES) has no health, intake or drain rows.
+  if (results.health) rows.push([`GET /health, ${CLIENTS} clients`, `${fmt(results.health.perSecond)}/s`, '']);
+  if (results.intake)
+    rows.push([
+      `intake alone: POST /v1/notifications, ${CLIENTS} clients`,
+      `${fmt(results.intake.perSecond)}/s`,
+      `${fmt(results.intake.ratioToHealth, 2)} of /health (goal ≥ 0.5)`,
+    ]);
+  for (const [key, drain] of Object.entries<{ perSecond: number; duplicates: number }>(results.drain ?? {})) {
     rows.push([
       `drain of ${JOBS.toLocaleString('en')} pending, ${key.replace('workers', '')} worker(s)`,
       `${fmt(drain.perSecond)}/s`,
@@ -722,6 +734,7 @@ function printTable(results: Record<string, any>): void {
   }
   const endToEndRows: Array<[string, string, number]> = [
     ['partners1', 'single events, 1 partner', 0.5],
+    ['partner1MaxInFlight50', 'single events, 1 partner with maxInFlight 50', 0.5],
     ['partners20', `single events, ${PARTNERS} partners`, 0.5],
     ['batch', `batches of ${BATCH_SIZE}, ${PARTNERS} partners`, 0.8],
   ];
@@ -746,6 +759,15 @@ function printTable(results: Record<string, any>): void {
       `p50 ${fmt(summary.p50, 1)} / p95 ${fmt(summary.p95, 1)} / p99 ${fmt(summary.p99, 1)} ms`,
       `min ${fmt(summary.min, 1)} ms, ${summary.negative} negative${key === 'onePartnerAt100PerSecond' ? '; goal p99 ≤ 100 ms' : ''}`,
     ]);
+  }
+  const ordering = results.ordering as { unordered: OrderingRun; ordered: OrderingRun; throughputRatio: number } | undefined;
+  if (ordering) {
+    for (const run of [ordering.unordered, ordering.ordered])
+      rows.push([
+        `${run.notifications.toLocaleString('en')} over ${run.cases} cases, 10 % random 500s, 2 workers, one SIGKILLed; ordering ${run.ordering}`,
+        `${fmt(run.perSecond)}/s`,
+        `${run.inversions} inversions (${run.casesWithInversions} cases); ${run.duplicates} duplicates${run.ordering === 'case' ? `; ${fmt(ordering.throughputRatio, 2)} of unordered (goal ≥ 0.7, 0 inversions)` : ''}`,
+      ]);
   }
   rows.push([
     'peak worker RSS, every phase sampled',

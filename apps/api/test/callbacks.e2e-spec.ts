@@ -40,6 +40,7 @@ describe('partner callbacks API', () => {
       signature: 'hmac',
       tls: null,
       auth: null,
+      delivery: { ordering: 'none', maxInFlight: 10, ratePerSecond: null, timeoutMs: 15000 },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
       signingSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),

@@ -5,11 +5,13 @@ import { CallbackOutcomeRepository, DatabaseModule, DeliveryRepository } from '@
 import { DeliveryQueueModule } from '@callbacks/queue';
 import { CrashQuarantine } from './delivery/crash-quarantine';
 import { DeliverNotification } from './delivery/deliver-notification.use-case';
+import { DeliveryPolicies } from './delivery/delivery-policies';
 import { deliveryProcessors } from './delivery/delivery-processors';
 import { HttpSender } from './dispatch/http-sender';
 import { CallbackGuard } from './isolation/callback-guard';
 import { ParkedDeliveries } from './isolation/parked-deliveries';
 import { CallbackLifecycle } from './lifecycle/callback-lifecycle';
+import { CaseOrder } from './ordering/case-order';
 import { DeliverOperatorEvent } from './lifecycle/deliver-operator-event.use-case';
 import { OperatorEvents } from './lifecycle/operator-events';
 import { periodicPassProviders } from './passes/periodic-passes';
@@ -50,6 +52,8 @@ export class WorkerModule {
         CallbackTransport,
         DeliveryRepository,
         CallbackOutcomeRepository,
+        DeliveryPolicies,
+        CaseOrder,
         CallbackGuard,
         ParkedDeliveries,
         DeliverNotification,

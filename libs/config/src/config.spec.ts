@@ -58,6 +58,8 @@ describe('loadConfig', () => {
       echoRateLimitPerMinute: 30,
       callbackMaxInFlight: 10,
       parkTimeoutMs: 86_400_000,
+      deliveryMaxInFlightLimit: 100,
+      deliveryRatePerSecondLimit: 1000,
       circuitFailureThreshold: 5,
       circuitOpenMs: 30_000,
       retentionPeriodMs: 30 * 86_400_000,

@@ -32,13 +32,17 @@ export interface AppConfig {
   partnerRateLimitPerMinute: number;
   /** Test echoes per minute per partner API key. */
   echoRateLimitPerMinute: number;
-  /** Deliveries in flight to one callback across all workers; more wait in the queue. */
+  /** Deliveries in flight to one callback across all workers, for a callback whose delivery policy sets no maxInFlight; more wait, parked. */
   callbackMaxInFlight: number;
   /**
    * How long a parked delivery sleeps before it looks for a slot by itself (with ±10 % jitter): a
    * last resort; slots are handed over as deliveries end, and the reconciler finds lost wakes.
    */
   parkTimeoutMs: number;
+  /** DELIVERY_MAX_IN_FLIGHT_LIMIT: the largest delivery.maxInFlight a partner may choose (1 to 100). */
+  deliveryMaxInFlightLimit: number;
+  /** DELIVERY_RATE_PER_SECOND_LIMIT: the largest delivery.ratePerSecond a partner may choose (1 to 1000). */
+  deliveryRatePerSecondLimit: number;
   /** Consecutive failures that open a callback's circuit. */
   circuitFailureThreshold: number;
   /** How long an open circuit holds deliveries back before one probe is let through. */
@@ -320,6 +324,8 @@ export function loadConfig(env: Environment): LoadedConfig {
     echoRateLimitPerMinute: integer(env, 'ECHO_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
     callbackMaxInFlight: integer(env, 'CALLBACK_MAX_IN_FLIGHT', 10, 1, 10_000),
     parkTimeoutMs: integer(env, 'PARK_TIMEOUT_MS', 86_400_000, 60_000, 30 * 86_400_000),
+    deliveryMaxInFlightLimit: integer(env, 'DELIVERY_MAX_IN_FLIGHT_LIMIT', 100, 1, 100),
+    deliveryRatePerSecondLimit: integer(env, 'DELIVERY_RATE_PER_SECOND_LIMIT', 1000, 1, 1000),
     circuitFailureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1_000),
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
     retentionPeriodMs: duration(env, 'RETENTION_PERIOD', '30d', 1_000),
@@ -347,4 +353,19 @@ export function loadConfig(env: Environment): LoadedConfig {
       `must be at least DELIVERY_TIMEOUT_MS + ${DELIVERY_LOCK_MARGIN_MS} ms (${config.deliveryTimeoutMs + DELIVERY_LOCK_MARGIN_MS}), got ${config.deliveryLockMs}`,
     );
   return { config, warnings };
+}
+
+/** The operator's defaults and caps for callbacks' delivery policies (see resolveDeliveryPolicy in @callbacks/contracts). */
+export function deliveryPolicyBounds(config: AppConfig): {
+  defaultMaxInFlight: number;
+  maxInFlightLimit: number;
+  ratePerSecondLimit: number;
+  timeoutMs: number;
+} {
+  return {
+    defaultMaxInFlight: config.callbackMaxInFlight,
+    maxInFlightLimit: config.deliveryMaxInFlightLimit,
+    ratePerSecondLimit: config.deliveryRatePerSecondLimit,
+    timeoutMs: config.deliveryTimeoutMs,
+  };
 }

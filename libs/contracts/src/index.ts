@@ -20,3 +20,4 @@ export * from './dto/recovery.dto';
 export * from './dto/callback-transport';
 export * from './dto/audit.dto';
 export * from './skip-reasons';
+export * from './dto/callback-delivery';

@@ -13,6 +13,8 @@ export interface WebhookEnvelope {
   timestamp: string;
   partnerUniqueId: string;
   test: boolean;
+  /** Only for a callback with delivery.ordering "case": 1, 2, 3… per callback and case, in acceptance order. */
+  sequence?: number;
   /** The payload exactly as the platform (or the echo caller) gave it. */
   data: Record<string, unknown>;
 }

@@ -58,7 +58,7 @@ export class Metrics {
 
   readonly deliveriesDeferred = new Counter({
     name: 'webhook_deliveries_deferred_total',
-    help: 'Deliveries held back (not attempted) to isolate a callback: in_flight_cap, rate_limited, circuit_open or circuit_probing',
+    help: 'Deliveries held back (not attempted): in_flight_cap, rate_limited, circuit_open or circuit_probing (isolating a callback), case_order (behind the previous one of its case)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -1,8 +1,32 @@
-import { type CallbackDto, type CallbackHealth, notificationTypeName } from '@callbacks/contracts';
+import {
+  type CallbackDto,
+  type CallbackHealth,
+  type DeliveryPolicyBounds,
+  notificationTypeName,
+  resolveDeliveryPolicy,
+  type StoredDeliveryPolicy,
+} from '@callbacks/contracts';
 import type { CallbackEntity } from '@callbacks/persistence';
 
-/** `headers` are the callback's custom headers in plaintext (the entity holds them encrypted). */
-export function toCallbackDto(callback: CallbackEntity, health: CallbackHealth, headers: Record<string, string>): CallbackDto {
+export function storedDeliveryPolicy(callback: CallbackEntity): StoredDeliveryPolicy {
+  return {
+    ordering: callback.deliveryOrdering,
+    maxInFlight: callback.deliveryMaxInFlight,
+    ratePerSecond: callback.deliveryRatePerSecond,
+    timeoutMs: callback.deliveryTimeoutMs,
+  };
+}
+
+/**
+ * `headers` are the callback's custom headers in plaintext (the entity holds them encrypted); `bounds`
+ * the operator's delivery defaults and caps (the policy shown is the one in force).
+ */
+export function toCallbackDto(
+  callback: CallbackEntity,
+  health: CallbackHealth,
+  headers: Record<string, string>,
+  bounds: DeliveryPolicyBounds,
+): CallbackDto {
   return {
     partnerUniqueId: callback.partnerId,
     notificationTypeId: callback.notificationTypeId,
@@ -20,6 +44,7 @@ export function toCallbackDto(callback: CallbackEntity, health: CallbackHealth, 
     auth: callback.auth
       ? { type: callback.auth.type, tokenUrl: callback.auth.tokenUrl, clientId: callback.auth.clientId, scope: callback.auth.scope }
       : null,
+    delivery: resolveDeliveryPolicy(storedDeliveryPolicy(callback), bounds),
     createdAt: callback.createdAt.toISOString(),
     updatedAt: callback.updatedAt.toISOString(),
   };

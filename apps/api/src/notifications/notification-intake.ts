@@ -337,6 +337,13 @@ export class NotificationIntake {
       if (outcome.kind === 'accepted' && outcome.response.status === 'pending' && !writtenIds.has(outcome.response.notificationId))
         replayed.set(outcome.response.notificationId, items[index]);
     });
+    // Ordered callbacks: each notification takes its place in its case, in acceptance order (the items' order).
+    await this.notifications.assignCaseSequences(
+      settled.writes
+        .filter(({ index, notification }) => targets[index].ordered && notification.status === 'pending' && !notification.test)
+        .map(({ notification }) => notification.id),
+      manager,
+    );
     const adoption = await this.inDoubt.adopt([...replayed.keys()]);
     if (adoption.deleting.size > 0) throw beingDeleted();
     const adopted = [...adoption.adopted].map((notificationId) => {

@@ -13,6 +13,8 @@ export function toNotificationSummary(notification: NotificationEntity): Notific
     createdAt: notification.createdAt.toISOString(),
     lastAttemptAt: notification.lastAttemptAt?.toISOString() ?? null,
     nextAttemptAt: notification.status === 'pending' ? (notification.nextAttemptAt?.toISOString() ?? null) : null,
+    sequence: notification.caseSequence,
+    waitingFor: notification.status === 'pending' ? notification.waitingFor : null,
   };
 }
 

@@ -60,9 +60,24 @@ const AUTH_INPUTS: Record<string, string> = {
   'auth.scope': 'authScope',
 };
 
+const DELIVERY_INPUTS: Record<string, string> = {
+  'delivery.ordering': 'deliveryOrdering',
+  'delivery.maxInFlight': 'deliveryMaxInFlight',
+  'delivery.ratePerSecond': 'deliveryRatePerSecond',
+  'delivery.timeoutMs': 'deliveryTimeoutMs',
+};
+
+/** A number input: empty is "not chosen" (the default); anything but digits goes to the API as typed, whose validation names it. */
+function numberInput(text: string): number | string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  return /^\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
+}
+
 /** Which input an API validation error belongs beside. */
 function callbackInput(field: string): string {
   if (field === 'callbackUrl' || field === 'enabled' || field === 'signature') return field;
+  if (field.startsWith('delivery')) return DELIVERY_INPUTS[field] ?? 'form';
   if (field.startsWith('tls')) return 'caCertificate';
   if (field.startsWith('auth')) return AUTH_INPUTS[field] ?? 'auth';
   return field.startsWith('headers') ? 'headers' : 'form';
@@ -76,6 +91,13 @@ function callbackBody(state: CallbackFormState, clientSecret: string): Record<st
     enabled: state.enabled,
     signature: state.signature,
     ...(state.caCertificate.trim() ? { tls: { caCertificate: state.caCertificate.trim() + '\n' } } : {}),
+    delivery: {
+      ordering: state.deliveryOrdering,
+      maxInFlight: numberInput(state.deliveryMaxInFlight),
+      // Empty: no rate limit.
+      ratePerSecond: numberInput(state.deliveryRatePerSecond) ?? null,
+      timeoutMs: numberInput(state.deliveryTimeoutMs),
+    },
     ...(state.authEnabled
       ? {
           auth: {
@@ -139,6 +161,10 @@ export class PortalCallbacksController {
       authTokenUrl: formText(form, 'authTokenUrl').trim(),
       authClientId: formText(form, 'authClientId').trim(),
       authScope: formText(form, 'authScope').trim(),
+      deliveryOrdering: formText(form, 'deliveryOrdering') === 'case' ? 'case' : 'none',
+      deliveryMaxInFlight: formText(form, 'deliveryMaxInFlight'),
+      deliveryRatePerSecond: formText(form, 'deliveryRatePerSecond'),
+      deliveryTimeoutMs: formText(form, 'deliveryTimeoutMs'),
       errors: {},
     };
     try {
@@ -267,6 +293,7 @@ export class PortalCallbacksController {
         signature: callback.signature,
         tls: callback.tls,
         auth: callback.auth ? { ...callback.auth, scope: callback.auth.scope ?? undefined } : null,
+        delivery: callback.delivery,
       },
       portal.origin,
     );

@@ -12,7 +12,9 @@ import { signingKeys, webhookHeaders } from '../dispatch/webhook-headers';
 import { CallbackGuard } from '../isolation/callback-guard';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
 import { CallbackLifecycle } from '../lifecycle/callback-lifecycle';
+import { CaseOrder } from '../ordering/case-order';
 import { CallbackTransport } from '../transport/callback-transport';
+import { DeliveryPolicies } from './delivery-policies';
 import { decideDelivery, type DeliveryResult } from './delivery-decision';
 
 /** The job as the processor hands it over, in the code's names (the job data's wire names stay in the processor). */
@@ -46,7 +48,6 @@ const CIRCUIT_OPEN_OUTCOME: AttemptOutcome = {
 export class DeliverNotification {
   private readonly cipher: SecretCipher;
   private readonly retryPolicy: RetryPolicy;
-  private readonly limits: DeliveryLimits;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -58,16 +59,25 @@ export class DeliverNotification {
     private readonly parked: ParkedDeliveries,
     private readonly lifecycle: CallbackLifecycle,
     private readonly transport: CallbackTransport,
+    private readonly policies: DeliveryPolicies,
+    private readonly caseOrder: CaseOrder,
   ) {
     this.cipher = new SecretCipher(config.secretsEncryptionKey, config.previousSecretsEncryptionKeys);
     this.retryPolicy = new RetryPolicy(config.retryScheduleMs);
-    this.limits = { maxInFlight: config.callbackMaxInFlight, ratePerSecond: null };
     this.logger.setContext('DeliverNotification');
   }
 
   async execute(job: DeliveryJob): Promise<DeliveryResult> {
     const { callback } = job;
-    const { limits } = this;
+    const limits = await this.policies.of(callback);
+    // Case ordering holds a first-round delivery behind the previous one of its case; later rounds are out of band.
+    if (limits.ordering === 'case' && job.round === 0) {
+      const hold = await this.caseOrder.holdFor(job.notificationId);
+      if (hold) {
+        this.metrics.deliveriesDeferred.inc({ reason: 'case_order' });
+        return { kind: 'held', ...hold };
+      }
+    }
     // The slot first: a delivery held back costs neither a payload load nor a send.
     const admission = await this.guard.admit(callback, job.id, limits);
     if (!admission.admitted) {
@@ -87,7 +97,7 @@ export class DeliverNotification {
     const lease = { held: admission.admitted };
     try {
       const context = await this.deliveries.load(job.notificationId, admission.admitted);
-      return await this.deliver(job, context, admission.admitted, lease);
+      return await this.deliver(job, context, admission.admitted, lease, limits);
     } finally {
       // Nothing was sent (nothing to do, or an error before sending): the slot goes on at once.
       if (lease.held) {
@@ -102,6 +112,7 @@ export class DeliverNotification {
     context: DeliveryContext | null,
     admitted: boolean,
     lease: { held: boolean },
+    limits: DeliveryLimits,
   ): Promise<DeliveryResult> {
     if (!context) return { kind: 'nothing_to_do', reason: 'notification_deleted' };
     if (job.round !== context.deliveryRound) return { kind: 'nothing_to_do', reason: 'superseded_by_redelivery' };
@@ -118,6 +129,7 @@ export class DeliverNotification {
     if (!registration || !registration.enabled) {
       const reason = registration ? disabledSkipReason(registration.disabledReason) : 'callback_deleted';
       await this.deliveries.skip(context.notificationId, job.round, reason);
+      if (context.caseSequence !== null) this.caseOrder.wakeBehind(context.notificationId);
       this.metrics.deliveries.inc({ type: notificationTypeName(context.notificationTypeId), outcome: 'skipped' });
       this.logger.info({ notificationId: context.notificationId, reason }, 'delivery skipped');
       return { kind: 'nothing_to_do', reason };
@@ -135,7 +147,8 @@ export class DeliverNotification {
         customHeaders: openCallbackHeaders(this.cipher, registration),
       });
       const { caCertificate, auth } = await this.transport.settings(job.callback, registration, this.cipher);
-      outcome = await this.sender.send({ url: registration.url, headers, body, caCertificate, auth });
+      const { timeoutMs } = this.policies.resolve(registration.delivery);
+      outcome = await this.sender.send({ url: registration.url, headers, body, caCertificate, auth, timeoutMs });
       lease.held = false;
     }
     // Our proxy's failure is not the partner's: it neither counts toward the circuit nor starts a failure streak.
@@ -145,7 +158,7 @@ export class DeliverNotification {
     // A release that fails leaves the lease to expire; it must not fail a recorded attempt's job, and
     // a record that fails must not lose the wake of the parked job the slot was handed to.
     const releasing = admitted
-      ? this.guard.release(job.callback, job.id, partnersOutcome, this.limits).catch(() => null)
+      ? this.guard.release(job.callback, job.id, partnersOutcome, limits).catch(() => null)
       : Promise.resolve(null);
     const recording = this.deliveries.recordAttempt(
       {
@@ -165,7 +178,7 @@ export class DeliverNotification {
     recording.catch(() => undefined); // awaited below, after the wake
     const released = await releasing;
     if (released) {
-      this.parked.wake(job.callback, released.handedTo, this.limits);
+      this.parked.wake(job.callback, released.handedTo, limits);
       if (released.transition === 'opened' || released.transition === 'closed') {
         this.metrics.circuitTransitions.inc({ state: released.transition });
         this.logger.warn(
@@ -199,6 +212,7 @@ export class DeliverNotification {
         error: outcome.error,
         circuit: released?.transition,
       });
+    if (context.caseSequence !== null && update.result.kind !== 'retry') this.caseOrder.wakeBehind(context.notificationId);
     if (update.result.kind === 'failed')
       this.lifecycle.notificationFailed(job.callback, {
         notificationId: context.notificationId,
@@ -230,6 +244,7 @@ export class DeliverNotification {
       timestamp: context.createdAt.toISOString(),
       partnerUniqueId: context.partnerId,
       test: context.test,
+      ...(context.caseSequence === null ? {} : { sequence: context.caseSequence }),
     };
     return serializeEnvelope(head, context.payloadText);
   }

@@ -11,6 +11,7 @@ export type DeliveryResult =
   | { kind: 'failed'; attempt: number; reason: string; summary: string }
   /** `settle`: a slot may be handed to the job before it is delayed; the processor then wakes it (ParkedDeliveries.settle). */
   | { kind: 'parked'; delayMs: number; limits: DeliveryLimits; settle: boolean }
+  | { kind: 'held'; delayMs: number; waitingFor: string }
   | { kind: 'nothing_to_do'; reason: string };
 
 /** The result of a run that made an attempt. */

@@ -16,6 +16,7 @@ import {
   withTimeout,
 } from '@callbacks/queue';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
+import { CaseOrder } from '../ordering/case-order';
 import { DeliverOperatorEvent } from '../lifecycle/deliver-operator-event.use-case';
 import { CrashQuarantine } from './crash-quarantine';
 import { DeliverNotification, type DeliveryJob } from './deliver-notification.use-case';
@@ -50,6 +51,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly deliverNotification: DeliverNotification,
     private readonly parked: ParkedDeliveries,
+    private readonly caseOrder: CaseOrder,
     private readonly deliverOperatorEvent: DeliverOperatorEvent,
     private readonly quarantine: CrashQuarantine,
     private readonly logger: PinoLogger,
@@ -88,6 +90,13 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     if (result.kind === 'parked') {
       await job.moveToDelayed(Date.now() + result.delayMs, token);
       if (result.settle) await this.parked.settle(delivery.callback, delivery.id, result.limits);
+      throw new DelayedError();
+    }
+    if (result.kind === 'held') {
+      await this.jobLog(job, `held behind ${result.waitingFor}, the previous notification of its case`);
+      await job.moveToDelayed(Date.now() + result.delayMs, token);
+      const { notificationId, partnerId, notificationTypeId } = { ...delivery, ...delivery.callback };
+      await this.caseOrder.settle({ notificationId, partnerId, notificationTypeId, test: job.data.test }, result.waitingFor);
       throw new DelayedError();
     }
     return this.settle(job, result, token);

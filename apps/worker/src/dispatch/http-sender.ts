@@ -46,6 +46,8 @@ export interface OutgoingDelivery {
   caCertificate?: string | null;
   /** The callback's OAuth2 client credentials: the request carries Authorization: Bearer <token>. */
   auth?: DeliveryAuth | null;
+  /** The callback's delivery.timeoutMs: the whole attempt's deadline (at most the sender's own, DELIVERY_TIMEOUT_MS). Absent: the sender's. */
+  timeoutMs?: number;
 }
 
 /**
@@ -81,7 +83,7 @@ export class HttpSender {
       durationMs: Math.round(performance.now() - started),
       ok: fields.error === null && fields.statusCode !== null && fields.statusCode >= 200 && fields.statusCode < 300,
     });
-    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const deadline = AbortSignal.timeout(Math.min(delivery.timeoutMs ?? this.options.timeoutMs, this.options.timeoutMs));
     let response: Awaited<ReturnType<typeof request>>;
     try {
       let token = delivery.auth ? await this.token(delivery.auth, deadline) : null;

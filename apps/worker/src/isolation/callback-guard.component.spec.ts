@@ -20,7 +20,7 @@ describe('CallbackGuard (component: its scripts on Redis)', () => {
   const leaseMs = () => environment.config.deliveryTimeoutMs + 10_000;
 
   beforeAll(async () => {
-    environment = await createTestEnvironment({ CALLBACK_MAX_IN_FLIGHT: '2', CIRCUIT_FAILURE_THRESHOLD: '3', CIRCUIT_OPEN_MS: '30000' });
+    environment = await createTestEnvironment({ CIRCUIT_FAILURE_THRESHOLD: '3', CIRCUIT_OPEN_MS: '30000' });
     guard = new CallbackGuard(environment.config, clock);
   });
   afterAll(async () => {

@@ -100,7 +100,7 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     const undatedQuiet = await notification('NULL', `now() - interval '3 hours'`);
     const undatedRecent = await notification('NULL');
 
-    expect(await runPass()).toEqual({ scanned: 2, reenqueued: 2, retried: 0, quarantined: 0, unparked: 0, lostWakes: 0 });
+    expect(await runPass()).toEqual({ scanned: 2, reenqueued: 2, retried: 0, quarantined: 0, unparked: 0, lostWakes: 0, woken: 0 });
     for (const id of [overdue, undatedQuiet]) expect(['waiting', 'delayed']).toContain(await jobState(id));
     // Had the pass looked these up, it would have found no job and added one.
     for (const id of [withinGrace, dueLater, undatedRecent]) expect(await jobState(id)).toBe('unknown');

@@ -21,10 +21,11 @@ import {
   STALLED_TOO_OFTEN,
   withTimeout,
 } from '@callbacks/queue';
-import type { DeliveryLimits } from '@callbacks/contracts';
 import { CrashQuarantine } from '../delivery/crash-quarantine';
+import { DeliveryPolicies } from '../delivery/delivery-policies';
 import { CallbackGuard } from '../isolation/callback-guard';
 import { ParkedDeliveries } from '../isolation/parked-deliveries';
+import { CaseOrder } from '../ordering/case-order';
 import type { PassContext, PeriodicPass } from '../passes/periodic-pass';
 
 const BATCH_SIZE = 500;
@@ -56,6 +57,8 @@ export interface ReconcileReport {
   unparked: number;
   /** Parked deliveries woken because their wake was lost (a free slot with jobs waiting, or a handed slot unused). */
   lostWakes: number;
+  /** Held deliveries (case ordering) whose predecessor had ended without waking them: woken. */
+  woken: number;
 }
 
 /**
@@ -82,6 +85,8 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
     private readonly quarantine: CrashQuarantine,
     private readonly guard: CallbackGuard,
     private readonly parked: ParkedDeliveries,
+    private readonly caseOrder: CaseOrder,
+    private readonly policies: DeliveryPolicies,
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
   ) {
@@ -92,15 +97,16 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
     // Parked rows are not in the scan of overdue rows: those Redis lost, and lost wakes, are found here.
     const unparked = await withTimeout(this.recoverParkedAfterRedisLoss(db), BATCH_TIMEOUT_MS, 'recovering parked deliveries');
     const lostWakes = await withTimeout(this.wakeLost(), BATCH_TIMEOUT_MS, 'looking for lost wakes of parked deliveries');
-    const report = { ...(await this.scan(db)), unparked, lostWakes };
+    const woken = await withTimeout(this.wakeLostHolds(db), BATCH_TIMEOUT_MS, 'waking held deliveries');
+    const report = { ...(await this.scan(db)), unparked, lostWakes, woken };
     this.metrics.reconcilerReenqueued.inc(report.reenqueued + report.retried);
-    if (report.reenqueued > 0 || report.retried > 0 || report.quarantined > 0 || report.unparked > 0 || report.lostWakes > 0)
-      this.logger.warn(report, 'reconciler re-enqueued deliveries');
+    const changed = report.reenqueued + report.retried + report.quarantined + report.unparked + report.lostWakes + report.woken;
+    if (changed > 0) this.logger.warn(report, 'reconciler re-enqueued deliveries');
     return report;
   }
 
   private async scan(db: SqlExecutor): Promise<ReconcileReport> {
-    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0, unparked: 0, lostWakes: 0 };
+    const report: ReconcileReport = { scanned: 0, reenqueued: 0, retried: 0, quarantined: 0, unparked: 0, lostWakes: 0, woken: 0 };
     // One cutoff for the whole pass.
     const cutoff = await this.notifications.overdueCutoff(overdueGraceMs(this.config), db);
     for (let page: typeof FIRST_OVERDUE_PAGE | null = FIRST_OVERDUE_PAGE; page;) {
@@ -170,12 +176,12 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
    * slot that have not run for a pass are woken again (harmless if they are only late).
    */
   private async wakeLost(): Promise<number> {
-    const limits: DeliveryLimits = { maxInFlight: this.config.callbackMaxInFlight, ratePerSecond: null };
     let woken = 0;
     for (const shard of this.queues.shards) {
       for (const member of await this.guard.parkedCallbacks(shard)) {
         const callback = parseParkedCallbackMember(member);
         if (!callback) continue;
+        const limits = await this.policies.of(callback);
         const { handed, stale } = await this.guard.findLostWakes(callback, limits, this.config.reconcileIntervalMs);
         // A woken job goes to the front of the queue, ahead of those woken before it: the last in line first.
         const wakes = [...handed, ...stale.map((jobId) => ({ jobId, startAt: 0 }))].reverse();
@@ -184,6 +190,18 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
       }
     }
     return woken;
+  }
+
+  /**
+   * Case ordering: a held delivery whose predecessor has ended but which is still marked waiting
+   * lost its wake (the predecessor's worker died between the two, or Redis lost the held job). At
+   * most one per held case is found (the one right behind the ended notification), and woken: its
+   * job promoted, or added again, due now. The other held ones of the case are woken in turn.
+   */
+  private async wakeLostHolds(db: SqlExecutor): Promise<number> {
+    const held = await this.notifications.lostWakes(BATCH_SIZE, db);
+    await this.caseOrder.wakeLost(held);
+    return held.length;
   }
 
   /**

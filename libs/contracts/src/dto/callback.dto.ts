@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
 import { ApiTimestamp, PageLimit, PARTNER_ID_EXAMPLE } from './api-property-helpers';
+import { CallbackDeliveryDto, CallbackDeliveryPolicyDto } from './callback-delivery';
 import { IsCallbackHeaders } from './callback-headers';
 import {
   AUTH_TYPES,
@@ -82,6 +83,17 @@ export class PutCallbackDto {
   @ValidateNested()
   @Type(() => CallbackAuthDto)
   auth?: CallbackAuthDto | null;
+
+  @ApiPropertyOptional({
+    type: CallbackDeliveryDto,
+    description:
+      "How deliveries to this callback are paced and ordered; every field optional. Omitted (or a field omitted): the operator's defaults, " +
+      'which keep the behaviour of callbacks that never chose (unordered, CALLBACK_MAX_IN_FLIGHT, no rate limit, DELIVERY_TIMEOUT_MS).',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CallbackDeliveryDto)
+  delivery?: CallbackDeliveryDto;
 }
 
 export class CallbackDto {
@@ -156,6 +168,9 @@ export class CallbackDto {
     description: 'The OAuth2 client credentials, without the secret (write-only).',
   })
   auth: CallbackAuthConfig | null;
+
+  @ApiProperty({ type: CallbackDeliveryPolicyDto, description: "The delivery policy in force (defaults and the operator's caps applied)." })
+  delivery: CallbackDeliveryPolicyDto;
 
   @ApiTimestamp('When the callback was registered.')
   createdAt: string;

@@ -146,6 +146,25 @@ export class NotificationSummaryDto {
 
   @ApiTimestamp('When the next attempt is due (pending only).', true)
   nextAttemptAt: string | null;
+
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: null,
+    description: 'For a callback with delivery.ordering "case": its place in its case (the envelope\'s "sequence"); null otherwise.',
+  })
+  sequence: number | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    example: null,
+    description:
+      'A pending notification of an ordered callback held back until the previous notification of its case (this id) is delivered or ' +
+      'has failed; null when it is not held.',
+  })
+  waitingFor: string | null;
 }
 
 export class NotificationPageDto {

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, Unique, UpdateDateColumn } from 'typeorm';
-import type { CallbackAuthConfig, CallbackDisabledReason, SignatureScheme } from '@callbacks/contracts';
+import type { CallbackAuthConfig, CallbackDisabledReason, DeliveryOrdering, SignatureScheme } from '@callbacks/contracts';
 
 /** One callback URL per partner and notification type. */
 @Entity({ name: 'callbacks' })
@@ -91,6 +91,22 @@ export class CallbackEntity {
   /** AES-256-GCM of auth's client secret; write-only (never returned). */
   @Column({ name: 'auth_client_secret_encrypted', type: 'text', nullable: true })
   authClientSecretEncrypted: string | null;
+
+  /** Delivery policy (issue 20): none, or case (one at a time per case, in acceptance order). */
+  @Column({ name: 'delivery_ordering', type: 'varchar', length: 8, default: 'none' })
+  deliveryOrdering: DeliveryOrdering;
+
+  /** The partner's in-flight cap; null: CALLBACK_MAX_IN_FLIGHT. */
+  @Column({ name: 'delivery_max_in_flight', type: 'smallint', nullable: true })
+  deliveryMaxInFlight: number | null;
+
+  /** Attempts started per second at most; null: no limit. */
+  @Column({ name: 'delivery_rate_per_second', type: 'smallint', nullable: true })
+  deliveryRatePerSecond: number | null;
+
+  /** Each attempt's timeout; null: DELIVERY_TIMEOUT_MS. */
+  @Column({ name: 'delivery_timeout_ms', type: 'integer', nullable: true })
+  deliveryTimeoutMs: number | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

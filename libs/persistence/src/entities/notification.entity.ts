@@ -30,6 +30,14 @@ export class NotificationEntity {
   @Column({ name: 'simulation_unique_id', type: 'varchar', length: 128, nullable: true })
   simulationUniqueId: string | null;
 
+  /** For a callback with ordering "case": its place in its case, 1, 2, 3… (taken at intake); null otherwise. */
+  @Column({ name: 'case_sequence', type: 'integer', nullable: true })
+  caseSequence: number | null;
+
+  /** A held notification of an ordered callback: the previous one of its case, which it waits for. */
+  @Column({ name: 'waiting_for', type: 'uuid', nullable: true })
+  waitingFor: string | null;
+
   @Column({ type: 'varchar', length: 16 })
   status: NotificationStatus;
 

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { CallbackEntity } from '../entities/callback.entity';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import type { CallbackAuthConfig, CallbackRef, SignatureScheme } from '@callbacks/contracts';
+import type { CallbackAuthConfig, CallbackRef, SignatureScheme, StoredDeliveryPolicy } from '@callbacks/contracts';
 import { createDatabasePool } from '../database-pool';
 import type { SqlExecutor } from '../sql-executor';
 
@@ -110,6 +110,7 @@ export interface CallbackRegistration {
   auth: CallbackAuthConfig | null;
   /** A new sealed client secret, or null to keep the stored one (only for the same token URL and client id). */
   authClientSecretEncrypted: string | null;
+  delivery: StoredDeliveryPolicy;
 }
 
 /** A rotation's new keys, sealed. */
@@ -182,13 +183,15 @@ export class CallbackRepository {
     const [row] = (await db
       .query(
         `INSERT INTO callbacks (id, partner_id, notification_type_id, callback_url, headers, headers_encrypted, enabled, signing_secret_encrypted, disabled_reason, disabled_at,
-                                signature_scheme, ed25519_secret_key_encrypted, ed25519_public_key, tls_ca_certificate, auth, auth_client_secret_encrypted)
+                                signature_scheme, ed25519_secret_key_encrypted, ed25519_public_key, tls_ca_certificate, auth, auth_client_secret_encrypted,
+                                delivery_ordering, delivery_max_in_flight, delivery_rate_per_second, delivery_timeout_ms)
        VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, CASE WHEN $7::boolean THEN NULL ELSE 'partner' END, CASE WHEN $7::boolean THEN NULL ELSE now() END,
                $9, $10, $11, $12, $13::jsonb,
                -- No new client secret: the stored one, if it was registered for this very token URL and client id.
                COALESCE($14, (SELECT kept.auth_client_secret_encrypted FROM callbacks kept
                                WHERE kept.partner_id = $2 AND kept.notification_type_id = $3
-                                 AND kept.auth->>'tokenUrl' = $13::jsonb->>'tokenUrl' AND kept.auth->>'clientId' = $13::jsonb->>'clientId')))
+                                 AND kept.auth->>'tokenUrl' = $13::jsonb->>'tokenUrl' AND kept.auth->>'clientId' = $13::jsonb->>'clientId')),
+               $15, $16, $17, $18)
        ON CONFLICT (partner_id, notification_type_id) DO UPDATE
          SET callback_url = EXCLUDED.callback_url, headers = EXCLUDED.headers, headers_encrypted = EXCLUDED.headers_encrypted,
              enabled = EXCLUDED.enabled, updated_at = now(), disabled_reason = EXCLUDED.disabled_reason,
@@ -199,7 +202,9 @@ export class CallbackRepository {
              ed25519_public_key = COALESCE(callbacks.ed25519_public_key, EXCLUDED.ed25519_public_key),
              tls_ca_certificate = EXCLUDED.tls_ca_certificate,
              auth = EXCLUDED.auth,
-             auth_client_secret_encrypted = CASE WHEN EXCLUDED.auth IS NULL THEN NULL ELSE EXCLUDED.auth_client_secret_encrypted END
+             auth_client_secret_encrypted = CASE WHEN EXCLUDED.auth IS NULL THEN NULL ELSE EXCLUDED.auth_client_secret_encrypted END,
+             delivery_ordering = EXCLUDED.delivery_ordering, delivery_max_in_flight = EXCLUDED.delivery_max_in_flight,
+             delivery_rate_per_second = EXCLUDED.delivery_rate_per_second, delivery_timeout_ms = EXCLUDED.delivery_timeout_ms
        RETURNING id, (xmax = 0) AS created`,
         [
           registration.id,
@@ -216,6 +221,10 @@ export class CallbackRepository {
           registration.tlsCaCertificate,
           registration.auth ? JSON.stringify(registration.auth) : null,
           registration.authClientSecretEncrypted,
+          registration.delivery.ordering,
+          registration.delivery.maxInFlight,
+          registration.delivery.ratePerSecond,
+          registration.delivery.timeoutMs,
         ],
       )
       .catch((error: unknown) => {

@@ -1,7 +1,14 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Pool, QueryConfig } from 'pg';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import type { AttemptErrorKind, CallbackAuthConfig, NotificationStatus, SignatureScheme } from '@callbacks/contracts';
+import type {
+  AttemptErrorKind,
+  CallbackAuthConfig,
+  DeliveryOrdering,
+  NotificationStatus,
+  SignatureScheme,
+  StoredDeliveryPolicy,
+} from '@callbacks/contracts';
 import { Batcher } from '../batcher';
 import { createDatabasePool } from '../database-pool';
 
@@ -20,6 +27,8 @@ export interface DeliveryContext {
   /** The job's attemptsMade when the failure was recorded (failed notifications only). */
   failedJobAttempts: number | null;
   createdAt: Date;
+  /** Its place in its case, for a callback with ordering "case" (taken at intake); null otherwise. */
+  caseSequence: number | null;
   callback: {
     url: string;
     /** Stored form: pass the callback to openCallbackHeaders (@callbacks/signing) for the plaintext. */
@@ -42,7 +51,17 @@ export interface DeliveryContext {
     tlsCaHash: string | null;
     auth: CallbackAuthConfig | null;
     authClientSecretEncrypted: string | null;
+    /** The delivery policy as stored (resolve it with the operator's bounds). */
+    delivery: StoredDeliveryPolicy;
   } | null;
+}
+
+/** A notification held behind its predecessor in its case (its job is in its first round). */
+export interface HeldNotification {
+  notificationId: string;
+  partnerId: string;
+  notificationTypeId: number;
+  test: boolean;
 }
 
 export interface AttemptRecord {
@@ -79,6 +98,7 @@ interface ContextRow {
   delivery_round: number;
   failed_job_attempts: number | null;
   created_at: Date;
+  case_sequence: number | null;
   callback_url: string | null;
   headers: Record<string, string> | null;
   headers_encrypted: string | null;
@@ -94,12 +114,17 @@ interface ContextRow {
   tls_ca_hash: string | null;
   auth: CallbackAuthConfig | null;
   auth_client_secret_encrypted: string | null;
+  delivery_ordering: DeliveryOrdering | null;
+  delivery_max_in_flight: number | null;
+  delivery_rate_per_second: number | null;
+  delivery_timeout_ms: number | null;
 }
 
 const CONTEXT_COLUMNS = `n.id, n.partner_id, n.notification_type_id, n.test, n.status, n.attempt_count, n.round_attempts,
   n.delivery_round, n.failed_job_attempts, n.created_at, c.callback_url, c.headers, c.headers_encrypted, c.enabled, c.disabled_reason,
   c.signing_secret_encrypted, c.previous_signing_secret_encrypted, c.previous_secret_expires_at, c.signature_scheme, c.ed25519_secret_key_encrypted,
-  c.previous_ed25519_secret_key_encrypted, c.previous_ed25519_expires_at, md5(c.tls_ca_certificate) AS tls_ca_hash, c.auth, c.auth_client_secret_encrypted`;
+  c.previous_ed25519_secret_key_encrypted, c.previous_ed25519_expires_at, md5(c.tls_ca_certificate) AS tls_ca_hash, c.auth, c.auth_client_secret_encrypted,
+  n.case_sequence, c.delivery_ordering, c.delivery_max_in_flight, c.delivery_rate_per_second, c.delivery_timeout_ms`;
 
 function toContext(row: ContextRow): DeliveryContext {
   return {
@@ -114,6 +139,7 @@ function toContext(row: ContextRow): DeliveryContext {
     deliveryRound: row.delivery_round,
     failedJobAttempts: row.failed_job_attempts,
     createdAt: row.created_at,
+    caseSequence: row.case_sequence,
     callback:
       row.callback_url === null
         ? null
@@ -133,6 +159,12 @@ function toContext(row: ContextRow): DeliveryContext {
             tlsCaHash: row.tls_ca_hash,
             auth: row.auth,
             authClientSecretEncrypted: row.auth_client_secret_encrypted,
+            delivery: {
+              ordering: row.delivery_ordering ?? 'none',
+              maxInFlight: row.delivery_max_in_flight,
+              ratePerSecond: row.delivery_rate_per_second,
+              timeoutMs: row.delivery_timeout_ms,
+            },
           },
   };
 }
@@ -175,6 +207,7 @@ const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
                   delivered_at = CASE WHEN c.applies AND i.status = 'delivered' THEN now() ELSE n.delivered_at END,
                   failed_job_attempts = CASE WHEN c.applies AND i.status = 'failed' THEN i.job_attempts ELSE n.failed_job_attempts END,
                   parked_at = CASE WHEN c.applies THEN NULL ELSE n.parked_at END,
+                  waiting_for = CASE WHEN c.applies THEN NULL ELSE n.waiting_for END,
                   updated_at = now()
              FROM input i, current c
             WHERE n.id = i.notification_id AND c.id = n.id
@@ -316,7 +349,7 @@ export class DeliveryRepository implements OnApplicationShutdown {
       `WITH ended AS (
          UPDATE notifications
             SET attempt_count = attempt_count + 1, status = 'failed', status_reason = 'worker_crash', next_attempt_at = NULL,
-                parked_at = NULL, failed_job_attempts = $3, last_attempt_at = now(), updated_at = now()
+                parked_at = NULL, waiting_for = NULL, failed_job_attempts = $3, last_attempt_at = now(), updated_at = now()
           WHERE id = $1 AND status = 'pending' AND delivery_round = $2
       RETURNING id, attempt_count, partner_id, notification_type_id
        )
@@ -331,13 +364,92 @@ export class DeliveryRepository implements OnApplicationShutdown {
   /** Ends a pending notification without an attempt (callback deleted or disabled). */
   async skip(notificationId: string, round: number, reason: string): Promise<void> {
     await this.pool.query(
-      `UPDATE notifications SET status = 'skipped', status_reason = $3, next_attempt_at = NULL, parked_at = NULL, updated_at = now()
+      `UPDATE notifications SET status = 'skipped', status_reason = $3, next_attempt_at = NULL, parked_at = NULL, waiting_for = NULL, updated_at = now()
         WHERE id = $1 AND status = 'pending' AND delivery_round = $2`,
       [notificationId, round, reason],
     );
   }
 
   /** A callback's CA certificate PEM (its tls.caCertificate), or null. */
+  /**
+   * Case ordering: the predecessor a notification must wait for, or null. It waits while the
+   * previous one of its case (case_sequence - 1) is pending in its first round; a redelivered or
+   * recovered one (a later round) is out of band: it neither waits nor is waited for. Marks the
+   * notification as waiting (waiting_for, and its next attempt pushed to `until`: the reconciler's
+   * overdue scan leaves it alone) or clears a mark it no longer needs.
+   */
+  async holdFor(notificationId: string, until: Date): Promise<string | null> {
+    const { rows } = await this.pool.query<{ predecessor: string | null }>({
+      name: 'hold-for-predecessor',
+      text: `WITH me AS (
+               SELECT * FROM notifications WHERE id = $1 AND status = 'pending' AND delivery_round = 0 AND case_sequence > 1
+             ), predecessor AS (
+               SELECT p.id FROM me JOIN notifications p
+                 ON p.partner_id = me.partner_id AND p.notification_type_id = me.notification_type_id
+                AND coalesce(p.process_unique_id, p.simulation_unique_id) = coalesce(me.process_unique_id, me.simulation_unique_id)
+                AND p.process_unique_id IS NOT DISTINCT FROM me.process_unique_id
+                AND p.case_sequence = me.case_sequence - 1
+              WHERE p.status = 'pending' AND p.delivery_round = 0
+             ), marked AS (
+               UPDATE notifications n
+                  SET waiting_for = (SELECT id FROM predecessor),
+                      next_attempt_at = CASE WHEN EXISTS (SELECT 1 FROM predecessor) THEN greatest(n.next_attempt_at, $2) ELSE n.next_attempt_at END
+                WHERE n.id = $1 AND n.waiting_for IS DISTINCT FROM (SELECT id FROM predecessor)
+             )
+             SELECT (SELECT id FROM predecessor) AS predecessor`,
+      values: [notificationId, until],
+    });
+    return rows[0]?.predecessor ?? null;
+  }
+
+  /** Whether a held notification's predecessor is still pending in its first round (the hold still stands). */
+  async stillHeldBy(predecessorId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query({
+      name: 'predecessor-pending',
+      text: `SELECT 1 FROM notifications WHERE id = $1 AND status = 'pending' AND delivery_round = 0`,
+      values: [predecessorId],
+    });
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** The pending notifications held behind `predecessorId` (one, in a case numbered once), to wake when it ends. */
+  async heldBehind(predecessorId: string): Promise<HeldNotification[]> {
+    const { rows } = await this.pool.query<{ id: string; partner_id: string; notification_type_id: number; test: boolean }>({
+      name: 'held-behind',
+      text: `SELECT id, partner_id, notification_type_id, test FROM notifications WHERE waiting_for = $1 AND status = 'pending'`,
+      values: [predecessorId],
+    });
+    return rows.map((row) => ({
+      notificationId: row.id,
+      partnerId: row.partner_id,
+      notificationTypeId: row.notification_type_id,
+      test: row.test,
+    }));
+  }
+
+  /** A callback's delivery policy as stored; null when it has no callback. */
+  async deliveryPolicy(partnerId: string, notificationTypeId: number): Promise<StoredDeliveryPolicy | null> {
+    const { rows } = await this.pool.query<{
+      delivery_ordering: DeliveryOrdering;
+      delivery_max_in_flight: number | null;
+      delivery_rate_per_second: number | null;
+      delivery_timeout_ms: number | null;
+    }>({
+      name: 'load-delivery-policy',
+      text: `SELECT delivery_ordering, delivery_max_in_flight, delivery_rate_per_second, delivery_timeout_ms
+               FROM callbacks WHERE partner_id = $1 AND notification_type_id = $2`,
+      values: [partnerId, notificationTypeId],
+    });
+    const [row] = rows;
+    if (!row) return null;
+    return {
+      ordering: row.delivery_ordering,
+      maxInFlight: row.delivery_max_in_flight,
+      ratePerSecond: row.delivery_rate_per_second,
+      timeoutMs: row.delivery_timeout_ms,
+    };
+  }
+
   async caCertificate(partnerId: string, notificationTypeId: number): Promise<string | null> {
     const { rows } = await this.pool.query<{ tls_ca_certificate: string | null }>(
       `SELECT tls_ca_certificate FROM callbacks WHERE partner_id = $1 AND notification_type_id = $2`,

@@ -5,6 +5,7 @@ import type { CallbackRef, NotificationStatus } from '@callbacks/contracts';
 import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
 import { NotificationEntity } from '../entities/notification.entity';
 import type { SqlExecutor } from '../sql-executor';
+import type { HeldNotification } from './delivery.repository';
 
 /**
  * Which notifications a deletion takes ($1 is the argument). The retention sweep takes the oldest
@@ -177,6 +178,8 @@ export class NotificationRepository {
    * A new delivery round for at most `limit` recoverable notifications (failed, or skipped because
    * their callback was disabled) of the partner's `types` accepted in [since, until). One UPDATE …
    * RETURNING takes the rows: a second call while the first runs finds them pending and takes none.
+   * A recovery is out of band (a later round is never held behind its case), but it is sent in
+   * order: the rows come back in acceptance order, which is sequence order within each case.
    */
   async startRecoveryRounds(
     partnerId: string,
@@ -185,17 +188,21 @@ export class NotificationRepository {
     limit: number,
     db: SqlExecutor = this.dataSource,
   ): Promise<NotificationDelivery[]> {
-    const [rows] = (await db.query(
-      `UPDATE notifications SET ${NEW_DELIVERY_ROUND}
-        WHERE id IN (
-                SELECT id FROM notifications
-                 WHERE partner_id = $1 AND notification_type_id = ANY($2::smallint[]) AND created_at >= $3
-                   AND ($4::timestamptz IS NULL OR created_at < $4) AND ${RECOVERABLE}
-                 LIMIT $5 FOR UPDATE)
-          AND ${RECOVERABLE}
-        RETURNING ${DELIVERY_COLUMNS}`,
+    // In acceptance order, and within a case in sequence order: the jobs are added in that order.
+    const rows = (await db.query(
+      `WITH taken AS (
+         UPDATE notifications SET ${NEW_DELIVERY_ROUND}
+          WHERE id IN (
+                  SELECT id FROM notifications
+                   WHERE partner_id = $1 AND notification_type_id = ANY($2::smallint[]) AND created_at >= $3
+                     AND ($4::timestamptz IS NULL OR created_at < $4) AND ${RECOVERABLE}
+                   LIMIT $5 FOR UPDATE)
+            AND ${RECOVERABLE}
+          RETURNING ${DELIVERY_COLUMNS}, created_at, case_sequence
+       )
+       SELECT ${DELIVERY_COLUMNS} FROM taken ORDER BY created_at, case_sequence NULLS LAST, id`,
       [partnerId, types, window.since, window.until, limit],
-    )) as [DeliveryRow[], number];
+    )) as DeliveryRow[];
     return rows.map(dueNow);
   }
 
@@ -203,16 +210,67 @@ export class NotificationRepository {
   async intakeTargets(
     callbacks: CallbackRef[],
     db: SqlExecutor = this.dataSource,
-  ): Promise<Array<{ partnerExists: boolean; enabled: boolean | null; disabledReason: string | null }>> {
+  ): Promise<Array<{ partnerExists: boolean; enabled: boolean | null; disabledReason: string | null; ordered: boolean }>> {
     const rows = (await db.query(
-      `SELECT p.id IS NOT NULL AS partner_exists, c.enabled, c.disabled_reason
+      `SELECT p.id IS NOT NULL AS partner_exists, c.enabled, c.disabled_reason, coalesce(c.delivery_ordering = 'case', false) AS ordered
          FROM unnest($1::uuid[], $2::smallint[]) WITH ORDINALITY AS i(partner_id, type_id, ord)
          LEFT JOIN partners p ON p.id = i.partner_id
          LEFT JOIN callbacks c ON c.partner_id = i.partner_id AND c.notification_type_id = i.type_id
         ORDER BY i.ord`,
       [callbacks.map((callback) => callback.partnerId), callbacks.map((callback) => callback.notificationTypeId)],
-    )) as Array<{ partner_exists: boolean; enabled: boolean | null; disabled_reason: string | null }>;
-    return rows.map((row) => ({ partnerExists: row.partner_exists, enabled: row.enabled, disabledReason: row.disabled_reason }));
+    )) as Array<{ partner_exists: boolean; enabled: boolean | null; disabled_reason: string | null; ordered: boolean }>;
+    return rows.map((row) => ({
+      partnerExists: row.partner_exists,
+      enabled: row.enabled,
+      disabledReason: row.disabled_reason,
+      ordered: row.ordered,
+    }));
+  }
+
+  /**
+   * Numbers the given notifications in their cases (case_sequence 1, 2, 3… per callback and case),
+   * in the order given (acceptance order), inside the intake transaction. The counter row of each
+   * case is upserted and so locked until the commit: concurrent intakes of one case take their
+   * numbers one after the other, with no gap and no repeat. Rows are locked in key order, so two
+   * transactions with several cases in common cannot deadlock. Only pending notifications of an
+   * ordered callback that name a case are numbered (the callback's ordering is read here, in the
+   * transaction, not trusted from the caller).
+   */
+  async assignCaseSequences(ids: string[], db: SqlExecutor = this.dataSource): Promise<void> {
+    if (ids.length === 0) return;
+    await db.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[]) WITH ORDINALITY AS t(id, ord)
+       ), cased AS (
+         SELECT n.id, i.ord, n.partner_id, n.notification_type_id,
+                CASE WHEN n.process_unique_id IS NOT NULL THEN 'p' ELSE 's' END AS case_kind,
+                coalesce(n.process_unique_id, n.simulation_unique_id) AS case_id
+           FROM input i
+           JOIN notifications n ON n.id = i.id
+           JOIN callbacks c ON c.partner_id = n.partner_id AND c.notification_type_id = n.notification_type_id
+          WHERE c.delivery_ordering = 'case' AND n.status = 'pending' AND NOT n.test AND n.case_sequence IS NULL
+            AND coalesce(n.process_unique_id, n.simulation_unique_id) IS NOT NULL
+       ), counts AS (
+         SELECT partner_id, notification_type_id, case_kind, case_id, count(*)::int AS taken
+           FROM cased GROUP BY partner_id, notification_type_id, case_kind, case_id
+       ), bumped AS (
+         INSERT INTO case_sequences AS s (partner_id, notification_type_id, case_kind, case_id, last_sequence)
+         SELECT partner_id, notification_type_id, case_kind, case_id, taken FROM counts
+          ORDER BY partner_id, notification_type_id, case_kind, case_id
+         ON CONFLICT (partner_id, notification_type_id, case_kind, case_id)
+         DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence
+         RETURNING partner_id, notification_type_id, case_kind, case_id, last_sequence
+       ), numbered AS (
+         SELECT x.id,
+                b.last_sequence - k.taken
+                  + row_number() OVER (PARTITION BY x.partner_id, x.notification_type_id, x.case_kind, x.case_id ORDER BY x.ord) AS sequence
+           FROM cased x
+           JOIN counts k USING (partner_id, notification_type_id, case_kind, case_id)
+           JOIN bumped b USING (partner_id, notification_type_id, case_kind, case_id)
+       )
+       UPDATE notifications n SET case_sequence = numbered.sequence FROM numbered WHERE n.id = numbered.id`,
+      [ids],
+    );
   }
 
   /**
@@ -280,6 +338,35 @@ export class NotificationRepository {
       [ids],
     )) as [unknown, number];
     return deleted;
+  }
+
+  /**
+   * Forgets the case's sequence counters (an erasure: they hold the case id). Events about the case
+   * accepted afterwards are numbered from 1 again.
+   */
+  async eraseCaseSequences(selection: 'process' | 'simulation', caseId: string, db: SqlExecutor = this.dataSource): Promise<void> {
+    await db.query(`DELETE FROM case_sequences WHERE case_kind = $1 AND case_id = $2`, [selection === 'process' ? 'p' : 's', caseId]);
+  }
+
+  /**
+   * Held notifications whose predecessor has ended (or is gone, or went out of band) and that are
+   * still marked waiting: their wake was lost (a worker died between the two, or Redis lost the
+   * job). At most one per case: only the one right behind the ended predecessor.
+   */
+  async lostWakes(limit: number, db: SqlExecutor = this.dataSource): Promise<HeldNotification[]> {
+    const rows = (await db.query(
+      `SELECT n.id, n.partner_id, n.notification_type_id, n.test
+         FROM notifications n LEFT JOIN notifications p ON p.id = n.waiting_for
+        WHERE n.waiting_for IS NOT NULL AND n.status = 'pending' AND (p.id IS NULL OR p.status <> 'pending' OR p.delivery_round > 0)
+        LIMIT $1`,
+      [limit],
+    )) as Array<{ id: string; partner_id: string; notification_type_id: number; test: boolean }>;
+    return rows.map((row) => ({
+      notificationId: row.id,
+      partnerId: row.partner_id,
+      notificationTypeId: row.notification_type_id,
+      test: row.test,
+    }));
   }
 
   /** now() minus `periodMs` by the database's clock (the one that wrote updated_at): what is older has expired. */

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig, deliveryPolicyBounds } from '@callbacks/config';
 import type { CallbackDto } from '@callbacks/contracts';
 import { SecretVault } from '../../common/secret-vault';
 import { CallbackHealthStore } from '../callback-health.store';
@@ -8,6 +9,7 @@ import { toCallbackDto } from '../callback.mapper';
 @Injectable()
 export class GetCallback {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly lookup: CallbackLookup,
     private readonly health: CallbackHealthStore,
     private readonly vault: SecretVault,
@@ -16,6 +18,6 @@ export class GetCallback {
   async execute(partnerId: string, notificationTypeId: number): Promise<CallbackDto> {
     const callback = await this.lookup.require(partnerId, notificationTypeId);
     const [health] = await this.health.read([callback]);
-    return toCallbackDto(callback, health, this.vault.openHeaders(callback));
+    return toCallbackDto(callback, health, this.vault.openHeaders(callback), deliveryPolicyBounds(this.config));
   }
 }

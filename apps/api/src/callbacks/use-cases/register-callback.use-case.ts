@@ -2,8 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import type { CallbackAuthConfig, CallbackCreatedDto, CallbackDto, FieldError, PutCallbackDto } from '@callbacks/contracts';
+import { APP_CONFIG, type AppConfig, deliveryPolicyBounds } from '@callbacks/config';
+import type {
+  CallbackAuthConfig,
+  CallbackCreatedDto,
+  CallbackDto,
+  FieldError,
+  PutCallbackDto,
+  StoredDeliveryPolicy,
+} from '@callbacks/contracts';
 import { AuthClientSecretMissing, CallbackRepository, type CallbackRegistration } from '@callbacks/persistence';
 import { generateEd25519KeyPair, generateSigningSecret } from '@callbacks/signing';
 import { checkCallbackUrl } from '@callbacks/url-policy';
@@ -32,6 +39,9 @@ export type RegisterCallbackResult = { created: true; callback: CallbackCreatedD
  * Audited in the same transaction, one entry per PUT: callback_created; callback_enabled or
  * callback_disabled when the flag changes; callback_updated otherwise; each but the first with the
  * previous and the new URL.
+ * Delivery policy (issue 20): `delivery` is replaced like the rest; a field omitted is stored as
+ * "not chosen" (the operator's default applies, and follows the operator's configuration). What a
+ * partner chooses must be within the operator's caps at the time of the PUT.
  */
 @Injectable()
 export class RegisterCallback {
@@ -47,7 +57,7 @@ export class RegisterCallback {
 
   async execute(partnerId: string, notificationTypeId: number, body: PutCallbackDto, origin: AuditOrigin): Promise<RegisterCallbackResult> {
     const headers = body.headers ?? {};
-    const problems = this.transportProblems(body, headers);
+    const problems = [...this.transportProblems(body, headers), ...this.deliveryProblems(body)];
     const urlProblem = checkCallbackUrl(body.callbackUrl, { allowInsecure: this.config.allowInsecureCallbacks });
     if (urlProblem) problems.unshift({ field: 'callbackUrl', message: urlProblem });
     if (problems.length > 0) throw DomainError.validation(problems);
@@ -75,6 +85,7 @@ export class RegisterCallback {
       tlsCaCertificate: body.tls?.caCertificate ?? null,
       auth,
       authClientSecretEncrypted: body.auth?.clientSecret !== undefined ? this.vault.seal(body.auth.clientSecret) : null,
+      delivery: storedPolicy(body),
     };
     const row = await this.dataSource
       .transaction(async (manager) => {
@@ -91,8 +102,23 @@ export class RegisterCallback {
         throw error;
       });
     await this.health.reset(partnerId, notificationTypeId);
-    const callback = toCallbackDto(await this.callbacks.findById(row.id), 'ok', headers);
+    const callback = toCallbackDto(await this.callbacks.findById(row.id), 'ok', headers, deliveryPolicyBounds(this.config));
     return row.created ? { created: true, callback: { ...callback, signingSecret } } : { created: false, callback };
+  }
+
+  /** The operator's caps on the delivery policy (the DTO holds the fixed bounds). */
+  private deliveryProblems(body: PutCallbackDto): FieldError[] {
+    const delivery = body.delivery;
+    if (!delivery) return [];
+    const problems: FieldError[] = [];
+    const { maxInFlightLimit, ratePerSecondLimit, timeoutMs } = deliveryPolicyBounds(this.config);
+    if (delivery.maxInFlight !== undefined && delivery.maxInFlight > maxInFlightLimit)
+      problems.push({ field: 'delivery.maxInFlight', message: `must not be greater than ${maxInFlightLimit} (this service's limit)` });
+    if (typeof delivery.ratePerSecond === 'number' && delivery.ratePerSecond > ratePerSecondLimit)
+      problems.push({ field: 'delivery.ratePerSecond', message: `must not be greater than ${ratePerSecondLimit} (this service's limit)` });
+    if (delivery.timeoutMs !== undefined && delivery.timeoutMs > timeoutMs)
+      problems.push({ field: 'delivery.timeoutMs', message: `must not be greater than ${timeoutMs} (this service's delivery timeout)` });
+    return problems;
   }
 
   /** The transport fields' rules that need more than the DTO: the token URL's address, and no custom Authorization beside auth. */
@@ -126,4 +152,13 @@ function auditedChange(
   if (previous !== null && previous.enabled !== registration.enabled)
     return { ...base, action: registration.enabled ? 'callback_enabled' : 'callback_disabled', details };
   return { ...base, action: 'callback_updated', details };
+}
+
+function storedPolicy(body: PutCallbackDto): StoredDeliveryPolicy {
+  return {
+    ordering: body.delivery?.ordering ?? 'none',
+    maxInFlight: body.delivery?.maxInFlight ?? null,
+    ratePerSecond: body.delivery?.ratePerSecond ?? null,
+    timeoutMs: body.delivery?.timeoutMs ?? null,
+  };
 }

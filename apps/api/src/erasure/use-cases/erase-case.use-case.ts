@@ -1,20 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import type { CaseErasedDto, EraseCaseDto } from '@callbacks/contracts';
+import { NotificationRepository } from '@callbacks/persistence';
 import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
 import { DomainError } from '../../common/domain-error';
 import { NotificationEraser } from '../notification-eraser';
 
 /**
  * A data subject's erasure (GDPR art. 17): every notification about one process or simulation, for
- * every partner, with its attempts. Pending ones are cancelled and never sent. The audit trail gets
- * one entry when it is done (batches commit one by one; one cut short is repeated, and recorded then).
+ * every partner, with its attempts and its sequence counters (case ordering). Pending ones are
+ * cancelled and never sent. The audit trail gets one entry when it is done (batches commit one by
+ * one; one cut short is repeated, and recorded then).
  */
 @Injectable()
 export class EraseCase {
   constructor(
     private readonly eraser: NotificationEraser,
     private readonly auditTrail: AuditTrail,
+    private readonly notifications: NotificationRepository,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('EraseCase');
@@ -33,6 +36,7 @@ export class EraseCase {
       processUniqueId !== undefined ? (['process', processUniqueId] as const) : (['simulation', simulationUniqueId!] as const);
     const audit = { action: 'case_erased', [`${selection}UniqueId`]: caseId };
     const erased = await this.eraser.erase(selection, caseId, audit);
+    await this.notifications.eraseCaseSequences(selection, caseId);
     this.logger.info(
       {
         audit: true,

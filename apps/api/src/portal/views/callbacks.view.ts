@@ -1,5 +1,7 @@
 import {
   type CallbackDto,
+  DELIVERY_ORDERINGS,
+  type DeliveryOrdering,
   NOTIFICATION_TYPES,
   type NotificationTypeDefinition,
   SIGNATURE_SCHEMES,
@@ -34,6 +36,11 @@ export interface CallbackFormState {
   authTokenUrl: string;
   authClientId: string;
   authScope: string;
+  /** The delivery policy; the number inputs as typed (empty: the default, or for the rate none). */
+  deliveryOrdering: DeliveryOrdering;
+  deliveryMaxInFlight: string;
+  deliveryRatePerSecond: string;
+  deliveryTimeoutMs: string;
   errors: FieldErrors;
 }
 
@@ -50,8 +57,26 @@ export function callbackFormState(notificationTypeId: number, callback: Callback
     authTokenUrl: callback?.auth?.tokenUrl ?? '',
     authClientId: callback?.auth?.clientId ?? '',
     authScope: callback?.auth?.scope ?? '',
+    deliveryOrdering: callback?.delivery.ordering ?? 'none',
+    deliveryMaxInFlight: callback ? String(callback.delivery.maxInFlight) : '',
+    deliveryRatePerSecond: callback?.delivery.ratePerSecond ? String(callback.delivery.ratePerSecond) : '',
+    deliveryTimeoutMs: callback ? String(callback.delivery.timeoutMs) : '',
     errors: {},
   };
+}
+
+const ORDERING_LABELS: Record<DeliveryOrdering, string> = {
+  none: 'None: as they come, in parallel',
+  case: 'Per case: one at a time per process or simulation, in acceptance order',
+};
+
+/** The policy in force, in a line. */
+function policyLine(callback: CallbackDto): SafeHtml {
+  const { ordering, maxInFlight, ratePerSecond, timeoutMs } = callback.delivery;
+  return html`<span class="muted"
+    >${ordering === 'case' ? 'ordered per case' : 'unordered'} · at most ${maxInFlight} in flight ·
+    ${ratePerSecond === null ? 'no rate limit' : `at most ${ratePerSecond}/s`} · ${timeoutMs} ms timeout</span
+  >`;
 }
 
 const SIGNATURE_LABELS: Record<SignatureScheme, string> = {
@@ -95,6 +120,7 @@ export function overviewPage(context: PortalContext, callbacks: CallbackView[], 
       <td data-label="Callback URL" class="url">${callback.callbackUrl}</td>
       <td data-label="State">
         ${state(callback)}${callback.failingSince ? html`<br /><span class="muted">failing since ${time(callback.failingSince)}</span>` : ''}
+        <br />${policyLine(callback)}
       </td>
       <td data-label="Last success">${'lastSuccessAt' in callback ? time(callback.lastSuccessAt) : html`<span class="muted">—</span>`}</td>
     </tr>`;
@@ -198,6 +224,26 @@ ${form.headersText}</textarea>
 ${form.caCertificate}</textarea>
     ${errorText(`${id}-caCertificate`, form.errors, 'caCertificate')}
     <fieldset>
+      <legend>Delivery policy</legend>
+      <label for="${id}-deliveryOrdering">Ordering</label>
+      <select
+        id="${id}-deliveryOrdering"
+        name="deliveryOrdering"
+        ${errorAttributes(`${id}-deliveryOrdering`, form.errors, 'deliveryOrdering')}
+      >
+        ${DELIVERY_ORDERINGS.map(
+          (ordering) =>
+            html`<option value="${ordering}" ${ordering === form.deliveryOrdering ? html` selected` : ''}>
+              ${ORDERING_LABELS[ordering]}
+            </option>`,
+        )}
+      </select>
+      ${errorText(`${id}-deliveryOrdering`, form.errors, 'deliveryOrdering')}
+      ${text('deliveryMaxInFlight', html`At most in flight <span class="muted">(1 to 100; empty: the service's default)</span>`, form.deliveryMaxInFlight, { type: 'number' })}
+      ${text('deliveryRatePerSecond', html`At most per second <span class="muted">(empty: no limit)</span>`, form.deliveryRatePerSecond, { type: 'number' })}
+      ${text('deliveryTimeoutMs', html`Timeout in ms <span class="muted">(empty: the service's default, also the largest)</span>`, form.deliveryTimeoutMs, { type: 'number' })}
+    </fieldset>
+    <fieldset>
       <legend>OAuth2 access token</legend>
       <div class="check">
         <input id="${id}-authEnabled" name="authEnabled" type="checkbox" value="true" ${form.authEnabled ? html` checked` : ''} /><label
@@ -254,7 +300,7 @@ export function callbacksPage(
     return html`<section class="card" id="type-${type.id}" aria-labelledby="type-${type.id}-title">
       <h2 id="type-${type.id}-title">${typeHeading(type)}</h2>
       <p class="muted">${type.description}</p>
-      ${callback ? html`<p>${state(callback)} <span class="muted">updated ${time(callback.updatedAt)}</span></p>` : html`<p class="muted">No callback yet: events of this type are skipped.</p>`}
+      ${callback ? html`<p>${state(callback)} <span class="muted">updated ${time(callback.updatedAt)}</span><br />${policyLine(callback)}</p>` : html`<p class="muted">No callback yet: events of this type are skipped.</p>`}
       ${publicKeyLine(options.publicKeys?.get(type.id))}
       ${callbackForm(context, type, form, callback !== undefined, Boolean(callback?.auth))} ${actions}
     </section>`;

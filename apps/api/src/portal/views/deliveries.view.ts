@@ -140,7 +140,15 @@ export function deliveriesPage(
           ${notificationTypeName(item.notificationTypeId)}${item.test ? html` <span class="badge">test</span>` : ''}
         </td>
         <td data-label="Case">${caseOf(item)}</td>
-        <td data-label="Status">${statusBadge(item.status)}</td>
+        <td data-label="Status">
+          ${statusBadge(item.status)}${
+            item.waitingFor
+              ? html`<br /><span class="muted"
+                    >waiting for <a href="${portalPath(context, `/deliveries/${item.waitingFor}`)}">the previous one of its case</a></span
+                  >`
+              : ''
+          }
+        </td>
         <td data-label="Attempts">${item.attemptCount}</td>
         <td data-label="Details">
           <a href="${portalPath(context, `/deliveries/${item.notificationId}`)}"
@@ -243,7 +251,16 @@ export function deliveryPage(
         <dt>Type</dt>
         <dd>${detail.notificationTypeId} · ${notificationTypeName(detail.notificationTypeId)}${detail.test ? ' (test)' : ''}</dd>
         <dt>Case</dt>
-        <dd>${caseOf(detail)}</dd>
+        <dd>${caseOf(detail)}${detail.sequence === null ? '' : html` <span class="muted">(sequence ${detail.sequence})</span>`}</dd>
+        ${
+          detail.waitingFor
+            ? html`<dt>Waiting for</dt>
+                <dd>
+                  <a href="${portalPath(context, `/deliveries/${detail.waitingFor}`)}"><code>${detail.waitingFor}</code></a>
+                  <span class="muted">(the previous notification of its case: this one is sent once it is delivered or has failed)</span>
+                </dd>`
+            : ''
+        }
         <dt>Accepted</dt>
         <dd>${time(detail.createdAt)}</dd>
         <dt>Last attempt</dt>
