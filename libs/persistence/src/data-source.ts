@@ -17,6 +17,7 @@ import { ParkedAndFailedJobAttempts1764440000000 } from './migrations/1764440000
 import { CallbackLifecycle1764500000000 } from './migrations/1764500000000-CallbackLifecycle';
 import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSessions';
 import { CallbackTransport1765400000000 } from './migrations/1765400000000-CallbackTransport';
+import { CallbackDisabledGone1765450000000 } from './migrations/1765450000000-CallbackDisabledGone';
 
 export const ENTITIES = [
   PartnerEntity,
@@ -39,6 +40,7 @@ export const MIGRATIONS = [
   CallbackLifecycle1764500000000,
   PortalSessions1764700000000,
   CallbackTransport1765400000000,
+  CallbackDisabledGone1765450000000,
 ];
 
 /** The one definition of our PostgreSQL connection, used by both apps, the tests and `npm run migrate`. */
