@@ -118,12 +118,14 @@ export async function addDeliveryJobs(queue: Queue, deliveries: DeliveryToEnqueu
 const JOB_REMOVALS_IN_PARALLEL = 100;
 
 /**
- * The one way to remove delivery jobs: every round's job of each notification (older rounds' jobs
- * linger as completed or failed), for notifications that were erased or ended without their jobs.
- * A job being processed right now is locked and stays; its worker finds the notification gone or
- * finished and sends nothing. Returns how many jobs were removed.
+ * Removes every round's job of each notification (older rounds' jobs linger as completed or failed)
+ * from one queue, for notifications that were erased or ended without their jobs. Callers use
+ * removeDeliveryJobs (delivery-queues.ts), which does it in every shard.
  */
-export async function removeDeliveryJobs(queue: Queue, notifications: Array<{ notificationId: string; round: number }>): Promise<number> {
+export async function removeDeliveryJobsFrom(
+  queue: Queue,
+  notifications: Array<{ notificationId: string; round: number }>,
+): Promise<number> {
   const jobIds = notifications.flatMap(({ notificationId, round }) =>
     Array.from({ length: round + 1 }, (_, r) => deliveryJobId(notificationId, r)),
   );

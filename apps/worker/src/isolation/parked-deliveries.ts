@@ -37,8 +37,8 @@ export class ParkedDeliveries {
   }
 
   private async promote(callback: CallbackRef, jobId: string): Promise<void> {
-    const queue = this.queues.forCallback(callback.partnerId, callback.notificationTypeId);
-    const state = await queue.getJobState(jobId);
+    // In any shard: a job parked before QUEUE_SHARDS changed is still in its callback's former shard.
+    const { queue, state } = await this.queues.locateJob(callback.partnerId, callback.notificationTypeId, jobId);
     if (state === 'delayed') {
       await queue
         .getJob(jobId)

@@ -191,6 +191,6 @@ export class CallbackLifecycle implements OnApplicationShutdown {
     await this.operatorEvents.enqueue(outcome.events);
     // Their jobs would only find them failed: removing them spares the queue. A job being run right
     // now cannot be removed: it records nothing, as its notification is no longer pending.
-    await removeDeliveryJobs(this.queues.forCallback(callback.partnerId, callback.notificationTypeId), outcome.failed);
+    await removeDeliveryJobs(this.queues, outcome.failed);
   }
 }
