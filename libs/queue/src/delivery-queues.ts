@@ -1,5 +1,5 @@
 import type { JobState, Queue } from 'bullmq';
-import { addDeliveryJobs, type DeliveryToEnqueue, removeDeliveryJobsFrom } from './delivery-queue';
+import { addDeliveryJobs, deliveryJobId, type DeliveryToEnqueue } from './delivery-queue';
 import { callbackShard, type QueueShard, queueShards, type ShardSettings } from './queue-shards';
 
 /**
@@ -42,18 +42,34 @@ export class DeliveryQueues {
   }
 }
 
+/** Job removals sent to Redis at once, at most. */
+const JOB_REMOVALS_IN_PARALLEL = 100;
+
 /**
- * The one way to remove delivery jobs: every round's job of each notification, from every shard
- * (a job stays in the shard its callback had when it was added, see locateJob). A job being
- * processed right now is locked and stays; its worker finds the notification gone or finished and
- * sends nothing. Returns how many jobs were removed.
+ * The one way to remove delivery jobs: every round's job of each notification (older rounds' jobs
+ * linger as completed or failed), for notifications that were erased or ended without their jobs,
+ * from every shard (a job stays in the shard its callback had when it was added, see locateJob).
+ * A job being processed right now is locked and stays; its worker finds the notification gone or
+ * finished and sends nothing. Returns how many jobs were removed (or were not there), not locked.
  */
 export async function removeDeliveryJobs(
   queues: DeliveryQueues,
   notifications: Array<{ notificationId: string; round: number }>,
 ): Promise<number> {
-  const removed = await Promise.all(queues.all.map((queue) => removeDeliveryJobsFrom(queue, notifications)));
-  return removed.reduce((sum, n) => sum + n, 0);
+  const jobIds = notifications.flatMap(({ notificationId, round }) =>
+    Array.from({ length: round + 1 }, (_, r) => deliveryJobId(notificationId, r)),
+  );
+  const perBatch = Math.max(1, Math.floor(JOB_REMOVALS_IN_PARALLEL / queues.all.length));
+  let removed = 0;
+  for (let start = 0; start < jobIds.length; start += perBatch) {
+    const gone = await Promise.all(
+      jobIds
+        .slice(start, start + perBatch)
+        .map(async (jobId) => (await Promise.all(queues.all.map((queue) => queue.remove(jobId)))).every((code) => code === 1)),
+    );
+    removed += gone.filter(Boolean).length;
+  }
+  return removed;
 }
 
 /**
