@@ -109,6 +109,15 @@ describe('Reconciler after a change of QUEUE_SHARDS (component: passes on Postgr
     expect(await states(moved)).toEqual(['delayed', 'unknown', 'unknown']);
   });
 
+  it('takes an unrecorded count (the upgrade to a release that records it) as unchanged, and records it', async () => {
+    await (await queues.all[0].backend.client).del(layoutKey());
+    const moved = await notification(1, 'parked');
+    await jobInShard0(moved, 1);
+    expect(await runPass()).toMatchObject({ unparked: 0 });
+    expect(await states(moved)).toEqual(['delayed', 'unknown', 'unknown']);
+    expect(await layout()).toBe('3');
+  });
+
   it("finds an overdue notification's job in its callback's former shard and adds no second one in the new shard", async () => {
     await setLayout('3');
     const id = await notification(2, 'overdue');

@@ -213,13 +213,13 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
     const recordLayout = async () => {
       if (recorded !== String(current)) await redis.set(layoutKey, String(current));
     };
-    if (recorded === String(current) || (recorded === null && redisLost)) return { redisLost, moved: null, recordLayout };
-    // Unrecorded while Redis kept its data (no pass of this version ran yet): any callback may have moved.
-    const previous = recorded === null ? null : { queuePrefix: this.config.queuePrefix, queueShards: Number(recorded) };
+    // Unrecorded: Redis lost it, or no pass of a release that records it has run yet (then the count is
+    // taken as unchanged, rather than waking every parked delivery at the upgrade; see the README).
+    if (recorded === null || recorded === String(current)) return { redisLost, moved: null, recordLayout };
+    const previous = { queuePrefix: this.config.queuePrefix, queueShards: Number(recorded) };
     const moved = (row: NotificationDelivery) =>
-      previous === null ||
       callbackShard(previous, row.partnerId, row.notificationTypeId).prefix !==
-        callbackShard(this.config, row.partnerId, row.notificationTypeId).prefix;
+      callbackShard(this.config, row.partnerId, row.notificationTypeId).prefix;
     return { redisLost, moved, recordLayout };
   }
 
