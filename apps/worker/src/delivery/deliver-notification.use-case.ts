@@ -138,6 +138,21 @@ export class DeliverNotification {
     // Our proxy's failure is not the partner's: it neither counts toward the circuit nor starts a failure streak.
     const partnersOutcome = outcome.error === 'proxy_error' ? null : outcome.ok;
     const update = decideDelivery(context, outcome, this.retryPolicy, Date.now());
+    const failed =
+      update.result.kind === 'failed'
+        ? {
+            notificationId: context.notificationId,
+            statusReason: update.result.reason,
+            statusCode: outcome.statusCode,
+            error: outcome.error,
+          }
+        : null;
+    const gone = failed?.statusReason === 'callback_gone';
+    // The lease release and the attempt record are independent: one round trip of waiting, not two.
+    // A release that fails leaves the lease to expire; it must not fail a recorded attempt's job, and
+    // a record that fails must not lose the wake of the parked job the slot was handed to.
+    const release = () => this.guard.release(job.callback, job.id, partnersOutcome).catch(() => null);
+    let releasing = admitted && !gone ? release() : Promise.resolve(null);
     const recording = this.deliveries.recordAttempt(
       {
         notificationId: context.notificationId,
@@ -154,28 +169,14 @@ export class DeliverNotification {
       update.next,
     );
     recording.catch(() => undefined); // awaited below, after the wake
-    const failed =
-      update.result.kind === 'failed'
-        ? {
-            notificationId: context.notificationId,
-            statusReason: update.result.reason,
-            statusCode: outcome.statusCode,
-            error: outcome.error,
-          }
-        : null;
-    // A 410 disables the callback before its slot goes on, so the parked delivery the slot is handed
-    // to finds its notification ended instead of sending it (a disable that fails is logged, and the
-    // next 410 tries again).
-    const gone =
-      failed?.statusReason === 'callback_gone'
-        ? recording.then((applied) => (applied ? this.lifecycle.callbackGone(job.callback, failed, at) : undefined))
-        : Promise.resolve();
-    // Otherwise the lease release and the attempt record are independent: one round trip of waiting, not two.
-    // A release that fails leaves the lease to expire; it must not fail a recorded attempt's job, and
-    // a record that fails must not lose the wake of the parked job the slot was handed to.
-    const releasing = admitted
-      ? gone.catch(() => undefined).then(() => this.guard.release(job.callback, job.id, partnersOutcome).catch(() => null))
-      : Promise.resolve(null);
+    // Except after a 410: the callback is disabled before its slot goes on, so the parked delivery the
+    // slot is handed to finds its notification ended instead of sending it (a disable that fails is
+    // logged, and the next 410 tries again).
+    if (failed && gone)
+      releasing = recording
+        .then((applied) => (applied ? this.lifecycle.callbackGone(job.callback, failed, at) : undefined))
+        .catch(() => undefined)
+        .then(() => (admitted ? release() : null));
     const released = await releasing;
     if (released) {
       this.parked.wake(job.callback, released.handedTo);
@@ -212,7 +213,7 @@ export class DeliverNotification {
         error: outcome.error,
         circuit: released?.transition,
       });
-    if (failed && failed.statusReason !== 'callback_gone') this.lifecycle.notificationFailed(job.callback, failed);
+    if (failed && !gone) this.lifecycle.notificationFailed(job.callback, failed);
     this.observe(context, outcome, update.result);
     if (update.result.kind === 'delivered') this.logger.info(log, 'delivered');
     else this.logger.warn({ ...log, next: update.result.kind }, 'delivery attempt failed');
