@@ -228,6 +228,116 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
     }
   });
 
+  it('disables a callback at once when its endpoint answers 410 Gone: one attempt, the operator told, its parked backlog ended', async () => {
+    // The operator's own endpoint answers 410 once too: for operator events that is a failure to retry, not a disable.
+    const operator = (await TestReceiver.start()).replyWith(410);
+    let answerGone: (() => void) | undefined;
+    const endpoint = (await TestReceiver.start()).replyWith((_, response) => {
+      answerGone = () => response.writeHead(410).end('gone');
+    });
+    const system = await TestSystem.start({
+      OPERATOR_WEBHOOK_URL: operator.url,
+      OPERATOR_WEBHOOK_SECRET: OPERATOR_SECRET,
+      RETRY_SCHEDULE: '150ms,150ms,150ms',
+      // One delivery at a time: the notifications published while the first is in flight park behind it.
+      CALLBACK_MAX_IN_FLIGHT: '1',
+      DELIVERY_TIMEOUT_MS: '10000',
+    });
+    try {
+      const partner = await system.createPartner();
+      await system.registerCallback(partner, 5, endpoint.url);
+      const { body: first } = await publish(system, partner, 0);
+      await endpoint.waitFor(1);
+      const backlog: string[] = [];
+      for (let n = 1; n <= 5; n++) backlog.push((await publish(system, partner, n)).body.notificationId as string);
+      await waitUntil(
+        async () => {
+          const [{ parked }] = (await system.dataSource.query(
+            `SELECT count(*)::int AS parked FROM notifications WHERE id = ANY($1::uuid[]) AND parked_at IS NOT NULL`,
+            [backlog],
+          )) as Array<{ parked: number }>;
+          return parked === backlog.length;
+        },
+        10_000,
+        'the backlog to park behind the first delivery',
+      );
+      answerGone!();
+
+      const callback = await waitUntil(
+        async () => {
+          const { body } = await system.http.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).expect(200);
+          return body.enabled === false ? body : undefined;
+        },
+        10_000,
+        'the callback to be disabled',
+      );
+      expect(callback).toMatchObject({ enabled: false, disabledReason: 'gone' });
+      expect(callback.disabledAt).not.toBeNull();
+      await system.waitUntilSettled();
+      // One attempt in all: the 410'd notification ends failed (callback_gone), the backlog failed (callback_disabled) unsent.
+      expect(endpoint.requests).toHaveLength(1);
+      const rows = await statuses(system, partner);
+      expect(rows.find((row) => row.id === first.notificationId)).toMatchObject({ status: 'failed', status_reason: 'callback_gone' });
+      expect(rows.filter((row) => backlog.includes(row.id)).map((row) => [row.status, row.status_reason])).toEqual(
+        backlog.map(() => ['failed', 'callback_disabled']),
+      );
+      const detail = await system.notification(partner, first.notificationId);
+      expect(detail.attempts).toMatchObject([{ attempt: 1, statusCode: 410 }]);
+      // Events accepted after the disable are never attempted: skipped, callback_disabled.
+      const { body: late } = await publish(system, partner, 99);
+      expect(late.status).toBe('skipped');
+
+      const events = await waitUntil(
+        () => {
+          const received = operatorEvents(operator);
+          return received.some((event) => event.type === 'callback.disabled') &&
+            received.some((event) => event.type === 'notification.exhausted')
+            ? received
+            : undefined;
+        },
+        10_000,
+        'the operator events',
+      );
+      expect(events.filter((event) => event.type === 'callback.disabled').map((event) => event.data)).toEqual([
+        {
+          partnerUniqueId: partner.partnerUniqueId,
+          notificationTypeId: 5,
+          callbackUrl: endpoint.url,
+          disabledReason: 'gone',
+          failingSince: expect.any(String),
+          failedNotifications: backlog.length,
+        },
+      ]);
+      expect(events.filter((event) => event.type === 'notification.exhausted').map((event) => event.data)).toEqual([
+        {
+          partnerUniqueId: partner.partnerUniqueId,
+          notificationTypeId: 5,
+          notificationId: first.notificationId,
+          statusReason: 'callback_gone',
+          statusCode: 410,
+          error: null,
+          count: backlog.length + 1,
+        },
+      ]);
+      // The operator endpoint's 410 was retried: the same event came again and was delivered.
+      const goneAtOperator = operator.requests.filter((received) => received.answeredStatus === 410);
+      expect(goneAtOperator).toHaveLength(1);
+      expect(events.map((event) => event.webhookId)).toContain(String(goneAtOperator[0].headers['webhook-id']));
+
+      // A PUT re-enables it, like a callback disabled for failing.
+      const { body: reenabled } = await system.http
+        .put(`/${partner.partnerUniqueId}/callbacks/5`)
+        .set(partner.auth)
+        .send({ callbackUrl: endpoint.url })
+        .expect(200);
+      expect(reenabled).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null });
+    } finally {
+      await endpoint.close();
+      await operator.close();
+      await system.close();
+    }
+  });
+
   it('tells the operator callback.recovered on the first success after the circuit opened, retrying the operator event like a delivery', async () => {
     const operator = (await TestReceiver.start()).replyWith(503);
     const endpoint = (await TestReceiver.start()).replyWith(500, 500, 500);

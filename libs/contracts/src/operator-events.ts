@@ -33,9 +33,12 @@ export interface NotificationExhaustedData extends OperatorEventCallback {
   count: number;
 }
 
-/** The callback was disabled automatically after CALLBACK_DISABLE_AFTER of failures. */
+/** The callback was disabled automatically: after CALLBACK_DISABLE_AFTER of failures, or at once by a 410 Gone. */
 export interface CallbackDisabledData extends OperatorEventCallback {
   callbackUrl: string;
+  /** Why: "failing" (CALLBACK_DISABLE_AFTER of failures) or "gone" (the endpoint answered 410). */
+  disabledReason: 'failing' | 'gone';
+  /** The first failure of the streak (for "gone", at the latest the 410 answer). */
   failingSince: string;
   /** Its pending notifications that ended failed (statusReason callback_disabled). */
   failedNotifications: number;
@@ -111,10 +114,13 @@ export const OPERATOR_EVENTS: readonly OperatorEventDefinition[] = [
   },
   {
     type: 'callback.disabled',
-    description: 'A callback was disabled automatically: every attempt to it failed for CALLBACK_DISABLE_AFTER.',
+    description:
+      'A callback was disabled automatically: every attempt to it failed for CALLBACK_DISABLE_AFTER (disabledReason "failing"), ' +
+      'or its endpoint answered 410 Gone (disabledReason "gone", at once).',
     dataSchema: dataSchema({
       callbackUrl: { type: 'string', description: "The callback's URL." },
-      failingSince: { ...time, description: 'The first failure of the streak.' },
+      disabledReason: { type: 'string', enum: ['failing', 'gone'], description: 'Why it was disabled.' },
+      failingSince: { ...time, description: 'The first failure of the streak (for "gone", at the latest the 410 answer).' },
       failedNotifications: {
         type: 'integer',
         minimum: 0,
@@ -128,6 +134,7 @@ export const OPERATOR_EVENTS: readonly OperatorEventDefinition[] = [
         partnerUniqueId: PARTNER_ID_EXAMPLE,
         notificationTypeId: 5,
         callbackUrl: 'https://partner.example.com/webhooks/partner-callbacks',
+        disabledReason: 'failing',
         failingSince: '2026-11-21T09:58:00.000Z',
         failedNotifications: 12,
       },

@@ -20,6 +20,7 @@ import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSe
 import { AuditEntries1765200000000 } from './migrations/1765200000000-AuditEntries';
 import { OverdueIndexWithoutParked1765350000000 } from './migrations/1765350000000-OverdueIndexWithoutParked';
 import { CallbackTransport1765400000000 } from './migrations/1765400000000-CallbackTransport';
+import { CallbackDisabledGone1765450000000 } from './migrations/1765450000000-CallbackDisabledGone';
 import { DeliveryPolicy1765500000000 } from './migrations/1765500000000-DeliveryPolicy';
 
 export const ENTITIES = [
@@ -46,6 +47,7 @@ export const MIGRATIONS = [
   AuditEntries1765200000000,
   OverdueIndexWithoutParked1765350000000,
   CallbackTransport1765400000000,
+  CallbackDisabledGone1765450000000,
   DeliveryPolicy1765500000000,
 ];
 

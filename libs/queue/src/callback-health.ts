@@ -17,11 +17,11 @@ import { callbackShard, type QueueShard, type ShardSettings } from './queue-shar
  * - oauthToken: hash of the callback's cached OAuth2 access token (encrypted) or of its last token
  *   failure, shared by every worker; oauthLock: the one worker fetching a new token
  */
-export function callbackKeys(
-  settings: ShardSettings,
-  partnerId: string,
-  notificationTypeId: number,
-): {
+export function callbackKeys(settings: ShardSettings, partnerId: string, notificationTypeId: number): CallbackKeys {
+  return callbackKeysUnder(callbackShard(settings, partnerId, notificationTypeId).prefix, partnerId, notificationTypeId);
+}
+
+export interface CallbackKeys {
   inFlight: string;
   circuit: string;
   probe: string;
@@ -30,8 +30,14 @@ export function callbackKeys(
   starts: string;
   oauthToken: string;
   oauthLock: string;
-} {
-  const base = `${callbackShard(settings, partnerId, notificationTypeId).prefix}:callback:${partnerId}:${notificationTypeId}`;
+}
+
+/**
+ * A callback's keys under one shard's prefix, its own or another's: after QUEUE_SHARDS changed, keys
+ * left under the shard it had before (an erasure deletes them under every shard).
+ */
+export function callbackKeysUnder(shardPrefix: string, partnerId: string, notificationTypeId: number): CallbackKeys {
+  const base = `${shardPrefix}:callback:${partnerId}:${notificationTypeId}`;
   return {
     inFlight: `${base}:inflight`,
     circuit: `${base}:circuit`,

@@ -113,24 +113,3 @@ export async function addDeliveryJobs(queue: Queue, deliveries: DeliveryToEnqueu
     }),
   );
 }
-
-/** Job removals sent to Redis at once, at most. */
-const JOB_REMOVALS_IN_PARALLEL = 100;
-
-/**
- * The one way to remove delivery jobs: every round's job of each notification (older rounds' jobs
- * linger as completed or failed), for notifications that were erased or ended without their jobs.
- * A job being processed right now is locked and stays; its worker finds the notification gone or
- * finished and sends nothing. Returns how many jobs were removed.
- */
-export async function removeDeliveryJobs(queue: Queue, notifications: Array<{ notificationId: string; round: number }>): Promise<number> {
-  const jobIds = notifications.flatMap(({ notificationId, round }) =>
-    Array.from({ length: round + 1 }, (_, r) => deliveryJobId(notificationId, r)),
-  );
-  let removed = 0;
-  for (let start = 0; start < jobIds.length; start += JOB_REMOVALS_IN_PARALLEL) {
-    const codes = await Promise.all(jobIds.slice(start, start + JOB_REMOVALS_IN_PARALLEL).map((jobId) => queue.remove(jobId)));
-    removed += codes.filter((code) => code === 1).length;
-  }
-  return removed;
-}

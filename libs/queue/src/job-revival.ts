@@ -27,8 +27,10 @@ export async function reviveJob(
   queue: Queue,
   jobId: string,
   retryFailed: (job: Job) => Promise<boolean> = async () => true,
+  /** The job's state when the caller has just read it (finding its queue); read here otherwise. */
+  state?: JobState | 'unknown',
 ): Promise<Revival> {
-  const fate = jobFate(await queue.getJobState(jobId));
+  const fate = jobFate(state ?? (await queue.getJobState(jobId)));
   if (fate === 'will_run') return 'alive';
   if (fate === 'failed') {
     const job = await queue.getJob(jobId);

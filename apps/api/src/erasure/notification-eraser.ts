@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { type DeletedNotification, type NotificationSelection, NotificationRepository } from '@callbacks/persistence';
 import { DeliveryQueues, removeDeliveryJobs, withTimeout } from '@callbacks/queue';
@@ -67,18 +66,15 @@ export class NotificationEraser {
     }
   }
 
-  /** Removes the queued jobs of `notifications`, each from its callback's shard queue; how many were removed. */
-  private async removeJobs(notifications: DeletedNotification[]): Promise<number> {
-    const byQueue = new Map<Queue, Array<{ notificationId: string; round: number }>>();
-    for (const notification of notifications) {
-      const queue = this.queues.forCallback(notification.partnerId, notification.notificationTypeId);
-      byQueue.set(queue, [...(byQueue.get(queue) ?? []), { notificationId: notification.id, round: notification.deliveryRound }]);
-    }
-    const removedPerQueue = await withTimeout(
-      Promise.all([...byQueue].map(([queue, jobs]) => removeDeliveryJobs(queue, jobs))),
+  /** Removes the queued jobs of `notifications`, from every shard (see removeDeliveryJobs); how many were removed. */
+  private removeJobs(notifications: DeletedNotification[]): Promise<number> {
+    return withTimeout(
+      removeDeliveryJobs(
+        this.queues,
+        notifications.map((notification) => ({ notificationId: notification.id, round: notification.deliveryRound })),
+      ),
       REDIS_TIMEOUT_MS,
       'removing erased notifications from the queue',
     );
-    return removedPerQueue.reduce((sum, n) => sum + n, 0);
   }
 }

@@ -154,12 +154,21 @@ export class DeliverNotification {
     // Our proxy's failure is not the partner's: it neither counts toward the circuit nor starts a failure streak.
     const partnersOutcome = outcome.error === 'proxy_error' ? null : outcome.ok;
     const update = decideDelivery(context, outcome, this.retryPolicy, Date.now());
+    const failed =
+      update.result.kind === 'failed'
+        ? {
+            notificationId: context.notificationId,
+            statusReason: update.result.reason,
+            statusCode: outcome.statusCode,
+            error: outcome.error,
+          }
+        : null;
+    const gone = failed?.statusReason === 'callback_gone';
     // The lease release and the attempt record are independent: one round trip of waiting, not two.
     // A release that fails leaves the lease to expire; it must not fail a recorded attempt's job, and
     // a record that fails must not lose the wake of the parked job the slot was handed to.
-    const releasing = admitted
-      ? this.guard.release(job.callback, job.id, partnersOutcome, limits).catch(() => null)
-      : Promise.resolve(null);
+    const release = () => this.guard.release(job.callback, job.id, partnersOutcome, limits).catch(() => null);
+    let releasing = admitted && !gone ? release() : Promise.resolve(null);
     const recording = this.deliveries.recordAttempt(
       {
         notificationId: context.notificationId,
@@ -176,6 +185,14 @@ export class DeliverNotification {
       update.next,
     );
     recording.catch(() => undefined); // awaited below, after the wake
+    // Except after a 410: the callback is disabled before its slot goes on, so the parked delivery the
+    // slot is handed to finds its notification ended instead of sending it (a disable that fails is
+    // logged, and the next 410 tries again).
+    if (failed && gone)
+      releasing = recording
+        .then((applied) => (applied ? this.lifecycle.callbackGone(job.callback, failed, at) : undefined))
+        .catch(() => undefined)
+        .then(() => (admitted ? release() : null));
     const released = await releasing;
     if (released) {
       this.parked.wake(job.callback, released.handedTo, limits);
@@ -213,13 +230,7 @@ export class DeliverNotification {
         circuit: released?.transition,
       });
     if (context.caseSequence !== null && update.result.kind !== 'retry') this.caseOrder.wakeBehind(context.notificationId);
-    if (update.result.kind === 'failed')
-      this.lifecycle.notificationFailed(job.callback, {
-        notificationId: context.notificationId,
-        statusReason: update.result.reason,
-        statusCode: outcome.statusCode,
-        error: outcome.error,
-      });
+    if (failed && !gone) this.lifecycle.notificationFailed(job.callback, failed);
     this.observe(context, outcome, update.result);
     if (update.result.kind === 'delivered') this.logger.info(log, 'delivered');
     else this.logger.warn({ ...log, next: update.result.kind }, 'delivery attempt failed');

@@ -41,4 +41,11 @@ describe('decideDelivery', () => {
       result: { kind: 'failed', attempt: 1, reason: 'blocked_address', summary: 'attempt 1: blocked_address in 12 ms' },
     });
   });
+
+  it('ends a notification answered 410 failed at once (callback_gone), whatever the schedule has left', () => {
+    expect(decideDelivery({ attemptCount: 0, roundAttempts: 0 }, failed({ statusCode: 410 }), policy, now)).toEqual({
+      next: { status: 'failed', statusReason: 'callback_gone', nextAttemptAt: null },
+      result: { kind: 'failed', attempt: 1, reason: 'callback_gone', summary: 'attempt 1: HTTP 410 in 12 ms' },
+    });
+  });
 });

@@ -20,6 +20,7 @@ export type AttemptResult = Extract<DeliveryResult, { kind: 'delivered' | 'retry
 /**
  * decide(): after an attempt of a notification whose counts (before it) are `counts`, the
  * notification's next state and the job's result, by the outcome rule (see dispatch/next-step).
+ * A partner's 410 ends the notification failed (callback_gone); the caller disables the callback.
  */
 export function decideDelivery(
   counts: { attemptCount: number; roundAttempts: number },
@@ -28,7 +29,7 @@ export function decideDelivery(
   now: number,
 ): { next: NotificationUpdate; result: AttemptResult } {
   const attempt = counts.attemptCount + 1;
-  const step = nextStep(outcome, counts.roundAttempts + 1, policy, now);
+  const step = nextStep(outcome, counts.roundAttempts + 1, policy, now, { goneDisables: true });
   if (step.kind === 'delivered') {
     return { next: { status: 'delivered', statusReason: null, nextAttemptAt: null }, result: { kind: 'delivered', attempt } };
   }

@@ -29,6 +29,15 @@ describe('nextStep', () => {
     expect(nextStep(outcome({ error: 'blocked_address' }), 1, policy, now)).toEqual({ kind: 'fail', reason: 'blocked_address' });
   });
 
+  it('fails a 410 at once where it disables (a partner callback), and retries it like any failure elsewhere (an operator endpoint)', () => {
+    expect(nextStep(outcome({ statusCode: 410 }), 1, policy, now, { goneDisables: true })).toEqual({
+      kind: 'fail',
+      reason: 'callback_gone',
+    });
+    expect(nextStep(outcome({ statusCode: 410 }), 1, policy, now)).toEqual({ kind: 'retry', delayMs: 1_000 });
+    expect(nextStep(outcome({ statusCode: 404 }), 1, policy, now, { goneDisables: true })).toEqual({ kind: 'retry', delayMs: 1_000 });
+  });
+
   it.each([429, 503])('waits at least what a %i asks for in Retry-After, up to the largest scheduled delay', (statusCode) => {
     expect(nextStep(outcome({ statusCode, retryAfter: '30' }), 1, policy, now)).toEqual({ kind: 'retry', delayMs: 30_000 });
     expect(nextStep(outcome({ statusCode, retryAfter: '7200' }), 1, policy, now)).toEqual({ kind: 'retry', delayMs: 60_000 });

@@ -49,8 +49,8 @@ export class ParkedDeliveries {
 
   /** Wakes a handed job (at its start), or, if it will never run, gives its slot to the next in line. */
   async wakeNow(callback: CallbackRef, { jobId, startAt }: HandOver, limits: DeliveryLimits): Promise<void> {
-    const queue = this.queues.forCallback(callback.partnerId, callback.notificationTypeId);
-    const state = await queue.getJobState(jobId);
+    // In any shard: a job parked before QUEUE_SHARDS changed is still in its callback's former shard.
+    const { queue, state } = await this.queues.locateJob(callback.partnerId, callback.notificationTypeId, jobId);
     if (state === 'delayed') {
       const delayMs = startAt - Date.now();
       if (delayMs > 0) {

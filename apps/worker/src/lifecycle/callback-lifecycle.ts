@@ -29,12 +29,15 @@ export interface FailedNotification {
   error: string | null;
 }
 
+/** Why the worker disables a callback: failing for CALLBACK_DISABLE_AFTER, or a 410 answer to one notification. */
+type DisableCause = { reason: 'failing' } | { reason: 'gone'; answered: FailedNotification; answeredAt: Date };
+
 /**
  * The callback lifecycle as the worker sees it (see the README's lifecycle section):
  * - bookkeeping of failingSince / lastSuccessAt from attempt outcomes, throttled per callback;
  * - auto-disable: the first outcome write that finds the callback failing for
  *   CALLBACK_DISABLE_AFTER disables it, ends its pending notifications failed (callback_disabled)
- *   and tells the operator (callback.disabled);
+ *   and tells the operator (callback.disabled); a 410 answer does the same at once ("gone");
  * - callback.recovered on the first success after the circuit had opened;
  * - notification.exhausted (coalesced) when a notification ends failed.
  * Nothing here may slow or fail a delivery: errors are logged, and the next outcome tries again.
@@ -70,6 +73,14 @@ export class CallbackLifecycle implements OnApplicationShutdown {
     this.outcomes.record(`${callback.partnerId}:${callback.notificationTypeId}`, callback, attempt.ok, attempt.at);
   }
 
+  /**
+   * The endpoint answered 410 Gone to `answered` (which ended failed, callback_gone): the callback is
+   * disabled at once, with the effects and operator events of a disable for failing.
+   */
+  callbackGone(callback: CallbackRef, answered: FailedNotification, answeredAt: Date): Promise<void> {
+    return this.track(this.disable(callback, { reason: 'gone', answered, answeredAt }), callback, 'disabling a gone callback');
+  }
+
   /** A notification ended failed (retries exhausted, blocked address, worker crash…). */
   notificationFailed(callback: CallbackRef, failed: FailedNotification): void {
     this.track(
@@ -85,15 +96,19 @@ export class CallbackLifecycle implements OnApplicationShutdown {
     await this.outcomeWrites.close();
   }
 
-  private track(work: Promise<unknown>, callback: CallbackRef, what: string): void {
-    const tracked = work.catch((error: unknown) =>
-      this.logger.warn(
-        { err: error, partnerId: callback.partnerId, notificationTypeId: callback.notificationTypeId },
-        `callback lifecycle: ${what} failed`,
-      ),
+  /** Runs `work` to its end before shutdown completes; resolves when it has, logging (never throwing) its failure. */
+  private track(work: Promise<unknown>, callback: CallbackRef, what: string): Promise<void> {
+    const tracked = work.then(
+      () => undefined,
+      (error: unknown) =>
+        this.logger.warn(
+          { err: error, partnerId: callback.partnerId, notificationTypeId: callback.notificationTypeId },
+          `callback lifecycle: ${what} failed`,
+        ),
     );
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
+    return tracked;
   }
 
   private async applyOutcomes(callback: CallbackRef, summary: OutcomeSummary): Promise<void> {
@@ -112,39 +127,51 @@ export class CallbackLifecycle implements OnApplicationShutdown {
       });
     }
     if (state.enabled && state.failingSince && Date.now() - state.failingSince.getTime() >= this.config.callbackDisableAfterMs)
-      await this.disable(callback);
+      await this.disable(callback, { reason: 'failing' });
   }
 
-  /** Disables a callback that has failed for CALLBACK_DISABLE_AFTER (once, however many workers try). */
-  private async disable(callback: CallbackRef): Promise<void> {
+  /**
+   * Disables a callback that has failed for CALLBACK_DISABLE_AFTER, or whose endpoint answered 410
+   * (once, however many workers try), in one transaction with the end of its pending notifications
+   * and the operator events: callback.disabled, and one notification.exhausted counting every
+   * notification that the disable ended (with a 410, the answered one too, which it describes).
+   */
+  private async disable(callback: CallbackRef, why: DisableCause): Promise<void> {
     const outcome = await this.dataSource.transaction(async (manager) => {
-      const disabled = await this.callbacks.disableFailing(callback, this.config.callbackDisableAfterMs, manager);
+      const disabled =
+        why.reason === 'failing'
+          ? await this.callbacks.disableFailing(callback, this.config.callbackDisableAfterMs, manager)
+          : await this.callbacks.disableGone(callback, why.answeredAt, manager);
       if (!disabled) return null;
       const failed = await this.notifications.failPending(callback, 'callback_disabled', manager);
       const events = [
         await this.operatorEvents.record(
           'callback.disabled',
           callback,
-          { callbackUrl: disabled.callbackUrl, failingSince: disabled.failingSince.toISOString(), failedNotifications: failed.length },
+          {
+            callbackUrl: disabled.callbackUrl,
+            disabledReason: why.reason,
+            failingSince: disabled.failingSince.toISOString(),
+            failedNotifications: failed.length,
+          },
           manager,
         ),
       ];
-      if (failed.length > 0) {
-        const latest = failed[failed.length - 1];
-        const lastAttempt = await this.notifications.lastAttempt(latest.notificationId, manager);
-        events.push(
-          await this.operatorEvents.exhausted(
-            callback,
-            {
-              notificationId: latest.notificationId,
-              statusReason: 'callback_disabled',
-              statusCode: lastAttempt?.statusCode ?? null,
-              error: lastAttempt?.error ?? null,
-            },
-            failed.length,
-            manager,
-          ),
-        );
+      const ended = failed.length + (why.reason === 'gone' ? 1 : 0);
+      if (ended > 0) {
+        let latest: FailedNotification;
+        if (why.reason === 'gone') latest = why.answered;
+        else {
+          const { notificationId } = failed[failed.length - 1];
+          const lastAttempt = await this.notifications.lastAttempt(notificationId, manager);
+          latest = {
+            notificationId,
+            statusReason: 'callback_disabled',
+            statusCode: lastAttempt?.statusCode ?? null,
+            error: lastAttempt?.error ?? null,
+          };
+        }
+        events.push(await this.operatorEvents.exhausted(callback, latest, ended, manager));
       }
       return { failed, events, failingSince: disabled.failingSince };
     });
@@ -157,11 +184,13 @@ export class CallbackLifecycle implements OnApplicationShutdown {
         failingSince: outcome.failingSince,
         failedNotifications: outcome.failed.length,
       },
-      'callback disabled: every attempt failed for CALLBACK_DISABLE_AFTER',
+      why.reason === 'gone'
+        ? 'callback disabled: its endpoint answered 410 Gone'
+        : 'callback disabled: every attempt failed for CALLBACK_DISABLE_AFTER',
     );
     await this.operatorEvents.enqueue(outcome.events);
     // Their jobs would only find them failed: removing them spares the queue. A job being run right
     // now cannot be removed: it records nothing, as its notification is no longer pending.
-    await removeDeliveryJobs(this.queues.forCallback(callback.partnerId, callback.notificationTypeId), outcome.failed);
+    await removeDeliveryJobs(this.queues, outcome.failed);
   }
 }

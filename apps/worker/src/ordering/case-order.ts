@@ -62,9 +62,9 @@ export class CaseOrder {
   }
 
   private async wake(held: HeldNotification): Promise<void> {
-    const queue = this.queues.forCallback(held.partnerId, held.notificationTypeId);
     const jobId = deliveryJobId(held.notificationId, 0);
-    const state = await queue.getJobState(jobId);
+    // In any shard: a job held before QUEUE_SHARDS changed is still in its callback's former shard.
+    const { queue, state } = await this.queues.locateJob(held.partnerId, held.notificationTypeId, jobId);
     if (state === 'delayed') {
       await queue
         .getJob(jobId)

@@ -11,6 +11,7 @@ import {
   type SqlExecutor,
 } from '@callbacks/persistence';
 import {
+  callbackShard,
   deliveryJobId,
   DeliveryQueues,
   type DeliveryToEnqueue,
@@ -53,7 +54,10 @@ export interface ReconcileReport {
   retried: number;
   /** Jobs that crashed workers too often: their notifications ended failed (worker_crash). */
   quarantined: number;
-  /** Parked deliveries re-enqueued, due at once, because Redis had lost its data (waiting lists included). */
+  /**
+   * Parked deliveries woken because nothing else would before their park timeout: re-enqueued due at
+   * once after Redis lost its data (waiting lists included), or promoted after QUEUE_SHARDS moved their callback.
+   */
   unparked: number;
   /** Parked deliveries woken because their wake was lost (a free slot with jobs waiting, or a handed slot unused). */
   lostWakes: number;
@@ -94,8 +98,8 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
   }
 
   async run({ db }: PassContext): Promise<ReconcileReport> {
-    // Parked rows are not in the scan of overdue rows: those Redis lost, and lost wakes, are found here.
-    const unparked = await withTimeout(this.recoverParkedAfterRedisLoss(db), BATCH_TIMEOUT_MS, 'recovering parked deliveries');
+    // Parked rows are not in the scan of overdue rows: those stranded (Redis lost its data, QUEUE_SHARDS changed), and lost wakes, are found here.
+    const unparked = await this.wakeStrandedParked(db);
     const lostWakes = await withTimeout(this.wakeLost(), BATCH_TIMEOUT_MS, 'looking for lost wakes of parked deliveries');
     const woken = await withTimeout(this.wakeLostHolds(db), BATCH_TIMEOUT_MS, 'waking held deliveries');
     const report = { ...(await this.scan(db)), unparked, lostWakes, woken };
@@ -129,8 +133,10 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
     for (let start = 0; start < rows.length; start += STATE_LOOKUPS_IN_PARALLEL) {
       await Promise.all(
         rows.slice(start, start + STATE_LOOKUPS_IN_PARALLEL).map(async (row) => {
-          const queue = this.queues.forCallback(row.partnerId, row.notificationTypeId);
-          const revival = await reviveJob(queue, deliveryJobId(row.notificationId, row.round), (job) => this.retryFailed(row, job, report));
+          // In any shard: a job added before QUEUE_SHARDS changed is in its callback's former shard.
+          const jobId = deliveryJobId(row.notificationId, row.round);
+          const { queue, state } = await this.queues.locateJob(row.partnerId, row.notificationTypeId, jobId);
+          const revival = await reviveJob(queue, jobId, (job) => this.retryFailed(row, job, report), state);
           if (revival === 'retried') report.retried++;
           if (revival === 'missing') missing.push(row);
         }),
@@ -205,13 +211,50 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
   }
 
   /**
-   * A parked delivery is not in the scan of overdue rows. Redis losing its data (a restart without
-   * persistence, a failover to an empty replica) loses the waiting lists that would have woken them: an epoch key, set once and
-   * gone with the data, tells this pass, which then gives every parked delivery a job due now.
+   * A parked delivery's next attempt is due at its park timeout, so the scan of overdue rows does
+   * not see it for minutes; it waits for a slot handed on through its callback's waiting list. Two
+   * things strand parked deliveries, and each is looked for here, once a pass:
+   * - Redis lost its data (a restart without persistence, a failover to an empty replica), waiting
+   *   lists included: an epoch key per shard, set once and gone with the data, says so. Every parked
+   *   delivery whose job is gone gets one due now (jobs that still exist, on shards that kept their
+   *   data, are left as they are).
+   * - QUEUE_SHARDS changed (the count is kept under shard 0's tag): a callback whose shard changed
+   *   left its waiting list, and its parked jobs, in its former shard, where none of its deliveries
+   *   will hand a slot on. Its parked jobs are promoted where they are (or, in a shard that no
+   *   longer exists, given a new job due now): each runs, and takes a slot or parks again in the
+   *   callback's new waiting list, so the backlog is woken by hand-overs as before, not by its park
+   *   timeouts. Once per change, a job run and a row write per parked delivery of a moved callback.
    */
-  private async recoverParkedAfterRedisLoss(db: SqlExecutor): Promise<number> {
-    // One epoch key per shard (a cluster can lose one master's data); only the lock holder gets
-    // here, so looking and then setting cannot race another pass.
+  private async wakeStrandedParked(db: SqlExecutor): Promise<number> {
+    const stranded = await withTimeout(this.strandedBy(), BATCH_TIMEOUT_MS, 'reading the shard epochs and layout');
+    let woken = 0;
+    if (stranded.redisLost || stranded.moved) {
+      const { moved } = stranded;
+      for (let after = FIRST_ID; ;) {
+        const rows = await this.notifications.parkedPage(after, BATCH_SIZE, db);
+        if (rows.length === 0) break;
+        woken += await withTimeout(
+          this.wakeParked(rows, (row) => moved?.(row) ?? false),
+          BATCH_TIMEOUT_MS,
+          'waking stranded parked deliveries',
+        );
+        after = rows[rows.length - 1].notificationId;
+      }
+    }
+    await stranded.recordLayout();
+    return woken;
+  }
+
+  /**
+   * Whether Redis lost data on any shard (each shard's epoch key is set here when missing), and,
+   * when QUEUE_SHARDS changed since the last pass, which callbacks it moved. Only the lock holder
+   * gets here, so looking and then setting cannot race another pass.
+   */
+  private async strandedBy(): Promise<{
+    redisLost: boolean;
+    moved: ((row: NotificationDelivery) => boolean) | null;
+    recordLayout: () => Promise<void>;
+  }> {
     const lost = await Promise.all(
       this.queues.all.map(async (queue) => {
         const redis = await queue.backend.client;
@@ -221,18 +264,48 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
         return true;
       }),
     );
-    if (!lost.includes(true)) return 0;
-    let unparked = 0;
-    for (let after = FIRST_ID; ;) {
-      const rows = await this.notifications.parkedPage(after, BATCH_SIZE, db);
-      if (rows.length === 0) return unparked;
-      // Jobs that still exist (on shards that kept their data) are left as they are; the others are due now, not at their park timeout.
-      await enqueueDeliveries(
-        this.queues,
-        rows.map((row) => ({ ...row, dueAt: null })),
+    const redisLost = lost.includes(true);
+    const shard0 = this.queues.all[0];
+    const redis = await shard0.backend.client;
+    const layoutKey = `${shard0.opts.prefix}:${shard0.name}:queue-shards`;
+    const recorded = await redis.get(layoutKey);
+    const current = this.config.queueShards;
+    const recordLayout = async () => {
+      if (recorded !== String(current)) await redis.set(layoutKey, String(current));
+    };
+    // Unrecorded: Redis lost it, or no pass of a release that records it has run yet (then the count is
+    // taken as unchanged, rather than waking every parked delivery at the upgrade; see the README).
+    if (recorded === null || recorded === String(current)) return { redisLost, moved: null, recordLayout };
+    const previous = { queuePrefix: this.config.queuePrefix, queueShards: Number(recorded) };
+    const moved = (row: NotificationDelivery) =>
+      callbackShard(previous, row.partnerId, row.notificationTypeId).prefix !==
+      callbackShard(this.config, row.partnerId, row.notificationTypeId).prefix;
+    return { redisLost, moved, recordLayout };
+  }
+
+  /** Gives each parked delivery a job due now where it has none (in any shard), and promotes the delayed jobs of those `promote` names. */
+  private async wakeParked(rows: NotificationDelivery[], promote: (row: NotificationDelivery) => boolean): Promise<number> {
+    const missing: DeliveryToEnqueue[] = [];
+    let promoted = 0;
+    for (let start = 0; start < rows.length; start += STATE_LOOKUPS_IN_PARALLEL) {
+      await Promise.all(
+        rows.slice(start, start + STATE_LOOKUPS_IN_PARALLEL).map(async (row) => {
+          const jobId = deliveryJobId(row.notificationId, row.round);
+          const { queue, state } = await this.queues.locateJob(row.partnerId, row.notificationTypeId, jobId);
+          if (state === 'unknown') missing.push({ ...row, dueAt: null });
+          else if (state === 'delayed' && promote(row)) {
+            // A job that left delayed meanwhile (woken by a hand-over, or run) needs nothing more.
+            const job = await queue.getJob(jobId);
+            const done = await job?.promote().then(
+              () => true,
+              () => false,
+            );
+            if (done) promoted++;
+          }
+        }),
       );
-      unparked += rows.length;
-      after = rows[rows.length - 1].notificationId;
     }
+    await enqueueDeliveries(this.queues, missing);
+    return missing.length + promoted;
   }
 }

@@ -15,8 +15,11 @@ import {
 
 export const CALLBACK_HEALTH = ['ok', 'degraded', 'open'] as const;
 export type CallbackHealth = (typeof CALLBACK_HEALTH)[number];
-/** partner: the partner PUT `enabled: false`; failing: every attempt failed for CALLBACK_DISABLE_AFTER. */
-export const CALLBACK_DISABLED_REASONS = ['partner', 'failing'] as const;
+/**
+ * partner: the partner PUT `enabled: false`; failing: every attempt failed for CALLBACK_DISABLE_AFTER;
+ * gone: the endpoint answered 410 Gone (Standard Webhooks: the receiver wants no more).
+ */
+export const CALLBACK_DISABLED_REASONS = ['partner', 'failing', 'gone'] as const;
 export type CallbackDisabledReason = (typeof CALLBACK_DISABLED_REASONS)[number];
 
 export class PutCallbackDto {
@@ -120,7 +123,8 @@ export class CallbackDto {
     nullable: true,
     example: null,
     description:
-      'null while enabled; "partner" when disabled by a PUT with enabled: false; "failing" when disabled automatically after CALLBACK_DISABLE_AFTER of failures (a PUT re-enables it)',
+      'null while enabled; "partner" when disabled by a PUT with enabled: false; "failing" when disabled automatically after CALLBACK_DISABLE_AFTER of failures; ' +
+      '"gone" when disabled at once because the endpoint answered 410 Gone (a PUT re-enables it after either)',
   })
   disabledReason: CallbackDisabledReason | null;
 

@@ -123,6 +123,12 @@ export interface SigningKeysRotation {
 }
 
 /** A PUT with auth and no client secret, when none is stored for that token URL and client id (ck_callbacks_auth_client_secret). */
+/** A callback that was just disabled automatically: its URL and the start of its failure streak. */
+export interface DisabledCallback {
+  callbackUrl: string;
+  failingSince: Date;
+}
+
 export class AuthClientSecretMissing extends Error {
   constructor() {
     super('auth needs a client secret: none given, and none stored for this token URL and client id');
@@ -354,16 +360,34 @@ export class CallbackRepository {
    * Disables the callback for "failing" if it is enabled and has failed for `failingForMs`; returns
    * its URL and streak start, or null when it was not (so only one of many workers trying does it).
    */
-  async disableFailing(
-    callback: CallbackRef,
-    failingForMs: number,
-    db: SqlExecutor = this.dataSource,
-  ): Promise<{ callbackUrl: string; failingSince: Date } | null> {
-    const [rows] = (await db.query(
-      `UPDATE callbacks SET enabled = false, disabled_reason = 'failing', disabled_at = now(), updated_at = now()
-        WHERE partner_id = $1 AND notification_type_id = $2 AND enabled AND failing_since <= now() - make_interval(secs => $3)
-        RETURNING callback_url, failing_since`,
+  disableFailing(callback: CallbackRef, failingForMs: number, db: SqlExecutor = this.dataSource): Promise<DisabledCallback | null> {
+    return this.disable(
+      `disabled_reason = 'failing'`,
+      `failing_since <= now() - make_interval(secs => $3)`,
       [callback.partnerId, callback.notificationTypeId, failingForMs / 1000],
+      db,
+    );
+  }
+
+  /**
+   * Disables the callback for "gone" (its endpoint answered 410 at `answeredAt`) if it is enabled;
+   * its streak starts at the answer unless it started before. Null when it was not enabled.
+   */
+  disableGone(callback: CallbackRef, answeredAt: Date, db: SqlExecutor = this.dataSource): Promise<DisabledCallback | null> {
+    return this.disable(
+      `disabled_reason = 'gone', failing_since = COALESCE(failing_since, $3)`,
+      'true',
+      [callback.partnerId, callback.notificationTypeId, answeredAt],
+      db,
+    );
+  }
+
+  private async disable(set: string, condition: string, values: unknown[], db: SqlExecutor): Promise<DisabledCallback | null> {
+    const [rows] = (await db.query(
+      `UPDATE callbacks SET enabled = false, ${set}, disabled_at = now(), updated_at = now()
+        WHERE partner_id = $1 AND notification_type_id = $2 AND enabled AND ${condition}
+        RETURNING callback_url, failing_since`,
+      values,
     )) as [Array<{ callback_url: string; failing_since: Date }>, number];
     const [row] = rows;
     return row ? { callbackUrl: row.callback_url, failingSince: row.failing_since } : null;

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { SUPPORTED_NOTIFICATION_TYPE_IDS } from '@callbacks/contracts';
 import { CallbackRepository, OperatorEventRepository, PartnerRepository, PortalRepository } from '@callbacks/persistence';
-import { callbackKeys, withTimeout } from '@callbacks/queue';
+import { callbackKeysUnder, queueShards, withTimeout } from '@callbacks/queue';
 import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
 import { ApiKeyCache } from '../../auth/api-key-cache';
 import { ApiRedis } from '../../common/api-redis';
@@ -73,8 +73,11 @@ export class ErasePartner {
     const audit = { action: 'partner_erased', partnerId };
     const erased = await this.eraser.erase('partner', partnerId, audit);
     // Every catalog type, not only the callbacks deleted now: a repeated erasure no longer knows which existed.
+    // Under every shard: keys made before QUEUE_SHARDS changed are under the shard the callback had then.
     // One key per command: a callback's keys share its shard's hash tag, but different types may not.
-    const redisKeys = SUPPORTED_NOTIFICATION_TYPE_IDS.flatMap((typeId) => Object.values(callbackKeys(this.config, partnerId, typeId)));
+    const redisKeys = queueShards(this.config).flatMap((shard) =>
+      SUPPORTED_NOTIFICATION_TYPE_IDS.flatMap((typeId) => Object.values(callbackKeysUnder(shard.prefix, partnerId, typeId))),
+    );
     const removed = await withTimeout(
       Promise.all(redisKeys.map((key) => this.redis.client.del(key))),
       REDIS_TIMEOUT_MS,
