@@ -14,6 +14,8 @@ import { callbackShard, type QueueShard, type ShardSettings } from './queue-shar
  * - handed: sorted set of the parked jobs handed a slot and not yet running (score = when each may
  *   start): the slot stays theirs until they run
  * - starts: sorted set of recent (and reserved) attempt starts, for the callback's ratePerSecond
+ * - started: sorted set of the attempts that actually started in the last second (a job picked up
+ *   later than its reserved start must not make the next second busier), for ratePerSecond
  * - oauthToken: hash of the callback's cached OAuth2 access token (encrypted) or of its last token
  *   failure, shared by every worker; oauthLock: the one worker fetching a new token
  */
@@ -28,6 +30,7 @@ export interface CallbackKeys {
   waiting: string;
   handed: string;
   starts: string;
+  started: string;
   oauthToken: string;
   oauthLock: string;
 }
@@ -45,6 +48,7 @@ export function callbackKeysUnder(shardPrefix: string, partnerId: string, notifi
     waiting: `${base}:waiting`,
     handed: `${base}:handed`,
     starts: `${base}:starts`,
+    started: `${base}:started`,
     oauthToken: `${base}:oauth-token`,
     oauthLock: `${base}:oauth-lock`,
   };

@@ -18,6 +18,9 @@ describe('queue shards', () => {
       circuit: '{whk}:callback:p-1:5:circuit',
       probe: '{whk}:callback:p-1:5:probe',
       waiting: '{whk}:callback:p-1:5:waiting',
+      handed: '{whk}:callback:p-1:5:handed',
+      starts: '{whk}:callback:p-1:5:starts',
+      started: '{whk}:callback:p-1:5:started',
       oauthToken: '{whk}:callback:p-1:5:oauth-token',
       oauthLock: '{whk}:callback:p-1:5:oauth-lock',
     });

@@ -135,6 +135,8 @@ export class DeliverNotification {
       return { kind: 'nothing_to_do', reason };
     }
 
+    // The callback's rate is taken here, when the attempt is about to go (a wait of at most about a second).
+    if (admitted) await this.guard.startAttempt(job.callback, job.id, limits);
     const at = new Date();
     let outcome = CIRCUIT_OPEN_OUTCOME;
     if (admitted) {

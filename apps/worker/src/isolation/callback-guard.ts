@@ -16,8 +16,8 @@ import { type Clock, GUARD_CLOCK, systemClock } from './clock';
 import { guardScripts } from './guard-scripts';
 
 /*
- * The scripts (lua/*.lua) take KEYS inFlight, circuit, probe, waiting, handed, starts and the shard's
- * set of parked callbacks (see lua/hand-over.lua). A lease is a member of inFlight (the job id)
+ * The scripts (lua/*.lua) take KEYS inFlight, circuit, probe, waiting, handed, starts, the shard's
+ * set of parked callbacks and started (see lua/hand-over.lua). A lease is a member of inFlight (the job id)
  * scored by its expiry, so a dead worker's slot frees itself. A slot given up by a delivery goes
  * straight to the longest-waiting parked job (handed, scored by when it may start), which finds it
  * reserved when it runs, however late: parked deliveries never poll, and new ones cannot overtake them.
@@ -36,13 +36,14 @@ export interface HandOver {
 export type Admission = { admitted: true } | { admitted: false; reason: HeldBackReason; handedTo: HandOver | null; waitMs: number };
 export type CircuitTransition = 'ok' | 'degraded' | 'open' | 'opened' | 'closed';
 
-type ScriptKeys = [string, string, string, string, string, string, string];
+type ScriptKeys = [string, string, string, string, string, string, string, string];
 
 type GuardRedis = RedisClient & {
   admitDelivery(...keysAndArgs: Array<string | number>): Promise<[number, number, string, string, number]>;
   releaseDelivery(...keysAndArgs: Array<string | number>): Promise<[CircuitTransition, string, number]>;
   findLostWakes(...keysAndArgs: Array<string | number>): Promise<Array<string | number>>;
   wakeToFront(...keysAndArgs: Array<string | number>): Promise<number>;
+  startAttempt(started: string, ...args: Array<string | number>): Promise<number>;
 };
 
 function handOver(jobId: string, startAt: number | string): HandOver | null {
@@ -76,9 +77,10 @@ export class CallbackGuard implements OnApplicationShutdown {
     this.redis = createRedisClient(config, 'worker', { enableAutoPipelining: true }) as GuardRedis;
     this.redis.on('error', () => undefined); // the queue's own connection reports Redis trouble
     const scripts = guardScripts();
-    this.redis.defineCommand('admitDelivery', { numberOfKeys: 7, lua: scripts.admit });
-    this.redis.defineCommand('releaseDelivery', { numberOfKeys: 7, lua: scripts.release });
-    this.redis.defineCommand('findLostWakes', { numberOfKeys: 7, lua: scripts.findLostWakes });
+    this.redis.defineCommand('admitDelivery', { numberOfKeys: 8, lua: scripts.admit });
+    this.redis.defineCommand('releaseDelivery', { numberOfKeys: 8, lua: scripts.release });
+    this.redis.defineCommand('findLostWakes', { numberOfKeys: 8, lua: scripts.findLostWakes });
+    this.redis.defineCommand('startAttempt', { numberOfKeys: 1, lua: scripts.startAttempt });
     this.redis.defineCommand('wakeToFront', { numberOfKeys: 6, lua: scripts.wakeToFront });
     this.leaseMs = config.deliveryTimeoutMs + 10_000;
     this.parkTtlMs = 2 * config.parkTimeoutMs;
@@ -120,6 +122,22 @@ export class CallbackGuard implements OnApplicationShutdown {
       this.parkTtlMs,
     );
     return { transition, handedTo: handOver(handedTo, startAt) };
+  }
+
+  /**
+   * Right before an admitted delivery is sent: takes one of the callback's ratePerSecond starts,
+   * waiting (at most about a second, holding its slot) when the last second has had its share. The
+   * admission already planned the start; this holds what the partner receives to the rate however
+   * long the deliveries admitted together took to load and sign.
+   */
+  async startAttempt(callback: CallbackRef, jobId: string, limits: DeliveryLimits): Promise<void> {
+    if (!limits.ratePerSecond) return;
+    const started = this.keys(callback)[7];
+    for (;;) {
+      const waitMs = Number(await this.redis.startAttempt(started, this.clock.now(), limits.ratePerSecond, jobId));
+      if (waitMs <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
   }
 
   /** When the slot handed to a parked job starts, or null if it holds none (not handed, or running). */
@@ -171,6 +189,6 @@ export class CallbackGuard implements OnApplicationShutdown {
   private keys(callback: CallbackRef): ScriptKeys {
     const keys = callbackKeys(this.config, callback.partnerId, callback.notificationTypeId);
     const shard = callbackShard(this.config, callback.partnerId, callback.notificationTypeId);
-    return [keys.inFlight, keys.circuit, keys.probe, keys.waiting, keys.handed, keys.starts, parkedCallbacksKey(shard)];
+    return [keys.inFlight, keys.circuit, keys.probe, keys.waiting, keys.handed, keys.starts, parkedCallbacksKey(shard), keys.started];
   }
 }

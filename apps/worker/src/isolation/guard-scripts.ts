@@ -9,6 +9,8 @@ export interface GuardScripts {
   admit: string;
   release: string;
   findLostWakes: string;
+  /** Takes one of a callback's ratePerSecond starts right before an attempt is sent. */
+  startAttempt: string;
   /** Not a guard script: moves a woken job to the front of its queue (keys of the job's queue). */
   wakeToFront: string;
 }
@@ -27,6 +29,7 @@ export function guardScripts(): GuardScripts {
       admit: `${handOver}\n${read('admit.lua')}`,
       release: `${handOver}\n${read('release.lua')}`,
       findLostWakes: `${handOver}\n${read('find-lost-wakes.lua')}`,
+      startAttempt: read('start-attempt.lua'),
       wakeToFront: read('wake-to-front.lua'),
     };
   }

@@ -1,9 +1,11 @@
 -- Functions shared by the guard's scripts, prepended to each when loaded.
--- KEYS (every script): 1 inFlight, 2 circuit, 3 probe, 4 waiting, 5 handed, 6 starts, 7 parkedCallbacks
--- (see callbackKeys in @callbacks/queue). A slot is taken by a lease in inFlight (scored by its
+-- KEYS (every script): 1 inFlight, 2 circuit, 3 probe, 4 waiting, 5 handed, 6 starts, 7 parkedCallbacks,
+-- and 8 started in the scripts that admit (see callbackKeys in @callbacks/queue). A slot is taken by a lease in inFlight (scored by its
 -- expiry) or by a hand-over in handed (scored by when that job may start): a handed slot is the
 -- parked job's until it runs (its lease starts at pick-up), however long its queue's wait list is.
--- starts logs when attempts started (or are reserved to start), for ratePerSecond.
+-- starts logs when attempts started (or are reserved to start), for ratePerSecond: it plans.
+-- started logs when attempts were actually sent (start-attempt.lua): it enforces. A job picked up later than its
+-- reserved start (a busy queue) would otherwise start within a second of the starts reserved after it.
 
 local function slotsTaken(now)
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
