@@ -63,13 +63,21 @@ describe('portal links and sessions (API)', () => {
     await api.http.get('/portal').set('Cookie', cookie).expect(303).expect('location', `/portal/${partner.partnerUniqueId}`);
     await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', cookie).expect(200);
     // A change through the API with the cookie needs the session's CSRF token, like the portal's forms.
-    expectProblem(await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set('Cookie', cookie), 403, 'forbidden');
+    const callback = { callbackUrl: 'https://partner.example/hooks' };
+    expectProblem(await api.http.put(`/${partner.partnerUniqueId}/callbacks/5`).set('Cookie', cookie).send(callback), 403, 'forbidden');
     const token = cookie.split('=')[1];
     await api.http
-      .post(`/${partner.partnerUniqueId}/portal-links`)
+      .put(`/${partner.partnerUniqueId}/callbacks/5`)
       .set('Cookie', cookie)
       .set('X-CSRF-Token', csrfTokenFor(token))
+      .send(callback)
       .expect(201);
+    // It may not make links: a session must not outlive the credential behind it.
+    expectProblem(
+      await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set('Cookie', cookie).set('X-CSRF-Token', csrfTokenFor(token)),
+      403,
+      'portal_session_not_allowed',
+    );
     expect((await api.http.get(path)).status).toBe(410);
     // A new sign-in in the same browser ends the session it had.
     const { body: again } = await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set(partner.auth).expect(201);

@@ -16,6 +16,7 @@ import { EncryptedCallbackHeaders1764430000000 } from './migrations/176443000000
 import { ParkedAndFailedJobAttempts1764440000000 } from './migrations/1764440000000-ParkedAndFailedJobAttempts';
 import { CallbackLifecycle1764500000000 } from './migrations/1764500000000-CallbackLifecycle';
 import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSessions';
+import { PortalSessionCredentials1765100000000 } from './migrations/1765100000000-PortalSessionCredentials';
 import { CallbackTransport1765400000000 } from './migrations/1765400000000-CallbackTransport';
 
 export const ENTITIES = [
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
   ParkedAndFailedJobAttempts1764440000000,
   CallbackLifecycle1764500000000,
   PortalSessions1764700000000,
+  PortalSessionCredentials1765100000000,
   CallbackTransport1765400000000,
 ];
 

@@ -8,7 +8,7 @@ import { isUuid } from '../common/params';
 import { hashApiKey, secretsEqual } from './api-key';
 import { ApiKeyCache } from './api-key-cache';
 import { CSRF_FIELD, csrfTokenFor, hashPortalToken, isPortalToken, readSessionCookie } from './portal-session-cookie';
-import { AUDIENCE_METADATA, type Audience, type AuthenticatedRequest, type Principal } from './principal';
+import { AUDIENCE_METADATA, type Audience, type AuthenticatedRequest, NOT_FOR_PORTAL_SESSIONS_METADATA, type Principal } from './principal';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -24,8 +24,9 @@ function unauthorized(detail: string): DomainError {
  * only on its own partnerUniqueID; the operator key may act on any partner and alone on admin routes.
  * Partner keys are looked up through ApiKeyCache: a revoked key stops working within 5 seconds.
  * Without an Authorization header, a partner portal session cookie stands for its partner's key,
- * under the same rules; a change made with it must also come from the portal's own pages
- * (same origin, and the session's CSRF token).
+ * under the same rules, except on routes that make portal links or keys (NotForPortalSessions);
+ * a change made with it must also come from the portal's own pages (same origin, and the
+ * session's CSRF token).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -43,6 +44,12 @@ export class AuthGuard implements CanActivate {
     const sessionToken = request.headers.authorization === undefined ? readSessionCookie(request) : undefined;
     const principal =
       sessionToken === undefined ? await this.authenticate(request.headers.authorization) : await this.portalSession(sessionToken);
+    if (
+      principal.kind === 'portal' &&
+      this.reflector.getAllAndOverride<boolean>(NOT_FOR_PORTAL_SESSIONS_METADATA, [context.getHandler(), context.getClass()])
+    ) {
+      throw new DomainError(403, 'portal_session_not_allowed', 'a portal session may not make portal links or API keys; use an API key');
+    }
     if (audience === 'admin' && principal.kind !== 'admin') {
       throw new DomainError(403, 'forbidden', 'this route needs the operator key');
     }
@@ -73,7 +80,13 @@ export class AuthGuard implements CanActivate {
   private async portalSession(token: string): Promise<Principal> {
     const session = isPortalToken(token) ? await this.portal.activeSession(hashPortalToken(token)) : null;
     if (!session) throw unauthorized('the portal session has ended or is not valid; open a new portal link');
-    return { kind: 'portal', partnerId: session.partnerId, sessionId: session.id };
+    return {
+      kind: 'portal',
+      partnerId: session.partnerId,
+      partnerName: session.partnerName,
+      sessionId: session.id,
+      apiKeyId: session.apiKeyId,
+    };
   }
 }
 

@@ -8,6 +8,7 @@ import { PortalErrorFilter } from './portal-error.filter';
 import { PortalLinksController } from './portal-links.controller';
 import { PortalSessionController } from './portal-session.controller';
 import { CreatePortalLink } from './use-cases/create-portal-link.use-case';
+import { EndPartnerPortalSessions } from './use-cases/end-partner-portal-sessions.use-case';
 import { EndPortalSession } from './use-cases/end-portal-session.use-case';
 import { OpenPortalLink } from './use-cases/open-portal-link.use-case';
 
@@ -18,6 +19,6 @@ import { OpenPortalLink } from './use-cases/open-portal-link.use-case';
 @Module({
   imports: [PartnersModule, CallbacksModule, NotificationsModule],
   controllers: [PortalSessionController, PortalLinksController, PortalCallbacksController, PortalDeliveriesController],
-  providers: [PortalErrorFilter, CreatePortalLink, OpenPortalLink, EndPortalSession],
+  providers: [PortalErrorFilter, CreatePortalLink, OpenPortalLink, EndPortalSession, EndPartnerPortalSessions],
 })
 export class PortalModule {}

@@ -49,11 +49,12 @@ export class PartnerRepository {
   }
 
   /** Revokes an active key of the partner; false when there is none. */
-  async revokeKey(partnerId: string, apiKeyId: string): Promise<boolean> {
-    const result = await this.dataSource
-      .getRepository(ApiKeyEntity)
-      .update({ id: apiKeyId, partnerId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
-    return Boolean(result.affected);
+  async revokeKey(partnerId: string, apiKeyId: string, db: SqlExecutor = this.dataSource): Promise<boolean> {
+    const [, revoked] = (await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND partner_id = $2 AND revoked_at IS NULL', [
+      apiKeyId,
+      partnerId,
+    ])) as [unknown, number];
+    return revoked > 0;
   }
 
   /** Deletes every key of the partner; returns their ids. */

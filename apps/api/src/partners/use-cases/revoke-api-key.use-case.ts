@@ -1,21 +1,30 @@
 import { Injectable } from '@nestjs/common';
-import { PartnerRepository } from '@callbacks/persistence';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { PartnerRepository, PortalRepository } from '@callbacks/persistence';
 import { ApiKeyCache } from '../../auth/api-key-cache';
 import { DomainError } from '../../common/domain-error';
 import { PartnerLookup } from '../partner-lookup';
 
+/** Revokes a key and, in the same transaction, ends the portal sessions and unused links it made. */
 @Injectable()
 export class RevokeApiKey {
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly partners: PartnerLookup,
     private readonly partnerRows: PartnerRepository,
+    private readonly portal: PortalRepository,
     private readonly cache: ApiKeyCache,
   ) {}
 
   async execute(partnerId: string, apiKeyId: string): Promise<void> {
     await this.partners.require(partnerId);
-    if (!(await this.partnerRows.revokeKey(partnerId, apiKeyId)))
-      throw DomainError.notFound('api_key_not_found', `partner ${partnerId} has no active API key ${apiKeyId}`);
+    const revoked = await this.dataSource.transaction(async (manager) => {
+      if (!(await this.partnerRows.revokeKey(partnerId, apiKeyId, manager))) return false;
+      await this.portal.endOfApiKey(apiKeyId, manager);
+      return true;
+    });
+    if (!revoked) throw DomainError.notFound('api_key_not_found', `partner ${partnerId} has no active API key ${apiKeyId}`);
     await this.cache.forget([apiKeyId]);
   }
 }

@@ -19,11 +19,12 @@ export class CreatePortalLink {
     private readonly portal: PortalRepository,
   ) {}
 
-  async execute(partnerId: string): Promise<NewPortalLink> {
+  /** `apiKeyId`: the key making the link (null: the operator); revoking it ends the link and its session. */
+  async execute(partnerId: string, apiKeyId: string | null): Promise<NewPortalLink> {
     await this.partners.require(partnerId);
     const token = generatePortalToken();
     const expiresAt = new Date(Date.now() + PORTAL_LINK_TTL_MS);
-    await this.portal.insertLink({ tokenHash: hashPortalToken(token), partnerId, expiresAt });
+    await this.portal.insertLink({ tokenHash: hashPortalToken(token), partnerId, apiKeyId, expiresAt });
     // Links a day past their expiry no longer need telling apart from forged ones.
     await this.portal.deleteLinksExpiredBefore(new Date(Date.now() - SWEEP_AFTER_MS));
     return { token, expiresAt };

@@ -27,12 +27,13 @@ export class OpenPortalLink {
     if (!isPortalToken(token)) return { kind: 'unknown' };
     const tokenHash = hashPortalToken(token);
     return this.dataSource.transaction(async (manager) => {
-      const partnerId = await this.portal.claimLink(tokenHash, manager);
-      if (!partnerId) {
+      const claimed = await this.portal.claimLink(tokenHash, manager);
+      if (!claimed) {
         const known = await this.portal.link(tokenHash, manager);
         if (!known) return { kind: 'unknown' };
         return { kind: known.usedAt === null ? 'expired' : 'used' };
       }
+      const { partnerId, apiKeyId } = claimed;
       const sessionToken = generatePortalToken();
       await this.portal.deleteExpiredSessionsAnd(hashPortalToken(previousSessionToken ?? ''), manager);
       await this.portal.insertSession(
@@ -40,6 +41,8 @@ export class OpenPortalLink {
           id: randomUUID(),
           tokenHash: hashPortalToken(sessionToken),
           partnerId,
+          apiKeyId,
+          // From sign-in, never renewed: the cookie's Max-Age says the same.
           expiresAt: new Date(Date.now() + PORTAL_SESSION_TTL_MS),
         },
         manager,
