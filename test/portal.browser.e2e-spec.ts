@@ -80,10 +80,20 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     const context = await newContext(options);
     const page = await context.newPage();
     page.on('dialog', (dialog) => void dialog.accept());
-    const response = await page.goto((await portalLink(partner)).url);
-    expect({ status: response?.status(), url: page.url() }).toEqual({ status: 200, url: `${baseUrl}/portal/${partner.partnerUniqueId}` });
+    await openAndSignIn(page, (await portalLink(partner)).url, partner.name);
+    expect(page.url()).toBe(`${baseUrl}/portal/${partner.partnerUniqueId}`);
     const [cookie] = await context.cookies();
     return { context, page, cookie: cookie.value };
+  }
+
+  /** Opens a link (a page naming the partner, nothing used yet) and presses its "Sign in" button. */
+  async function openAndSignIn(page: Page, url: string, partnerName: string): Promise<void> {
+    const opened = await page.goto(url);
+    expect(opened?.status()).toBe(200);
+    await hasText(page.locator('.partner-name'), partnerName);
+    expect(await page.context().cookies()).toEqual([]);
+    await Promise.all([page.waitForURL(/\/portal\/[0-9a-f-]{36}$/), page.getByRole('button', { name: 'Sign in' }).click()]);
+    await hasText(page.locator('.signed-in strong'), partnerName);
   }
 
   async function reloadUntilVisible(page: Page, locator: Locator, timeoutMs = 15_000): Promise<void> {
@@ -299,7 +309,7 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     await page.locator('#type-6').getByRole('button', { name: 'Delete' }).click();
     await containsText(page.getByRole('status'), 'Callback deleted');
     await system.http.get(`/${id}/callbacks/6`).set(partner.auth).expect(404);
-  });
+  }, 90_000);
 
   it('is readable at 375 px and usable from the keyboard', async () => {
     const partner = await system.createPartner('Narrow Screen Ltd');
@@ -370,7 +380,7 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
       );
 
       const first = await (await newContext()).newPage();
-      await first.goto(link.url);
+      await openAndSignIn(first, link.url, 'Link Holder');
       await hasText(first.getByRole('heading', { level: 1 }), 'Overview');
 
       const page = await (await newContext()).newPage();
@@ -410,6 +420,44 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
       await system.http.post(`/admin/partners/00000000-0000-4000-8000-000000000000/portal-links`).set(ADMIN).expect(404);
       await system.http.post(`/not-a-uuid/portal-links`).set(ADMIN).expect(400);
       await system.http.post(`/${partner.partnerUniqueId}/portal-links`).expect(401);
+    });
+
+    it("a mail scanner's GET leaves the link usable; a sign-in POSTed from another site is refused (no login CSRF)", async () => {
+      const partner = await system.createPartner('Scanned Bank');
+      const link = await portalLink(partner);
+      // A mail scanner (no cookies, follows the link, reads the page) and a preview in a browser.
+      await system.http.get(new URL(link.url).pathname).expect(200);
+      const scanner = await (await newContext()).newPage();
+      expect((await scanner.goto(link.url))?.status()).toBe(200);
+      await hasText(scanner.getByRole('heading', { level: 1 }), 'Sign in to the partner portal');
+      await screenshot(scanner, 'sign-in');
+      expect(await system.dataSource.query(`SELECT used_at FROM portal_links WHERE token_hash = $1`, [sha256(link.token)])).toEqual([
+        { used_at: null },
+      ]);
+
+      // Another site's page posts the attacker's link into the victim's browser.
+      const victim = await (await newContext()).newPage();
+      await victim.route('http://attacker.example/**', (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          body: `<!doctype html><form method="post" action="${link.url}"><button type="submit">Win a prize</button></form>`,
+        }),
+      );
+      await victim.goto('http://attacker.example/');
+      const [refused] = await Promise.all([
+        victim.waitForResponse((response) => response.url() === link.url && response.request().method() === 'POST'),
+        victim.getByRole('button', { name: 'Win a prize' }).click(),
+      ]);
+      expect(refused.status()).toBe(403);
+      await containsText(victim.locator('main'), 'a sign-in from another site is refused');
+      expect(await victim.context().cookies()).toEqual([]);
+      expect(await system.dataSource.query(`SELECT used_at FROM portal_links WHERE token_hash = $1`, [sha256(link.token)])).toEqual([
+        { used_at: null },
+      ]);
+
+      // The person it was made for still signs in with it, from the page that names their organisation.
+      await openAndSignIn(scanner, link.url, 'Scanned Bank');
+      await hasText(scanner.getByRole('heading', { level: 1 }), 'Overview');
     });
 
     it('a tampered cookie signs nobody in', async () => {

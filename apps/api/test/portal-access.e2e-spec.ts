@@ -19,7 +19,7 @@ describe('portal sessions belong to the credential that made their link (issue 1
 
   /** Signs in with a link the way the sign-in page's button does; returns the session's headers for the API. */
   async function signIn(linkPath: string): Promise<{ Cookie: string; 'X-CSRF-Token': string }> {
-    const response = await api.http.get(linkPath).expect(303);
+    const response = await api.http.post(linkPath).set('Host', '127.0.0.1').set(SAME_ORIGIN).type('form').send('').expect(303);
     const cookie = (response.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
     return { Cookie: cookie, 'X-CSRF-Token': csrfTokenFor(cookie.split('=')[1]) };
   }
@@ -62,6 +62,7 @@ describe('portal sessions belong to the credential that made their link (issue 1
     expect(portal.headers['set-cookie']?.[0]).toMatch(/^portal_session=;/);
     // Its unused link signs nobody in.
     expect((await api.http.get(unusedLink)).status).toBe(404);
+    expect((await api.http.post(unusedLink).set('Host', '127.0.0.1').set(SAME_ORIGIN).type('form').send('')).status).toBe(404);
     const { body: callback } = await api.http.get(`/${id}/callbacks/5`).set(partner.auth).expect(200);
     expect(callback.callbackUrl).toBe(callbackBody.callbackUrl);
     // The others stay signed in.
@@ -114,7 +115,7 @@ describe('portal sessions belong to the credential that made their link (issue 1
     for (const path of unused) expect((await api.http.get(path)).status).toBe(404);
     await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set(partner.auth).expect(200);
     await api.http.get(`/${other.partnerUniqueId}/callbacks`).set(othersSession).expect(200);
-    expect((await api.http.get(othersLink)).status).toBe(303);
+    expect((await api.http.get(othersLink)).status).toBe(200);
   });
 
   it('the 8 hours run from sign-in: using the session does not renew it', async () => {
@@ -135,5 +136,46 @@ describe('portal sessions belong to the credential that made their link (issue 1
     await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set(session).expect(200);
     await api.http.get(`/portal/${partner.partnerUniqueId}`).set('Cookie', session.Cookie).expect(200);
     expect((await expiry()).expires_at).toEqual(first.expires_at);
+  });
+
+  it('opening a link (a mail scanner) changes nothing: the page names the partner, and only a same-origin POST signs in', async () => {
+    const partner = await api.createPartner('Acme <Bank> & Co');
+    const path = await link(partner);
+    const before = await api.tableContents();
+    for (let scan = 0; scan < 3; scan += 1) {
+      const page = await api.http.get(path).expect(200).expect('content-type', /html/);
+      expect(page.headers['set-cookie']).toBeUndefined();
+      expect(page.text).toContain('<strong class="partner-name">Acme &lt;Bank&gt; &amp; Co</strong>');
+      expect(page.text).toContain(`<form method="post" action="${path}">`);
+      expect(page.text).toMatch(/<button type="submit">Sign in<\/button>/);
+    }
+    await api.http.head(path).expect(200);
+    expect(await api.tableContents()).toEqual(before);
+
+    // Another site's form, or a client that does not say where it comes from, is refused; the link stays usable.
+    for (const headers of [
+      { 'Sec-Fetch-Site': 'cross-site', Origin: 'https://attacker.example' },
+      { 'Sec-Fetch-Site': 'same-site', Origin: 'http://other.127.0.0.1' },
+      { Origin: 'https://attacker.example' },
+      { Origin: 'null' },
+      { 'Sec-Fetch-Site': 'none' },
+      {},
+    ]) {
+      const refused = await api.http.post(path).set('Host', '127.0.0.1').set(headers).type('form').send('');
+      expect({ headers, status: refused.status, cookie: refused.headers['set-cookie'] }).toEqual({
+        headers,
+        status: 403,
+        cookie: undefined,
+      });
+      expect(refused.text).toContain('a sign-in from another site is refused');
+    }
+    expect(await api.tableContents()).toEqual(before);
+
+    const session = await signIn(path);
+    const home = await api.http.get(`/portal/${partner.partnerUniqueId}`).set('Cookie', session.Cookie).expect(200);
+    expect(home.text).toContain('Signed in as <strong>Acme &lt;Bank&gt; &amp; Co</strong>');
+    // Used now: the page says so, and a second POST signs nobody in.
+    expect((await api.http.get(path)).status).toBe(410);
+    expect((await api.http.post(path).set('Host', '127.0.0.1').set(SAME_ORIGIN).type('form').send('')).status).toBe(410);
   });
 });

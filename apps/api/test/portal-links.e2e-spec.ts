@@ -3,6 +3,8 @@ import { csrfTokenFor } from '../src/auth/portal-session-cookie';
 import { ADMIN, type ApiTestApp, expectProblem, startApiTestApp } from './api-test-app';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+/** What the sign-in page's button sends: a form POST from our own origin. */
+const SAME_ORIGIN = { Host: '127.0.0.1', Origin: 'http://127.0.0.1', 'Sec-Fetch-Site': 'same-origin' };
 
 describe('portal links and sessions (API)', () => {
   let api: ApiTestApp;
@@ -55,7 +57,8 @@ describe('portal links and sessions (API)', () => {
     const partner = await api.createPartner();
     const { body } = await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set(partner.auth).expect(201);
     const path = new URL(body.url).pathname;
-    const signIn = await api.http.get(path).expect(303).expect('location', '/portal');
+    await api.http.get(path).expect(200);
+    const signIn = await api.http.post(path).set(SAME_ORIGIN).type('form').send('').expect(303).expect('location', '/portal');
     const setCookie = signIn.headers['set-cookie'] as unknown as string[];
     expect(setCookie).toHaveLength(1);
     expect(setCookie[0]).toMatch(/^portal_session=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/; Expires=.+; HttpOnly; SameSite=Strict$/);
@@ -79,9 +82,16 @@ describe('portal links and sessions (API)', () => {
       'portal_session_not_allowed',
     );
     expect((await api.http.get(path)).status).toBe(410);
+    expect((await api.http.post(path).set(SAME_ORIGIN).type('form').send('')).status).toBe(410);
     // A new sign-in in the same browser ends the session it had.
     const { body: again } = await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set(partner.auth).expect(201);
-    const second = await api.http.get(new URL(again.url).pathname).set('Cookie', cookie).expect(303);
+    const second = await api.http
+      .post(new URL(again.url).pathname)
+      .set(SAME_ORIGIN)
+      .set('Cookie', cookie)
+      .type('form')
+      .send('')
+      .expect(303);
     const secondCookie = (second.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
     expectProblem(await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', cookie), 401, 'unauthorized');
     await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', secondCookie).expect(200);

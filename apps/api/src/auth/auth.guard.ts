@@ -8,6 +8,7 @@ import { isUuid } from '../common/params';
 import { hashApiKey, secretsEqual } from './api-key';
 import { ApiKeyCache } from './api-key-cache';
 import { CSRF_FIELD, csrfTokenFor, hashPortalToken, isPortalToken, readSessionCookie } from './portal-session-cookie';
+import { requestOrigin } from './request-origin';
 import { AUDIENCE_METADATA, type Audience, type AuthenticatedRequest, NOT_FOR_PORTAL_SESSIONS_METADATA, type Principal } from './principal';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -92,22 +93,10 @@ export class AuthGuard implements CanActivate {
 
 /** A change made with the session cookie must come from the portal's own pages. */
 function refuseCrossSite(request: Request, sessionToken: string): void {
-  const fetchSite = request.headers['sec-fetch-site'];
-  const origin = request.headers.origin;
-  if ((fetchSite !== undefined && fetchSite !== 'same-origin') || (origin !== undefined && !sameHost(origin, request.headers.host))) {
-    throw new DomainError(403, 'forbidden', 'cross-site request refused');
-  }
+  if (requestOrigin(request) === 'cross-site') throw new DomainError(403, 'forbidden', 'cross-site request refused');
   const body = request.body as Record<string, unknown> | undefined;
   const given = request.headers['x-csrf-token'] ?? body?.[CSRF_FIELD];
   if (typeof given !== 'string' || !secretsEqual(given, csrfTokenFor(sessionToken))) {
     throw new DomainError(403, 'forbidden', 'missing or wrong CSRF token; reload the page and try again');
-  }
-}
-
-function sameHost(origin: string, host: string | undefined): boolean {
-  try {
-    return host !== undefined && new URL(origin).host === host;
-  } catch {
-    return false;
   }
 }

@@ -16,7 +16,8 @@ export const Portal = createParamDecorator((_data: unknown, context: ExecutionCo
   const request = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
   const partnerId = new PartnerIdPipe().transform(request.params.partnerUniqueID as string);
   const sessionToken = request.principal?.kind === 'portal' ? readSessionCookie(request) : undefined;
-  return { partnerId, csrfToken: sessionToken ? csrfTokenFor(sessionToken) : '' };
+  const partnerName = request.principal?.kind === 'portal' ? request.principal.partnerName : null;
+  return { partnerId, partnerName, csrfToken: sessionToken ? csrfTokenFor(sessionToken) : '' };
 });
 
 export function sendPage(response: Response, page: SafeHtml, status = 200): void {

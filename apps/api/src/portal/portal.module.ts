@@ -11,6 +11,7 @@ import { CreatePortalLink } from './use-cases/create-portal-link.use-case';
 import { EndPartnerPortalSessions } from './use-cases/end-partner-portal-sessions.use-case';
 import { EndPortalSession } from './use-cases/end-portal-session.use-case';
 import { OpenPortalLink } from './use-cases/open-portal-link.use-case';
+import { ShowPortalLink } from './use-cases/show-portal-link.use-case';
 
 /**
  * The partner portal: server-rendered pages over the API's own use cases. The session controller
@@ -19,6 +20,6 @@ import { OpenPortalLink } from './use-cases/open-portal-link.use-case';
 @Module({
   imports: [PartnersModule, CallbacksModule, NotificationsModule],
   controllers: [PortalSessionController, PortalLinksController, PortalCallbacksController, PortalDeliveriesController],
-  providers: [PortalErrorFilter, CreatePortalLink, OpenPortalLink, EndPortalSession, EndPartnerPortalSessions],
+  providers: [PortalErrorFilter, CreatePortalLink, OpenPortalLink, EndPortalSession, EndPartnerPortalSessions, ShowPortalLink],
 })
 export class PortalModule {}

@@ -2,9 +2,11 @@ import type { FieldError } from '@callbacks/contracts';
 import { CSRF_FIELD } from '../../auth/portal-session-cookie';
 import { html, type HtmlValue, type SafeHtml } from './html';
 
-/** What every signed-in page needs: whose portal it is and the session's CSRF token for its forms. */
+/** What every signed-in page needs: whose portal it is (named on every page) and the session's CSRF token for its forms. */
 export interface PortalContext {
   partnerId: string;
+  /** The signed-in partner's name; null when the page is opened with a key rather than a session. */
+  partnerName: string | null;
   csrfToken: string;
 }
 
@@ -71,6 +73,9 @@ export function portalPage(context: PortalContext, options: PageOptions, content
   );
   const body = html`<header class="top">
       <span class="brand">Partner Callbacks</span>
+      <span class="signed-in" data-partner-id="${context.partnerId}"
+        >${context.partnerName === null ? html`Partner <code>${context.partnerId}</code>` : html`Signed in as <strong>${context.partnerName}</strong>`}</span
+      >
       <nav aria-label="Portal">
         <ul>
           ${nav}
