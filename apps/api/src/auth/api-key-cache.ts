@@ -2,7 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { PartnerRepository } from '@callbacks/persistence';
 import type { Principal } from './principal';
 
-/** How long a looked-up API key is trusted without asking PostgreSQL again: a revoked key stops working within this. */
+/**
+ * How long a looked-up API key is trusted without asking PostgreSQL again. Revocations clear it on
+ * every API process at once (AccessRevocations); this bounds a process that missed one (Redis away).
+ */
 export const API_KEY_CACHE_MS = 5_000;
 /** Bounds the memory: a flood of distinct valid keys only evicts the oldest. Unknown keys are never cached. */
 const MAX_CACHED_KEYS = 10_000;
@@ -11,8 +14,9 @@ type PartnerPrincipal = Extract<Principal, { kind: 'partner' }>;
 
 /**
  * Active partner API keys by their hash, remembered for at most API_KEY_CACHE_MS. Concurrent
- * requests with one key share one lookup. Revoking a key here forgets it at once; other API
- * replicas (and a revocation made directly in PostgreSQL) take up to API_KEY_CACHE_MS.
+ * requests with one key share one lookup. A revocation forgets it at once here and, published by
+ * AccessRevocations, on every other API process; a revocation made directly in PostgreSQL takes up
+ * to API_KEY_CACHE_MS.
  */
 @Injectable()
 export class ApiKeyCache {
@@ -36,12 +40,13 @@ export class ApiKeyCache {
     return principal;
   }
 
-  /** Forgets revoked (or erased) keys in this process at once. */
-  async forget(apiKeyIds: string[]): Promise<void> {
+  /** Forgets revoked keys, and every key of an erased partner, in this process at once. */
+  async forget(apiKeyIds: string[], partnerId?: string): Promise<void> {
     const forgotten = new Set(apiKeyIds);
     for (const [keyHash, entry] of [...this.entries]) {
+      // A lookup still running may have read the key before it was revoked: it goes too, unanswered.
       const principal = await entry.principal.catch(() => null);
-      if (principal && forgotten.has(principal.apiKeyId)) this.entries.delete(keyHash);
+      if (principal && (forgotten.has(principal.apiKeyId) || principal.partnerId === partnerId)) this.entries.delete(keyHash);
     }
   }
 

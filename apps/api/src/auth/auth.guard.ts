@@ -23,7 +23,7 @@ function unauthorized(detail: string): DomainError {
  * Authenticates `Authorization: Bearer <key>` on every route that declares an Audience.
  * Keys are only ever read from that header (never from a query string). A partner key may act
  * only on its own partnerUniqueID; the operator key may act on any partner and alone on admin routes.
- * Partner keys are looked up through ApiKeyCache: a revoked key stops working within 5 seconds.
+ * Partner keys are looked up through ApiKeyCache, which every revocation clears on every API process (AccessRevocations).
  * Without an Authorization header, a partner portal session cookie stands for its partner's key,
  * under the same rules, except on routes that make portal links or keys (NotForPortalSessions);
  * a change made with it must also come from the portal's own pages (same origin, and the

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AccessRevocations } from '../auth/access-revocations';
 import { ApiKeyCache } from '../auth/api-key-cache';
 import { PartnerLookup } from './partner-lookup';
 import { PartnersController } from './partners.controller';
@@ -11,7 +12,7 @@ import { RevokeApiKey } from './use-cases/revoke-api-key.use-case';
 @Module({
   imports: [ErasureModule],
   controllers: [PartnersController],
-  providers: [PartnerLookup, ApiKeyCache, CreatePartner, IssueApiKey, RevokeApiKey, ErasePartner],
+  providers: [PartnerLookup, ApiKeyCache, AccessRevocations, CreatePartner, IssueApiKey, RevokeApiKey, ErasePartner],
   exports: [PartnerLookup, ApiKeyCache],
 })
 export class PartnersModule {}

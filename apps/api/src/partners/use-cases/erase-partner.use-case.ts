@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { SUPPORTED_NOTIFICATION_TYPE_IDS } from '@callbacks/contracts';
 import { CallbackRepository, OperatorEventRepository, PartnerRepository, PortalRepository } from '@callbacks/persistence';
 import { callbackKeys, withTimeout } from '@callbacks/queue';
-import { ApiKeyCache } from '../../auth/api-key-cache';
+import { AccessRevocations } from '../../auth/access-revocations';
 import { ApiRedis } from '../../common/api-redis';
 import { NotificationEraser } from '../../erasure/notification-eraser';
 import { PartnerLookup } from '../partner-lookup';
@@ -31,7 +31,7 @@ export class ErasePartner {
     private readonly portal: PortalRepository,
     private readonly operatorEventRows: OperatorEventRepository,
     private readonly partners: PartnerLookup,
-    private readonly apiKeyCache: ApiKeyCache,
+    private readonly revocations: AccessRevocations,
     private readonly eraser: NotificationEraser,
     private readonly redis: ApiRedis,
     private readonly logger: PinoLogger,
@@ -49,7 +49,8 @@ export class ErasePartner {
       // Operator events name the partner (never a payload): they go too, with their attempts.
       operatorEvents: await this.operatorEventRows.deleteOfPartner(partnerId, manager),
     }));
-    await this.apiKeyCache.forget(apiKeys);
+    // Every API process forgets the keys before anything else: from here on no replica accepts them.
+    await this.revocations.publish({ apiKeyIds: apiKeys, partnerId });
     const audit = { action: 'partner_erased', partnerId };
     const erased = await this.eraser.erase('partner', partnerId, audit);
     // Every catalog type, not only the callbacks deleted now: a repeated erasure no longer knows which existed.

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PartnerRepository, PortalRepository } from '@callbacks/persistence';
-import { ApiKeyCache } from '../../auth/api-key-cache';
+import { AccessRevocations } from '../../auth/access-revocations';
 import { DomainError } from '../../common/domain-error';
 import { PartnerLookup } from '../partner-lookup';
 
@@ -14,7 +14,7 @@ export class RevokeApiKey {
     private readonly partners: PartnerLookup,
     private readonly partnerRows: PartnerRepository,
     private readonly portal: PortalRepository,
-    private readonly cache: ApiKeyCache,
+    private readonly revocations: AccessRevocations,
   ) {}
 
   async execute(partnerId: string, apiKeyId: string): Promise<void> {
@@ -25,6 +25,6 @@ export class RevokeApiKey {
       return true;
     });
     if (!revoked) throw DomainError.notFound('api_key_not_found', `partner ${partnerId} has no active API key ${apiKeyId}`);
-    await this.cache.forget([apiKeyId]);
+    await this.revocations.publish({ apiKeyIds: [apiKeyId] });
   }
 }
