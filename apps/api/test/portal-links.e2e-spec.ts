@@ -23,7 +23,7 @@ describe('portal links and sessions (API)', () => {
       const before = Date.now();
       const { body } = await api.http.post(path).set(auth).expect(201);
       expect(body).toEqual({
-        url: expect.stringMatching(/^https:\/\/callbacks\.example\.com\/portal\/sign-in\/[A-Za-z0-9_-]{43}$/),
+        url: expect.stringMatching(/^https:\/\/callbacks\.example\.com\/portal\/sign-in\/[A-Za-z0-9_-]{65}$/),
         expiresAt: expect.any(String),
       });
       expect(Date.parse(body.expiresAt) - before).toBeGreaterThanOrEqual(15 * 60_000 - 1_000);
@@ -61,7 +61,7 @@ describe('portal links and sessions (API)', () => {
     const signIn = await api.http.post(path).set(SAME_ORIGIN).type('form').send('').expect(303).expect('location', '/portal');
     const setCookie = signIn.headers['set-cookie'] as unknown as string[];
     expect(setCookie).toHaveLength(1);
-    expect(setCookie[0]).toMatch(/^portal_session=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/; Expires=.+; HttpOnly; SameSite=Strict$/);
+    expect(setCookie[0]).toMatch(/^portal_session=[A-Za-z0-9_-]{65}; Max-Age=28800; Path=\/; Expires=.+; HttpOnly; SameSite=Strict$/);
     const cookie = setCookie[0].split(';')[0];
     await api.http.get('/portal').set('Cookie', cookie).expect(303).expect('location', `/portal/${partner.partnerUniqueId}`);
     await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', cookie).expect(200);

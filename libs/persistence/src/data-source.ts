@@ -17,6 +17,7 @@ import { ParkedAndFailedJobAttempts1764440000000 } from './migrations/1764440000
 import { CallbackLifecycle1764500000000 } from './migrations/1764500000000-CallbackLifecycle';
 import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSessions';
 import { PortalSessionCredentials1765100000000 } from './migrations/1765100000000-PortalSessionCredentials';
+import { ApiKeyMacFormat1765100000001 } from './migrations/1765100000001-ApiKeyMacFormat';
 import { CallbackTransport1765400000000 } from './migrations/1765400000000-CallbackTransport';
 
 export const ENTITIES = [
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   CallbackLifecycle1764500000000,
   PortalSessions1764700000000,
   PortalSessionCredentials1765100000000,
+  ApiKeyMacFormat1765100000001,
   CallbackTransport1765400000000,
 ];
 

@@ -5,10 +5,13 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { PortalRepository } from '@callbacks/persistence';
 import { DomainError } from '../common/domain-error';
 import { isUuid } from '../common/params';
-import { hashApiKey, secretsEqual } from './api-key';
+import { secretsEqual } from './api-key';
 import { ApiKeyCache } from './api-key-cache';
+import { AuthFailures } from './auth-failures';
+import { CredentialMac } from './credential-mac';
 import { CSRF_FIELD, csrfTokenFor, hashPortalToken, isPortalToken, readSessionCookie } from './portal-session-cookie';
 import { requestOrigin } from './request-origin';
+import { UnknownCredentials } from './unknown-credentials';
 import { AUDIENCE_METADATA, type Audience, type AuthenticatedRequest, NOT_FOR_PORTAL_SESSIONS_METADATA, type Principal } from './principal';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -36,15 +39,31 @@ export class AuthGuard implements CanActivate {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly apiKeys: ApiKeyCache,
     private readonly portal: PortalRepository,
+    private readonly mac: CredentialMac,
+    private readonly unknown: UnknownCredentials,
+    private readonly failures: AuthFailures,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const audience = this.reflector.getAllAndOverride<Audience | undefined>(AUDIENCE_METADATA, [context.getHandler(), context.getClass()]);
     if (!audience) return true;
     const request = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
+    this.failures.refuseIfBlocked(request);
     const sessionToken = request.headers.authorization === undefined ? readSessionCookie(request) : undefined;
-    const principal =
-      sessionToken === undefined ? await this.authenticate(request.headers.authorization) : await this.portalSession(sessionToken);
+    let principal: Principal;
+    try {
+      principal =
+        sessionToken === undefined ? await this.authenticate(request.headers.authorization) : await this.portalSession(sessionToken);
+    } catch (error) {
+      // A credential was presented and refused: it counts against the address (no header at all does not).
+      if (
+        error instanceof DomainError &&
+        error.status === 401 &&
+        (request.headers.authorization !== undefined || sessionToken !== undefined)
+      )
+        await this.failures.record(request);
+      throw error;
+    }
     if (
       principal.kind === 'portal' &&
       this.reflector.getAllAndOverride<boolean>(NOT_FOR_PORTAL_SESSIONS_METADATA, [context.getHandler(), context.getClass()])
@@ -73,13 +92,15 @@ export class AuthGuard implements CanActivate {
     const token = BEARER.exec(header)?.[1];
     if (!token) throw unauthorized('the Authorization header must be "Bearer <apiKey>"');
     if (this.config.adminApiKey !== null && secretsEqual(token, this.config.adminApiKey)) return { kind: 'admin' };
-    const principal = await this.apiKeys.lookup(hashApiKey(token));
+    const principal = await this.apiKeys.lookup(token);
     if (!principal) throw unauthorized('unknown or revoked API key');
     return principal;
   }
 
   private async portalSession(token: string): Promise<Principal> {
-    const session = isPortalToken(token) ? await this.portal.activeSession(hashPortalToken(token)) : null;
+    const tokenHash = isPortalToken(this.mac, 'portal-session', token) ? hashPortalToken(token) : null;
+    const session = tokenHash === null || this.unknown.has(tokenHash) ? null : await this.portal.activeSession(tokenHash);
+    if (tokenHash !== null && !session) this.unknown.add(tokenHash);
     if (!session) throw unauthorized('the portal session has ended or is not valid; open a new portal link');
     return {
       kind: 'portal',

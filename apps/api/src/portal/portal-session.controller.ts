@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Param, Post, Req, Res, UseFilters } from '@nes
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
+import { AuthFailures } from '../auth/auth-failures';
 import { clearSessionCookie, readSessionCookie, setSessionCookie } from '../auth/portal-session-cookie';
 import { Audience, CurrentPrincipal, type Principal } from '../auth/principal';
 import { requestOrigin } from '../auth/request-origin';
@@ -23,6 +24,7 @@ export class PortalSessionController {
     private readonly showPortalLink: ShowPortalLink,
     private readonly openPortalLink: OpenPortalLink,
     private readonly endPortalSession: EndPortalSession,
+    private readonly failures: AuthFailures,
   ) {}
 
   @Get()
@@ -35,8 +37,10 @@ export class PortalSessionController {
 
   /** Changes nothing: names the partner and offers the button that signs in. */
   @Get('sign-in/:token')
-  async signInForm(@Param('token') token: string, @Res() response: Response): Promise<void> {
+  async signInForm(@Param('token') token: string, @Req() request: Request, @Res() response: Response): Promise<void> {
+    this.failures.refuseIfBlocked(request);
     const link = await this.showPortalLink.execute(token);
+    if (link.kind === 'unknown') await this.failures.record(request);
     if (link.kind !== 'usable') {
       sendPage(response, linkProblemPage(link.kind), link.kind === 'unknown' ? 404 : 410);
       return;
@@ -48,7 +52,9 @@ export class PortalSessionController {
   @Post('sign-in/:token')
   async signIn(@Param('token') token: string, @Req() request: Request, @Res() response: Response): Promise<void> {
     refuseUnlessSameOrigin(request);
+    this.failures.refuseIfBlocked(request);
     const result = await this.openPortalLink.execute(token, readSessionCookie(request));
+    if (result.kind === 'unknown') await this.failures.record(request);
     if (result.kind !== 'signed_in') {
       sendPage(response, linkProblemPage(result.kind), result.kind === 'unknown' ? 404 : 410);
       return;

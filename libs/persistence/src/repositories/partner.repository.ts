@@ -26,7 +26,7 @@ export class PartnerRepository {
   createWithKey(partner: { id: string; name: string }, key: Omit<NewApiKey, 'partnerId'>): Promise<PartnerEntity> {
     return this.dataSource.transaction(async (manager) => {
       const created = await manager.save(PartnerEntity, partner);
-      await manager.insert(ApiKeyEntity, { ...key, partnerId: created.id });
+      await manager.insert(ApiKeyEntity, { ...key, partnerId: created.id, macFormat: true });
       return created;
     });
   }
@@ -45,7 +45,15 @@ export class PartnerRepository {
   }
 
   async insertKey(key: NewApiKey): Promise<void> {
-    await this.dataSource.getRepository(ApiKeyEntity).insert(key);
+    await this.dataSource.getRepository(ApiKeyEntity).insert({ ...key, macFormat: true });
+  }
+
+  /** The hashes of every active old-format key (issued before keys carried a MAC). */
+  async activeLegacyKeyHashes(): Promise<string[]> {
+    const rows = (await this.dataSource.query(`SELECT key_hash FROM api_keys WHERE revoked_at IS NULL AND NOT mac_format`)) as Array<{
+      key_hash: string;
+    }>;
+    return rows.map((row) => row.key_hash);
   }
 
   /** Revokes an active key of the partner; false when there is none. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PortalRepository } from '@callbacks/persistence';
+import { CredentialMac } from '../../auth/credential-mac';
 import { generatePortalToken, hashPortalToken } from '../../auth/portal-session-cookie';
 import { PartnerLookup } from '../../partners/partner-lookup';
 
@@ -17,12 +18,13 @@ export class CreatePortalLink {
   constructor(
     private readonly partners: PartnerLookup,
     private readonly portal: PortalRepository,
+    private readonly mac: CredentialMac,
   ) {}
 
   /** `apiKeyId`: the key making the link (null: the operator); revoking it ends the link and its session. */
   async execute(partnerId: string, apiKeyId: string | null): Promise<NewPortalLink> {
     await this.partners.require(partnerId);
-    const token = generatePortalToken();
+    const token = generatePortalToken(this.mac, 'portal-link');
     const expiresAt = new Date(Date.now() + PORTAL_LINK_TTL_MS);
     await this.portal.insertLink({ tokenHash: hashPortalToken(token), partnerId, apiKeyId, expiresAt });
     // Links a day past their expiry no longer need telling apart from forged ones.

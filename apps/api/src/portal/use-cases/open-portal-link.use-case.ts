@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PortalRepository } from '@callbacks/persistence';
+import { CredentialMac } from '../../auth/credential-mac';
+import { UnknownCredentials } from '../../auth/unknown-credentials';
 import { generatePortalToken, hashPortalToken, isPortalToken, PORTAL_SESSION_TTL_MS } from '../../auth/portal-session-cookie';
 
 export type OpenPortalLinkResult =
@@ -20,13 +22,16 @@ export class OpenPortalLink {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly portal: PortalRepository,
+    private readonly mac: CredentialMac,
+    private readonly unknown: UnknownCredentials,
   ) {}
 
   /** `previousSessionToken`: the browser's current session, if any; a new sign-in ends it. */
   async execute(token: string, previousSessionToken?: string): Promise<OpenPortalLinkResult> {
-    if (!isPortalToken(token)) return { kind: 'unknown' };
+    if (!isPortalToken(this.mac, 'portal-link', token)) return { kind: 'unknown' };
     const tokenHash = hashPortalToken(token);
-    return this.dataSource.transaction(async (manager) => {
+    if (this.unknown.has(tokenHash)) return { kind: 'unknown' };
+    const result = await this.dataSource.transaction(async (manager): Promise<OpenPortalLinkResult> => {
       const claimed = await this.portal.claimLink(tokenHash, manager);
       if (!claimed) {
         const known = await this.portal.link(tokenHash, manager);
@@ -34,7 +39,7 @@ export class OpenPortalLink {
         return { kind: known.usedAt === null ? 'expired' : 'used' };
       }
       const { partnerId, apiKeyId } = claimed;
-      const sessionToken = generatePortalToken();
+      const sessionToken = generatePortalToken(this.mac, 'portal-session');
       await this.portal.deleteExpiredSessionsAnd(hashPortalToken(previousSessionToken ?? ''), manager);
       await this.portal.insertSession(
         {
@@ -49,5 +54,7 @@ export class OpenPortalLink {
       );
       return { kind: 'signed_in', sessionToken, partnerId };
     });
+    if (result.kind === 'unknown') this.unknown.add(tokenHash);
+    return result;
   }
 }
