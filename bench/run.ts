@@ -25,6 +25,7 @@ import Redis from 'ioredis';
 import { Pool } from 'undici';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
 import { ChildApp, freePort, LocalRedisCluster } from '@callbacks/testing';
+import { forgedTokensPhase } from './forged-tokens';
 import { type ClockOffset, clockOffset, type LatencySummary, now, RssSampler, summarize } from './measures';
 import { BENCH_ADMIN_KEY as ADMIN_KEY, benchServices, DIST, ROOT, sleep, waitForApi } from './support';
 
@@ -36,6 +37,8 @@ const DELIVERY_TIMEOUT_MS = 5_000;
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_DRAIN_ONLY=1: the ceiling, intake and drain rows only (a quick check of the worker's throughput). */
 const DRAIN_ONLY = process.env.BENCH_DRAIN_ONLY === '1';
+/** BENCH_PHASES=forgedTokens,…: only these rows (by BenchPhase name), after the ceiling. */
+const ONLY_PHASES = process.env.BENCH_PHASES?.split(',').map((name) => name.trim());
 /** The flags `npm run start:worker` uses (see package.json): a bounded heap for the worker. */
 const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=8')
   .split(' ')
@@ -539,6 +542,7 @@ const PHASES: BenchPhase[] = [
   latencyPhase,
   ceilingDriftPhase,
   isolationPhase,
+  forgedTokensPhase,
   ...(CLUSTER_SHARDS.length > 0 ? [clusterPhase] : []),
 ];
 
@@ -589,6 +593,8 @@ async function main(): Promise<void> {
       DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
       RETRY_SCHEDULE: '1s,5s,30s',
       RECONCILE_INTERVAL_MS: '60000',
+      // The forged-tokens row sends each forged token from its own X-Forwarded-For address (a spread-out attack).
+      TRUST_PROXY: 'loopback',
     };
     const bench = new Bench(receiverPort);
     bench.offset = await bench.measureClockOffset();
@@ -642,7 +648,9 @@ async function main(): Promise<void> {
         return workers;
       },
     };
-    for (const phase of PHASES.filter((candidate) => !DRAIN_ONLY || candidate.drainOnly)) {
+    for (const phase of PHASES.filter(
+      (candidate) => (!DRAIN_ONLY || candidate.drainOnly) && (!ONLY_PHASES || ONLY_PHASES.includes(candidate.name)),
+    )) {
       rss.phase(phase.name);
       await phase.run(ctx);
     }
@@ -688,13 +696,14 @@ function printTable(results: Record<string, any>): void {
       `${fmt(results.ceilingAtEnd.perSecond)}/s`,
       `${fmt(results.ceilingAtEnd.ratioToFirst, 2)} of the first`,
     ]);
-  rows.push([`GET /health, ${CLIENTS} clients`, `${fmt(results.health.perSecond)}/s`, '']);
-  rows.push([
-    `intake alone: POST /v1/notifications, ${CLIENTS} clients`,
-    `${fmt(results.intake.perSecond)}/s`,
-    `${fmt(results.intake.ratioToHealth, 2)} of /health (goal ≥ 0.5)`,
-  ]);
-  for (const [key, drain] of Object.entries<{ perSecond: number; duplicates: number }>(results.drain)) {
+  if (results.health) rows.push([`GET /health, ${CLIENTS} clients`, `${fmt(results.health.perSecond)}/s`, '']);
+  if (results.intake)
+    rows.push([
+      `intake alone: POST /v1/notifications, ${CLIENTS} clients`,
+      `${fmt(results.intake.perSecond)}/s`,
+      `${fmt(results.intake.ratioToHealth, 2)} of /health (goal ≥ 0.5)`,
+    ]);
+  for (const [key, drain] of Object.entries<{ perSecond: number; duplicates: number }>(results.drain ?? {})) {
     rows.push([
       `drain of ${JOBS.toLocaleString('en')} pending, ${key.replace('workers', '')} worker(s)`,
       `${fmt(drain.perSecond)}/s`,
@@ -742,6 +751,19 @@ function printTable(results: Record<string, any>): void {
       `drain on a 3-master Redis Cluster, QUEUE_SHARDS=${drain.shards}, 1 worker`,
       `${fmt(drain.perSecond)}/s`,
       `${ofCeiling(drain.perSecond)}; ${drain.duplicates} duplicates`,
+    ]);
+  }
+  if (results.forgedTokens) {
+    const forged = results.forgedTokens;
+    rows.push([
+      `forged bearer tokens, ${forged.connections} connections for ${forged.seconds} s: database transactions they caused`,
+      `${forged.databaseTransactions.causedByForged}`,
+      `goal 0; ${fmt(forged.forgedPerSecond)} forged requests/s (${JSON.stringify(forged.forgedStatuses)}); idle window ${forged.databaseTransactions.idleWindow}, forged window ${forged.databaseTransactions.forgedWindow}`,
+    ]);
+    rows.push([
+      `one partner at 100/s: p99 under the attack / alone`,
+      `${fmt(forged.partnerLatencyMs.underAttack.p99, 1)} / ${fmt(forged.partnerLatencyMs.alone.p99, 1)} ms`,
+      `${fmt(forged.p99Ratio, 2)}× (goal ≤ 2)`,
     ]);
   }
   if (results.isolation) {
