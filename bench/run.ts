@@ -745,7 +745,8 @@ function printTable(results: Record<string, any>): void {
       .map(([phase, peaks]) => `${phase} ${peaks.workerMb}`)
       .join(', ')}`,
   ]);
-  rows.push(['Redis per pending notification', `${results.redisBytesPerPendingNotification} bytes`, '']);
+  if (results.redisBytesPerPendingNotification !== undefined)
+    rows.push(['Redis per pending notification', `${results.redisBytesPerPendingNotification} bytes`, '']);
   for (const drain of (results.clusterDrain ?? []) as Array<{ shards: number; perSecond: number; duplicates: number }>) {
     rows.push([
       `drain on a 3-master Redis Cluster, QUEUE_SHARDS=${drain.shards}, 1 worker`,
