@@ -336,7 +336,10 @@ async function main(): Promise<void> {
       const during = await Promise.all(Array.from({ length: 10 }, (_, n) => publish(partner, 1_000 + n)));
       const all503 = during.every(
         (response) =>
-          response.status === 503 && response.type.startsWith('application/problem+json') && response.json.code === 'service_unavailable',
+          response.status === 503 &&
+          response.type.startsWith('application/problem+json') &&
+          // A refused connection fails at once; a connection still opening may reach INTAKE_TIMEOUT_MS first.
+          ['service_unavailable', 'intake_timeout'].includes(response.json.code),
       );
       const rowsAfter = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications')).rows[0].n;
       await sleep(4_000);
@@ -361,6 +364,131 @@ async function main(): Promise<void> {
         fault,
         all503 && rowsAfter === rowsBefore && recovered === true,
       );
+    }
+
+    // 4b. PostgreSQL stalls (the proxy stops forwarding, nothing is closed) for 30 s while 300 requests/s
+    //     arrive: every request is answered within 10 s (503 with Retry-After at INTAKE_TIMEOUT_MS), the
+    //     API's memory stays bounded, nothing answered 503 is delivered unless retried (every 10th request
+    //     carries an Idempotency-Key and is retried once after the stall), everything answered 202 is.
+    {
+      receiver.replyAlways(200);
+      const partner = await newPartner('Stall', '/ok/stall');
+      const ratePerSecond = 300;
+      const stallMs = 30_000;
+      interface Answer {
+        n: number;
+        status: number;
+        code?: string;
+        retryAfter: string | null;
+        ms: number;
+        notificationId?: string;
+      }
+      const send = async (n: number): Promise<Answer> => {
+        const started = Date.now();
+        try {
+          const response = await fetch(`${base}/v1/notifications`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${ADMIN_KEY}`,
+              'content-type': 'application/json',
+              ...(n % 10 === 0 ? { 'idempotency-key': `stall-${n}` } : {}),
+            },
+            body: JSON.stringify({ partnerUniqueId: partner, notificationTypeId: 5, payload: { processUniqueId: `ST-${n}` } }),
+            signal: AbortSignal.timeout(20_000),
+          });
+          const json = (await response.json()) as { notificationId?: string; code?: string };
+          return {
+            n,
+            status: response.status,
+            code: json.code,
+            retryAfter: response.headers.get('retry-after'),
+            ms: Date.now() - started,
+            notificationId: json.notificationId,
+          };
+        } catch {
+          return { n, status: 0, retryAfter: null, ms: Date.now() - started };
+        }
+      };
+      const baselineRssMb = api.rssMb();
+      let peakRssMb = baselineRssMb;
+      const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, api.rssMb())), 250);
+      const answers: Array<Promise<Answer>> = [];
+      const started = Date.now();
+      let sent = 0;
+      // 2 s of normal traffic, the 30 s stall, 3 s after it: 300 requests/s throughout, in 10 ms ticks.
+      const loadMs = 2_000 + stallMs + 3_000;
+      const generator = setInterval(() => {
+        const due = Math.min(Math.floor(((Date.now() - started) * ratePerSecond) / 1000), (loadMs * ratePerSecond) / 1000);
+        while (sent < due) answers.push(send(sent++));
+      }, 10);
+      await sleep(2_000);
+      proxy.pause();
+      await sleep(stallMs);
+      proxy.resume();
+      await sleep(loadMs - (Date.now() - started));
+      clearInterval(generator);
+      const first = await Promise.all(answers);
+      clearInterval(sampler);
+      // The keyed requests answered 503 are retried once (as a publisher honouring Retry-After would).
+      const retried = await Promise.all(
+        first.filter((answer) => answer.status === 503 && answer.n % 10 === 0).map((answer) => send(answer.n)),
+      );
+      const accepted = [...first, ...retried].filter((answer) => answer.status === 202);
+      const refused = first.filter((answer) => answer.status === 503);
+      const unretried = new Set(refused.filter((answer) => answer.n % 10 !== 0).map((answer) => `ST-${answer.n}`));
+      const slowest = Math.max(...first.map((answer) => answer.ms));
+      const wellFormed503 = refused.every((answer) => answer.retryAfter !== null && answer.code !== undefined);
+      const acceptedIds = [...new Set(accepted.map((answer) => answer.notificationId!))];
+      const allDelivered = await waitUntil(
+        async () => acceptedIds.every((id) => receiver.deliveriesOf(id).length > 0) || undefined,
+        90_000,
+        'every notification answered 202 to be delivered',
+      ).catch(() => false);
+      // Long enough for a reconciler pass (every 2 s, grace 8 s) to have enqueued anything it would.
+      await sleep(12_000);
+      const stallDeliveries = receiver.requests.filter((request) => request.path === '/ok/stall');
+      const processOf = (body: string) => (JSON.parse(body) as { data: { processUniqueId: string } }).data.processUniqueId;
+      const deliveredRefused = stallDeliveries.filter((request) => unretried.has(processOf(request.body))).length;
+      const storedRefused = (
+        await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM notifications WHERE process_unique_id = ANY($1::text[])`, [
+          [...unretried],
+        ])
+      ).rows[0].n;
+      const retriedProcesses = new Set(retried.map((answer) => `ST-${answer.n}`));
+      const retriedIdsDelivered = new Map<string, Set<string>>();
+      for (const request of stallDeliveries) {
+        const process = processOf(request.body);
+        if (!retriedProcesses.has(process)) continue;
+        const ids = retriedIdsDelivered.get(process) ?? new Set<string>();
+        ids.add(request.headers['webhook-id'] as string);
+        retriedIdsDelivered.set(process, ids);
+      }
+      const retriedOnce = retried.every((answer) => answer.status === 202 && retriedIdsDelivered.get(`ST-${answer.n}`)?.size === 1);
+      const unanswered = first.filter((answer) => answer.status === 0).length;
+      const ok =
+        unanswered === 0 &&
+        slowest <= 10_000 &&
+        wellFormed503 &&
+        allDelivered === true &&
+        deliveredRefused === 0 &&
+        storedRefused === 0 &&
+        retriedOnce &&
+        refused.length > 0 &&
+        peakRssMb < 400;
+      const byStatus = Object.entries(
+        first.reduce<Record<string, number>>((counts, answer) => ({ ...counts, [answer.status]: (counts[answer.status] ?? 0) + 1 }), {}),
+      )
+        .map(([status, n]) => `${n}×${status}`)
+        .join(', ');
+      results.push({
+        name: 'PostgreSQL stalled 30 s under 300 requests/s: answered within 10 s, memory bounded, 503s not delivered, 202s delivered',
+        ok,
+        line:
+          `${first.length} requests (${byStatus}), slowest answer ${slowest} ms, unanswered ${unanswered}; API RSS ${Math.round(baselineRssMb)} MB before, peak ${Math.round(peakRssMb)} MB (bound 400); ` +
+          `202s delivered: ${allDelivered === true}; answered 503 and not retried: ${unretried.size}, of them stored ${storedRefused}, delivered ${deliveredRefused}; ` +
+          `keyed 503s retried: ${retried.length}, each then 202 and delivered under one id: ${retriedOnce}`,
+      });
+      console.log(`fault: ${results.at(-1)!.line}${ok ? '' : '  <-- FAILED'}`);
     }
 
     // 5. Hostile receivers: each attempt ends within DELIVERY_TIMEOUT_MS and the error is named.

@@ -4,6 +4,7 @@ import { type AppConfig, ConfigModule } from '@callbacks/config';
 import { LoggingModule, OpsModule } from '@callbacks/observability';
 import { DatabaseModule } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
+import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { ApiRedisModule } from './common/api-redis';
 import { RateLimitGuard } from './common/rate-limit.guard';
@@ -24,6 +25,7 @@ export class AppModule {
         DatabaseModule,
         DeliveryQueueModule.register('producer', config),
         ApiRedisModule,
+        AuditModule,
         PartnersModule,
         CallbacksModule,
         NotificationsModule,

@@ -61,6 +61,7 @@ describe('loadConfig', () => {
       circuitOpenMs: 30_000,
       retentionPeriodMs: 30 * 86_400_000,
       retentionSweepIntervalMs: 60_000,
+      auditRetentionPeriodMs: 400 * 86_400_000,
     });
     expect(config.secretsEncryptionKey).toHaveLength(32);
     expect(warnings.join('\n')).toMatch(/SECRETS_ENCRYPTION_KEY is not set/);
@@ -82,6 +83,7 @@ describe('loadConfig', () => {
       ALLOW_INSECURE_CALLBACKS: 'true',
       RETENTION_PERIOD: '12h',
       RETENTION_SWEEP_INTERVAL_MS: '5000',
+      AUDIT_RETENTION_PERIOD: '90d',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -94,6 +96,7 @@ describe('loadConfig', () => {
       allowInsecureCallbacks: true,
       retentionPeriodMs: 43_200_000,
       retentionSweepIntervalMs: 5_000,
+      auditRetentionPeriodMs: 90 * 86_400_000,
     });
     expect(config.secretsEncryptionKey.equals(key)).toBe(true);
     expect(warnings.join('\n')).toMatch(/ALLOW_INSECURE_CALLBACKS=true/);
@@ -182,6 +185,8 @@ describe('loadConfig', () => {
     [{ QUEUE_SHARDS: '65' }, 'QUEUE_SHARDS'],
     [{ RETENTION_PERIOD: '30' }, 'RETENTION_PERIOD'],
     [{ RETENTION_PERIOD: '10ms' }, 'RETENTION_PERIOD'],
+    [{ AUDIT_RETENTION_PERIOD: '400' }, 'AUDIT_RETENTION_PERIOD'],
+    [{ AUDIT_RETENTION_PERIOD: '10ms' }, 'AUDIT_RETENTION_PERIOD'],
     [{ RETENTION_SWEEP_INTERVAL_MS: '1m' }, 'RETENTION_SWEEP_INTERVAL_MS'],
     [{ PUBLIC_BASE_URL: 'ftp://portal.example.com' }, 'PUBLIC_BASE_URL'],
     [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],

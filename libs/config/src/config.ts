@@ -50,6 +50,8 @@ export interface AppConfig {
   retentionPeriodMs: number;
   /** How often the retention sweep runs (in one worker at a time). */
   retentionSweepIntervalMs: number;
+  /** Audit trail entries older than this are deleted by the retention sweep. */
+  auditRetentionPeriodMs: number;
   /** OpenTelemetry tracing is on (an OTLP endpoint is set); the SDK itself reads the OTEL_* variables. */
   tracingEnabled: boolean;
   /** WEBHOOK_TRACEPARENT: webhooks carry a W3C traceparent header (opt-in: it tells partners about our traces). */
@@ -71,6 +73,14 @@ export interface AppConfig {
    * lost Redis) with deliveries in flight has them taken by another worker after about this long.
    */
   deliveryLockMs: number;
+  /** INTAKE_QUEUE_MAX: notifications the API holds at once between receiving and committing them (waiting to commit, or committing); more: 503. */
+  intakeQueueMax: number;
+  /** INTAKE_QUEUE_MAX_BYTES: their payload bytes at most; more: 503. */
+  intakeQueueMaxBytes: number;
+  /** INTAKE_TIMEOUT_MS: how long an intake request waits for its commit before it is answered 503 (and what it wrote is abandoned). */
+  intakeTimeoutMs: number;
+  /** DATABASE_STATEMENT_TIMEOUT_MS: PostgreSQL's statement_timeout for the apps' pools, and how long one waits for a pooled connection. */
+  databaseStatementTimeoutMs: number;
 }
 
 export interface ClientCertificatePaths {
@@ -339,6 +349,7 @@ export function loadConfig(env: Environment): LoadedConfig {
     circuitOpenMs: integer(env, 'CIRCUIT_OPEN_MS', 30_000, 100, 3_600_000),
     retentionPeriodMs: duration(env, 'RETENTION_PERIOD', '30d', 1_000),
     retentionSweepIntervalMs: integer(env, 'RETENTION_SWEEP_INTERVAL_MS', 60_000, 100, 86_400_000),
+    auditRetentionPeriodMs: duration(env, 'AUDIT_RETENTION_PERIOD', '400d', 1_000),
     tracingEnabled,
     webhookTraceparent,
     publicBaseUrl:
@@ -349,6 +360,10 @@ export function loadConfig(env: Environment): LoadedConfig {
     webhookProxyUrl: webhookProxyUrl(env),
     webhookClientCertificate: webhookClientCertificate(env),
     deliveryLockMs: integer(env, 'DELIVERY_LOCK_MS', DEFAULT_DELIVERY_LOCK_MS, 1_000, 3_600_000),
+    intakeQueueMax: integer(env, 'INTAKE_QUEUE_MAX', 10_000, 1, 1_000_000),
+    intakeQueueMaxBytes: integer(env, 'INTAKE_QUEUE_MAX_BYTES', 64 * 1024 * 1024, 256 * 1024, 4 * 1024 * 1024 * 1024),
+    intakeTimeoutMs: integer(env, 'INTAKE_TIMEOUT_MS', 5_000, 100, 60_000),
+    databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
   };
   // One attempt must end inside the lock, even if no renewal gets through, or two workers could send it at once.
   if (config.deliveryLockMs < config.deliveryTimeoutMs + DELIVERY_LOCK_MARGIN_MS)

@@ -17,3 +17,5 @@ export * from './dto/api-public';
 export * from './dto/portal.dto';
 export * from './dto/recovery.dto';
 export * from './dto/callback-transport';
+export * from './dto/audit.dto';
+export * from './skip-reasons';

@@ -25,6 +25,9 @@ export const ERROR_CODES = [
   'method_not_allowed',
   'rate_limited',
   'service_unavailable',
+  // Intake backpressure (503 with Retry-After): the intake queue is full, or the commit passed INTAKE_TIMEOUT_MS.
+  'intake_queue_full',
+  'intake_timeout',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -19,6 +19,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly intakeRejected = new Counter({
+    name: 'webhook_intake_rejected_total',
+    help: 'Intake requests answered 503, by reason: queue_full (INTAKE_QUEUE_MAX or _BYTES) or timeout (INTAKE_TIMEOUT_MS)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly deliveries = new Counter({
     name: 'webhook_deliveries_total',
     help: 'Delivery attempts by type and outcome: delivered, retry_scheduled, failed (for good) or skipped',
@@ -118,7 +125,7 @@ export class Metrics {
 
   readonly retentionDeleted = new Counter({
     name: 'webhook_retention_deleted_total',
-    help: 'Rows deleted by the retention sweep, by kind (notifications, attempts, idempotency_keys, operator_events)',
+    help: 'Rows deleted by the retention sweep, by kind (notifications, attempts, idempotency_keys, operator_events, audit_entries)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

@@ -1,5 +1,6 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ApiKeyEntity } from './entities/api-key.entity';
+import { AuditEntryEntity } from './entities/audit-entry.entity';
 import { CallbackEntity } from './entities/callback.entity';
 import { DeliveryAttemptEntity } from './entities/delivery-attempt.entity';
 import { IdempotencyKeyEntity } from './entities/idempotency-key.entity';
@@ -18,6 +19,7 @@ import { CallbackLifecycle1764500000000 } from './migrations/1764500000000-Callb
 import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSessions';
 import { PortalSessionCredentials1765100000000 } from './migrations/1765100000000-PortalSessionCredentials';
 import { ApiKeyMacFormat1765100000001 } from './migrations/1765100000001-ApiKeyMacFormat';
+import { AuditEntries1765200000000 } from './migrations/1765200000000-AuditEntries';
 import { CallbackTransport1765400000000 } from './migrations/1765400000000-CallbackTransport';
 
 export const ENTITIES = [
@@ -30,6 +32,7 @@ export const ENTITIES = [
   OperatorEventEntity,
   PortalLinkEntity,
   PortalSessionEntity,
+  AuditEntryEntity,
 ];
 export const MIGRATIONS = [
   InitialSchema1764180000000,
@@ -42,11 +45,32 @@ export const MIGRATIONS = [
   PortalSessions1764700000000,
   PortalSessionCredentials1765100000000,
   ApiKeyMacFormat1765100000001,
+  AuditEntries1765200000000,
   CallbackTransport1765400000000,
 ];
 
-/** The one definition of our PostgreSQL connection, used by both apps, the tests and `npm run migrate`. */
-export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {
+/**
+ * Waiting for a pooled connection (or a new one) gives up after this long: the API answers 503
+ * rather than queueing requests behind a stalled database.
+ */
+export const CONNECTION_TIMEOUT_MS = 5_000;
+/** The client gives up on a statement this long after PostgreSQL's statement_timeout would have ended it (a stalled network). */
+const QUERY_TIMEOUT_MARGIN_MS = 5_000;
+
+/**
+ * The timeouts of a pool serving requests: `statement_timeout` ends a statement in PostgreSQL,
+ * `query_timeout` gives up on it in the client when the network stalls and PostgreSQL's answer
+ * never comes. Not for migrations, which may run long.
+ */
+export function poolTimeouts(statementTimeoutMs: number): { statement_timeout: number; query_timeout: number } {
+  return { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS };
+}
+
+/**
+ * The one definition of our PostgreSQL connection, used by both apps, the tests and `npm run migrate`.
+ * `statementTimeoutMs`: the apps' statement timeout (DATABASE_STATEMENT_TIMEOUT_MS); none for migrations.
+ */
+export function dataSourceOptions(databaseUrl: string, poolSize = 10, statementTimeoutMs?: number): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -56,7 +80,11 @@ export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourc
     synchronize: false,
     migrationsRun: false,
     poolSize,
-    extra: { connectionTimeoutMillis: 5_000, application_name: 'partner-callbacks' },
+    extra: {
+      connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+      application_name: 'partner-callbacks',
+      ...(statementTimeoutMs === undefined ? {} : poolTimeouts(statementTimeoutMs)),
+    },
   };
 }
 

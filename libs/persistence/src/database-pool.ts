@@ -1,4 +1,8 @@
 import { Pool } from 'pg';
+import { CONNECTION_TIMEOUT_MS, poolTimeouts } from './data-source';
+
+/** The statement timeout of the hot-path pools when their caller names none (DATABASE_STATEMENT_TIMEOUT_MS's default). */
+const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 
 export interface DatabasePoolOptions {
   /** PostgreSQL's application_name: tells the pools apart in pg_stat_activity. */
@@ -10,6 +14,8 @@ export interface DatabasePoolOptions {
    * PostgreSQL crash loses them (a delivery's attempt record, a callback's outcome bookkeeping).
    */
   synchronousCommit: boolean;
+  /** PostgreSQL's statement_timeout (and the client's query_timeout beyond it); 30 s when not given. */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -21,7 +27,8 @@ export function createDatabasePool(databaseUrl: string, options: DatabasePoolOpt
   const pool = new Pool({
     connectionString: databaseUrl,
     max: options.max,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+    ...poolTimeouts(options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS),
     application_name: options.applicationName,
     ...(options.synchronousCommit ? {} : { options: '-c synchronous_commit=off' }),
   });

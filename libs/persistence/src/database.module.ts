@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { dataSourceOptions } from './data-source';
+import { AuditRepository } from './repositories/audit.repository';
 import { CallbackRepository } from './repositories/callback.repository';
 import { IdempotencyKeyRepository } from './repositories/idempotency-key.repository';
 import { NotificationRepository } from './repositories/notification.repository';
@@ -15,6 +16,7 @@ import { PortalRepository } from './repositories/portal.repository';
  * CallbackOutcomeRepository, are provided by the worker.)
  */
 const REPOSITORIES = [
+  AuditRepository,
   CallbackRepository,
   IdempotencyKeyRepository,
   NotificationRepository,
@@ -29,7 +31,11 @@ const REPOSITORIES = [
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config.databaseUrl, 10), retryAttempts: 2, retryDelay: 1_000 }),
+      useFactory: (config: AppConfig) => ({
+        ...dataSourceOptions(config.databaseUrl, 10, config.databaseStatementTimeoutMs),
+        retryAttempts: 2,
+        retryDelay: 1_000,
+      }),
     }),
   ],
   providers: REPOSITORIES,

@@ -7,3 +7,4 @@ export * from './with-timeout';
 export * from './callback-health';
 export * from './operator-event-queue';
 export * from './job-revival';
+export * from './intake-in-doubt';

@@ -3,11 +3,16 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 /**
  * A TCP proxy on loopback in front of a real service (PostgreSQL, Redis): `cut()` drops every
  * connection and refuses new ones, as when the service or the network goes away; `restore()`
- * accepts connections again. Used by the fault run and by tests that cut a dependency mid-way.
+ * accepts connections again. `pause()` stalls it without closing anything, as a hung network or
+ * a frozen server does: connections stay open and new ones are accepted, but no byte (nor close)
+ * goes through until `resume()`, which then forwards what was held, in order. Used by the fault
+ * run and by tests that cut or stall a dependency mid-way.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private open = true;
+  private paused = false;
+  private held: Array<() => void> = [];
   private server!: Server;
   port = 0;
 
@@ -31,15 +36,37 @@ export class TcpProxy {
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      this.forward(client, upstream);
+      this.forward(upstream, client);
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as { port: number }).port;
   }
 
+  /** Bytes and closes from `from` reach `to`, unless paused: then they wait for resume(). */
+  private forward(from: Socket, to: Socket): void {
+    const pass = (step: () => void): void => {
+      if (this.paused) this.held.push(step);
+      else step();
+    };
+    from.on('data', (chunk: Buffer) => pass(() => to.write(chunk)));
+    from.on('close', () => pass(() => to.destroy()));
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    const held = this.held;
+    this.held = [];
+    for (const step of held) step();
+  }
+
   cut(): void {
+    this.held = [];
+    this.paused = false;
     this.open = false;
     for (const socket of this.sockets) socket.destroy();
   }

@@ -12,6 +12,7 @@ import {
   SigningSecretDto,
   SUPPORTED_NOTIFICATION_TYPE_IDS,
 } from '@callbacks/contracts';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { NotificationTypeParam, PartnerIdParam } from '../common/params';
@@ -51,9 +52,10 @@ export class CallbacksController {
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
     @Body() body: PutCallbackDto,
+    @AuditedBy() origin: AuditOrigin,
     @Res({ passthrough: true }) response: Response,
   ): Promise<CallbackDto> {
-    const result = await this.registerCallback.execute(partnerId, notificationTypeId, body);
+    const result = await this.registerCallback.execute(partnerId, notificationTypeId, body, origin);
     response.status(result.created ? 201 : 200);
     return result.callback;
   }
@@ -81,8 +83,12 @@ export class CallbacksController {
   @ApiParam(TYPE_PARAM)
   @ApiNoContentResponse()
   @ApiProblems(400, 401, 403, 404)
-  delete(@PartnerIdParam() partnerId: string, @NotificationTypeParam('notificationType') notificationTypeId: number): Promise<void> {
-    return this.deleteCallback.execute(partnerId, notificationTypeId);
+  delete(
+    @PartnerIdParam() partnerId: string,
+    @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @AuditedBy() origin: AuditOrigin,
+  ): Promise<void> {
+    return this.deleteCallback.execute(partnerId, notificationTypeId, origin);
   }
 
   @Get(':notificationType/secret')
@@ -93,8 +99,9 @@ export class CallbacksController {
   secret(
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @AuditedBy() origin: AuditOrigin,
   ): Promise<SigningSecretDto> {
-    return this.getSigningSecret.execute(partnerId, notificationTypeId);
+    return this.getSigningSecret.execute(partnerId, notificationTypeId, origin);
   }
 
   @Post(':notificationType/secret/rotate')
@@ -109,8 +116,9 @@ export class CallbacksController {
   rotateSecret(
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationType') notificationTypeId: number,
+    @AuditedBy() origin: AuditOrigin,
   ): Promise<RotatedSigningKeysDto> {
-    return this.rotateSigningSecret.execute(partnerId, notificationTypeId);
+    return this.rotateSigningSecret.execute(partnerId, notificationTypeId, origin);
   }
 
   @Get(':notificationType/public-key')

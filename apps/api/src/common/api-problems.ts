@@ -26,3 +26,18 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
     ),
   );
 }
+
+/**
+ * Documents the 503 of an intake route (backpressure): the intake queue is full (`intake_queue_full`),
+ * the commit did not finish within INTAKE_TIMEOUT_MS (`intake_timeout`), or the database is down
+ * (`service_unavailable`). Nothing is stored, or a retry with the same Idempotency-Key replays it.
+ */
+export function ApiIntakeUnavailable(): MethodDecorator & ClassDecorator {
+  return ApiResponse({
+    status: 503,
+    description:
+      'Backpressure: the intake queue is full (`intake_queue_full`, INTAKE_QUEUE_MAX / INTAKE_QUEUE_MAX_BYTES), the database did not commit within INTAKE_TIMEOUT_MS (`intake_timeout`), or it is unavailable (`service_unavailable`). Nothing was stored, and nothing is delivered unless the request is retried (with an Idempotency-Key the retry replays what was written). Retry after Retry-After seconds.',
+    headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } },
+  });
+}

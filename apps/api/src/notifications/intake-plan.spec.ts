@@ -13,7 +13,7 @@ const item = (fields: Partial<IncomingNotification> = {}): IncomingNotification 
 });
 const keyed = (key: string, fields: Partial<IncomingNotification> = {}) =>
   item({ idempotency: { caller: 'operator', key, field: 'Idempotency-Key' }, ...fields });
-const enabled = { partnerExists: true, enabled: true };
+const enabled = { partnerExists: true, enabled: true, disabledReason: null };
 let ids = 0;
 const newId = () => `id-${++ids}`;
 
@@ -22,8 +22,18 @@ describe('planIntake', () => {
 
   it('writes a notification per item: pending with an enabled callback, skipped without one or with a disabled one', () => {
     const plan = planIntake(
-      [item(), item({ notificationTypeId: 6 }), item({ notificationTypeId: 7, payload: { simulationUniqueId: 'S-1' } })],
-      [enabled, { partnerExists: true, enabled: null }, { partnerExists: true, enabled: false }],
+      [
+        item(),
+        item({ notificationTypeId: 6 }),
+        item({ notificationTypeId: 7, payload: { simulationUniqueId: 'S-1' } }),
+        item({ notificationTypeId: 5, payload: { processUniqueId: 'P-2' } }),
+      ],
+      [
+        enabled,
+        { partnerExists: true, enabled: null, disabledReason: null },
+        { partnerExists: true, enabled: false, disabledReason: 'failing' },
+        { partnerExists: true, enabled: false, disabledReason: 'partner' },
+      ],
       new Map(),
       newId,
     );
@@ -31,6 +41,7 @@ describe('planIntake', () => {
       [0, 'pending', null],
       [1, 'skipped', 'no_callback'],
       [2, 'skipped', 'callback_disabled'],
+      [3, 'skipped', 'callback_paused'],
     ]);
     expect(plan.writes[2].notification).toMatchObject({ processUniqueId: null, simulationUniqueId: 'S-1', idempotency: null });
     expect(plan.outcomes[0]).toEqual({ kind: 'accepted', response: { notificationId: 'id-1', status: 'pending' } });
@@ -40,8 +51,8 @@ describe('planIntake', () => {
     const plan = planIntake(
       [item(), item({ requireCallback: true })],
       [
-        { partnerExists: false, enabled: null },
-        { partnerExists: true, enabled: null },
+        { partnerExists: false, enabled: null, disabledReason: null },
+        { partnerExists: true, enabled: null, disabledReason: null },
       ],
       new Map(),
       newId,

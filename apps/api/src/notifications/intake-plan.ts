@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { NotificationAcceptedDto, NotificationStatus } from '@callbacks/contracts';
+import { disabledSkipReason, type NotificationAcceptedDto, type NotificationStatus } from '@callbacks/contracts';
 import { type AcceptedNotification, callerKey, IDEMPOTENCY_WINDOW_HOURS, type StoredIdempotencyKey } from '@callbacks/persistence';
 import { DomainError } from '../common/domain-error';
 
@@ -38,6 +38,8 @@ export type IntakeOutcome =
 export interface IntakeTarget {
   partnerExists: boolean;
   enabled: boolean | null;
+  /** Why a disabled callback is disabled ("partner", "failing", …); null when enabled or absent. */
+  disabledReason: string | null;
 }
 
 /** A notification to write, and the item it answers. */
@@ -88,7 +90,7 @@ function target(item: IncomingNotification, where: IntakeTarget): { status: Noti
   }
   return {
     status: where.enabled ? 'pending' : 'skipped',
-    reason: where.enabled === null ? 'no_callback' : where.enabled ? null : 'callback_disabled',
+    reason: where.enabled === null ? 'no_callback' : where.enabled ? null : disabledSkipReason(where.disabledReason),
   };
 }
 

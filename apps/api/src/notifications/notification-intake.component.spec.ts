@@ -6,8 +6,10 @@ import { LoggingModule, OpsModule } from '@callbacks/observability';
 import { DatabaseModule } from '@callbacks/persistence';
 import { DeliveryQueueModule } from '@callbacks/queue';
 import { createTestEnvironment, type TestEnvironment, waitUntil } from '@callbacks/testing';
+import { ApiRedisModule } from '../common/api-redis';
 import type { DomainError } from '../common/domain-error';
 import { DeliveryScheduler } from './delivery-scheduler';
+import { IntakeInDoubt } from './intake-in-doubt';
 import { requestHash } from './intake-plan';
 import { type IncomingNotification, NotificationIntake } from './notification-intake';
 
@@ -32,8 +34,9 @@ describe('NotificationIntake (component: idempotency on PostgreSQL)', () => {
         DatabaseModule,
         DeliveryQueueModule.register('producer', config),
         OpsModule,
+        ApiRedisModule,
       ],
-      providers: [NotificationIntake, DeliveryScheduler],
+      providers: [NotificationIntake, DeliveryScheduler, IntakeInDoubt],
     }).compile();
     intake = moduleRef.get(NotificationIntake);
     db = new Pool({ connectionString: environment.databaseUrl, max: 2 });

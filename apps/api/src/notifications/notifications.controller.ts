@@ -17,8 +17,9 @@ import {
   PublishNotificationDto,
   SUPPORTED_NOTIFICATION_TYPE_IDS,
 } from '@callbacks/contracts';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience, callerId, CurrentPrincipal, type Principal } from '../auth/principal';
-import { ApiProblems } from '../common/api-problems';
+import { ApiIntakeUnavailable, ApiProblems } from '../common/api-problems';
 import { DomainError } from '../common/domain-error';
 import { RateLimit } from '../common/rate-limit.guard';
 import { NotificationTypeParam, PartnerIdParam, RawJsonBody, UuidParam } from '../common/params';
@@ -69,6 +70,7 @@ export class NotificationsController {
   })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422, 429)
+  @ApiIntakeUnavailable()
   echo(
     @PartnerIdParam() partnerId: string,
     @NotificationTypeParam('notificationTypeID') notificationTypeId: number,
@@ -106,6 +108,7 @@ export class NotificationsController {
   })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422)
+  @ApiIntakeUnavailable()
   publish(
     @Body() event: PublishNotificationDto,
     @RawJsonBody() rawBody: string,
@@ -133,6 +136,7 @@ export class NotificationsController {
   })
   @ApiAcceptedResponse({ type: NotificationBatchAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 413, 415, 422)
+  @ApiIntakeUnavailable()
   publishBatch(
     @Body() batch: PublishNotificationBatchDto,
     @RawJsonBody() rawBody: string,
@@ -173,7 +177,11 @@ export class NotificationsController {
   @ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })
   @ApiProblems(400, 401, 403, 404, 429)
-  redeliver(@PartnerIdParam() partnerId: string, @UuidParam('notificationId') notificationId: string): Promise<NotificationAcceptedDto> {
-    return this.redeliverNotification.execute(partnerId, notificationId);
+  redeliver(
+    @PartnerIdParam() partnerId: string,
+    @UuidParam('notificationId') notificationId: string,
+    @AuditedBy() origin: AuditOrigin,
+  ): Promise<NotificationAcceptedDto> {
+    return this.redeliverNotification.execute(partnerId, notificationId, origin);
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CallbacksModule } from '../callbacks/callbacks.module';
 import { PartnersModule } from '../partners/partners.module';
 import { DeliveryScheduler } from './delivery-scheduler';
+import { IntakeInDoubt } from './intake-in-doubt';
 import { NotificationIntake } from './notification-intake';
 import { NotificationsController } from './notifications.controller';
 import { RecoveryController } from './recovery.controller';
@@ -18,6 +19,7 @@ import { SendTestNotification } from './use-cases/send-test-notification.use-cas
   controllers: [NotificationsController, RecoveryController],
   providers: [
     DeliveryScheduler,
+    IntakeInDoubt,
     NotificationIntake,
     SendTestNotification,
     PublishNotification,

@@ -146,7 +146,7 @@ export class PortalCallbacksController {
         type: 'body',
         metatype: PutCallbackDto,
       }) as PutCallbackDto;
-      const result = await this.registerCallback.execute(portal.partnerId, notificationTypeId, body);
+      const result = await this.registerCallback.execute(portal.partnerId, notificationTypeId, body, portal.origin);
       redirectTo(response, this.callbacksUrl(portal, result.created ? 'created' : 'saved', notificationTypeId));
     } catch (error) {
       const errors = formErrors(error);
@@ -181,7 +181,7 @@ export class PortalCallbacksController {
     @NotificationTypeParam('notificationType') notificationTypeId: number,
     @Res() response: Response,
   ): Promise<void> {
-    await this.deleteCallback.execute(portal.partnerId, notificationTypeId);
+    await this.deleteCallback.execute(portal.partnerId, notificationTypeId, portal.origin);
     redirectTo(response, this.callbacksUrl(portal, 'deleted', notificationTypeId));
   }
 
@@ -192,7 +192,7 @@ export class PortalCallbacksController {
     @Query('done') done: unknown,
     @Res() response: Response,
   ): Promise<void> {
-    const { signingSecret } = await this.getSigningSecret.execute(portal.partnerId, notificationTypeId);
+    const { signingSecret } = await this.getSigningSecret.execute(portal.partnerId, notificationTypeId, portal.origin);
     sendPage(response, secretPage(portal, findNotificationType(notificationTypeId)!, signingSecret, notice(done)));
   }
 
@@ -212,7 +212,7 @@ export class PortalCallbacksController {
     @NotificationTypeParam('notificationType') notificationTypeId: number,
     @Res() response: Response,
   ): Promise<void> {
-    await this.rotateSigningSecret.execute(portal.partnerId, notificationTypeId);
+    await this.rotateSigningSecret.execute(portal.partnerId, notificationTypeId, portal.origin);
     redirectTo(response, portalPath(portal, `/callbacks/${notificationTypeId}/secret?done=rotated`));
   }
 
@@ -241,7 +241,7 @@ export class PortalCallbacksController {
         { since: state.since, ...(state.until ? { until: state.until } : {}) },
         { type: 'body', metatype: RecoverNotificationsDto },
       ) as RecoverNotificationsDto;
-      await this.recoverNotifications.execute({ partnerId: portal.partnerId, notificationTypeId }, body);
+      await this.recoverNotifications.execute({ partnerId: portal.partnerId, notificationTypeId }, body, portal.origin);
       redirectTo(response, this.callbacksUrl(portal, 'recovering', notificationTypeId));
     } catch (error) {
       const errors = formErrors(error);
@@ -257,14 +257,19 @@ export class PortalCallbacksController {
    */
   private async setEnabled(portal: PortalContext, notificationTypeId: number, enabled: boolean, response: Response): Promise<void> {
     const callback = await this.getCallback.execute(portal.partnerId, notificationTypeId);
-    await this.registerCallback.execute(portal.partnerId, notificationTypeId, {
-      callbackUrl: callback.callbackUrl,
-      headers: callback.headers,
-      enabled,
-      signature: callback.signature,
-      tls: callback.tls,
-      auth: callback.auth ? { ...callback.auth, scope: callback.auth.scope ?? undefined } : null,
-    });
+    await this.registerCallback.execute(
+      portal.partnerId,
+      notificationTypeId,
+      {
+        callbackUrl: callback.callbackUrl,
+        headers: callback.headers,
+        enabled,
+        signature: callback.signature,
+        tls: callback.tls,
+        auth: callback.auth ? { ...callback.auth, scope: callback.auth.scope ?? undefined } : null,
+      },
+      portal.origin,
+    );
     redirectTo(response, this.callbacksUrl(portal, enabled ? 'enabled' : 'disabled', notificationTypeId));
   }
 

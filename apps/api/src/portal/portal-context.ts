@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { FieldError } from '@callbacks/contracts';
+import { auditActor, auditOrigin } from '../audit/audit-trail';
 import { csrfTokenFor, readSessionCookie } from '../auth/portal-session-cookie';
 import type { AuthenticatedRequest } from '../auth/principal';
 import { DomainError } from '../common/domain-error';
@@ -15,9 +16,15 @@ import type { PortalContext } from './views/layout';
 export const Portal = createParamDecorator((_data: unknown, context: ExecutionContext): PortalContext => {
   const request = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
   const partnerId = new PartnerIdPipe().transform(request.params.partnerUniqueID as string);
-  const sessionToken = request.principal?.kind === 'portal' ? readSessionCookie(request) : undefined;
-  const partnerName = request.principal?.kind === 'portal' ? request.principal.partnerName : null;
-  return { partnerId, partnerName, csrfToken: sessionToken ? csrfTokenFor(sessionToken) : '' };
+  const principal = request.principal;
+  if (!principal) throw new Error('Portal used on a route without an Audience');
+  const sessionToken = principal.kind === 'portal' ? readSessionCookie(request) : undefined;
+  return {
+    partnerId,
+    partnerName: principal.kind === 'portal' ? principal.partnerName : null,
+    csrfToken: sessionToken ? csrfTokenFor(sessionToken) : '',
+    origin: auditOrigin(request, auditActor(principal)),
+  };
 });
 
 export function sendPage(response: Response, page: SafeHtml, status = 200): void {

@@ -148,7 +148,7 @@ export class PortalDeliveriesController {
     @UuidParam('notificationId') notificationId: string,
     @Res() response: Response,
   ): Promise<void> {
-    await this.redeliverNotification.execute(portal.partnerId, notificationId);
+    await this.redeliverNotification.execute(portal.partnerId, notificationId, portal.origin);
     redirectTo(response, portalPath(portal, `/deliveries/${notificationId}?done=redelivered`));
   }
 }

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOperation, 
 import type { Request } from 'express';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { PortalLinkDto } from '@callbacks/contracts';
+import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
 import { Audience, CurrentPrincipal, NotForPortalSessions, type Principal } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { PartnerIdParam } from '../common/params';
@@ -33,8 +34,8 @@ export class PortalLinksController {
   @ApiOperation({ summary: 'Create a portal sign-in link for a partner (operator key)', description: DESCRIPTION })
   @ApiCreatedResponse({ type: PortalLinkDto })
   @ApiProblems(400, 401, 403, 404)
-  forOperator(@PartnerIdParam() partnerId: string, @Req() request: Request): Promise<PortalLinkDto> {
-    return this.create(partnerId, null, request);
+  forOperator(@PartnerIdParam() partnerId: string, @AuditedBy() origin: AuditOrigin, @Req() request: Request): Promise<PortalLinkDto> {
+    return this.create(partnerId, null, origin, request);
   }
 
   @Post(':partnerUniqueID/portal-links')
@@ -47,9 +48,10 @@ export class PortalLinksController {
   forPartner(
     @PartnerIdParam() partnerId: string,
     @CurrentPrincipal() principal: Principal,
+    @AuditedBy() origin: AuditOrigin,
     @Req() request: Request,
   ): Promise<PortalLinkDto> {
-    return this.create(partnerId, principal.kind === 'partner' ? principal.apiKeyId : null, request);
+    return this.create(partnerId, principal.kind === 'partner' ? principal.apiKeyId : null, origin, request);
   }
 
   @Delete('admin/partners/:partnerUniqueID/portal-sessions')
@@ -57,16 +59,18 @@ export class PortalLinksController {
   @HttpCode(204)
   @ApiOperation({
     summary: 'End every portal session and unused sign-in link of a partner (operator key)',
-    description: 'Signed-in browsers of the partner are signed out at once; links already used stay used.',
+    description:
+      'Signed-in browsers of the partner are signed out at once; links already used stay used. ' +
+      'Each ended session is written to the audit trail (portal_session_ended).',
   })
   @ApiNoContentResponse()
   @ApiProblems(400, 401, 403, 404)
-  endSessions(@PartnerIdParam() partnerId: string): Promise<void> {
-    return this.endPartnerPortalSessions.execute(partnerId);
+  endSessions(@PartnerIdParam() partnerId: string, @AuditedBy() origin: AuditOrigin): Promise<void> {
+    return this.endPartnerPortalSessions.execute(partnerId, origin);
   }
 
-  private async create(partnerId: string, apiKeyId: string | null, request: Request): Promise<PortalLinkDto> {
-    const link = await this.createPortalLink.execute(partnerId, apiKeyId);
+  private async create(partnerId: string, apiKeyId: string | null, origin: AuditOrigin, request: Request): Promise<PortalLinkDto> {
+    const link = await this.createPortalLink.execute(partnerId, apiKeyId, origin);
     const base = this.config.publicBaseUrl ?? `${request.protocol}://${request.get('host') ?? 'localhost'}`;
     return { url: `${base}/portal/sign-in/${link.token}`, expiresAt: link.expiresAt.toISOString() };
   }

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Param, Post, Req, Res, UseFilters } from '@nes
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
+import { type AuditOrigin, AuditedBy, requestSource } from '../audit/audit-trail';
 import { AuthFailures } from '../auth/auth-failures';
 import { clearSessionCookie, readSessionCookie, setSessionCookie } from '../auth/portal-session-cookie';
 import { Audience, CurrentPrincipal, type Principal } from '../auth/principal';
@@ -53,7 +54,7 @@ export class PortalSessionController {
   async signIn(@Param('token') token: string, @Req() request: Request, @Res() response: Response): Promise<void> {
     refuseUnlessSameOrigin(request);
     this.failures.refuseIfBlocked(request);
-    const result = await this.openPortalLink.execute(token, readSessionCookie(request));
+    const result = await this.openPortalLink.execute(token, requestSource(request), readSessionCookie(request));
     if (result.kind === 'unknown') await this.failures.record(request);
     if (result.kind !== 'signed_in') {
       sendPage(response, linkProblemPage(result.kind), result.kind === 'unknown' ? 404 : 410);
@@ -65,8 +66,9 @@ export class PortalSessionController {
 
   @Post('sign-out')
   @Audience('partner')
-  async signOut(@CurrentPrincipal() principal: Principal, @Res() response: Response): Promise<void> {
-    if (principal.kind === 'portal') await this.endPortalSession.execute(principal.sessionId);
+  async signOut(@CurrentPrincipal() principal: Principal, @AuditedBy() origin: AuditOrigin, @Res() response: Response): Promise<void> {
+    if (principal.kind === 'portal')
+      await this.endPortalSession.execute({ id: principal.sessionId, partnerId: principal.partnerId }, origin);
     clearSessionCookie(response, this.secureCookies);
     redirectTo(response, '/portal/signed-out');
   }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CallbacksModule } from '../callbacks/callbacks.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { PartnersModule } from '../partners/partners.module';
+import { PortalActivityController } from './portal-activity.controller';
 import { PortalCallbacksController } from './portal-callbacks.controller';
 import { PortalDeliveriesController } from './portal-deliveries.controller';
 import { PortalErrorFilter } from './portal-error.filter';
@@ -19,7 +20,13 @@ import { ShowPortalLink } from './use-cases/show-portal-link.use-case';
  */
 @Module({
   imports: [PartnersModule, CallbacksModule, NotificationsModule],
-  controllers: [PortalSessionController, PortalLinksController, PortalCallbacksController, PortalDeliveriesController],
+  controllers: [
+    PortalSessionController,
+    PortalLinksController,
+    PortalCallbacksController,
+    PortalDeliveriesController,
+    PortalActivityController,
+  ],
   providers: [PortalErrorFilter, CreatePortalLink, OpenPortalLink, EndPortalSession, EndPartnerPortalSessions, ShowPortalLink],
 })
 export class PortalModule {}

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { type CallbackRef, notificationTypeName, serializeEnvelope } from '@callbacks/contracts';
+import { type CallbackRef, disabledSkipReason, notificationTypeName, serializeEnvelope } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
 import { type DeliveryContext, DeliveryRepository } from '@callbacks/persistence';
 import { openCallbackHeaders, SecretCipher } from '@callbacks/signing';
@@ -113,7 +113,7 @@ export class DeliverNotification {
     }
     const registration = context.callback;
     if (!registration || !registration.enabled) {
-      const reason = registration ? 'callback_disabled' : 'callback_deleted';
+      const reason = registration ? disabledSkipReason(registration.disabledReason) : 'callback_deleted';
       await this.deliveries.skip(context.notificationId, job.round, reason);
       this.metrics.deliveries.inc({ type: notificationTypeName(context.notificationTypeId), outcome: 'skipped' });
       this.logger.info({ notificationId: context.notificationId, reason }, 'delivery skipped');

@@ -2,7 +2,14 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { DeliveryQueues, deliveryJobId, enqueueDeliveries, redisConnectionOptions, STALLED_TOO_OFTEN } from '@callbacks/queue';
+import {
+  DeliveryQueues,
+  deliveryJobId,
+  enqueueDeliveries,
+  intakeInDoubtKey,
+  redisConnectionOptions,
+  STALLED_TOO_OFTEN,
+} from '@callbacks/queue';
 import { createTestEnvironment, type TestEnvironment } from '@callbacks/testing';
 import { DeliveryProcessor } from '../delivery/delivery.processor';
 import { PeriodicPassRunner } from '../passes/periodic-pass-runner';
@@ -88,6 +95,21 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     for (const id of [overdue, undatedQuiet]) expect(['waiting', 'delayed']).toContain(await jobState(id));
     // Had the pass looked these up, it would have found no job and added one.
     for (const id of [withinGrace, dueLater, undatedRecent]) expect(await jobState(id)).toBe('unknown');
+  });
+
+  it('never enqueues an intake write whose request was answered 503 while its commit was in doubt (listed in Redis)', async () => {
+    const inDoubt = await notification(`now() - interval '3 hours'`);
+    const lost = await notification(`now() - interval '3 hours'`);
+    const redis = await queues.all[0].backend.client;
+    const key = intakeInDoubtKey(environment.config.queuePrefix);
+    await redis.hset(key, inDoubt, JSON.stringify({ notificationId: inDoubt, txid: '1', partnerId, notificationTypeId: 5, test: false }));
+    try {
+      expect(await runPass()).toMatchObject({ scanned: 2, reenqueued: 1 });
+      expect(await jobState(inDoubt)).toBe('unknown');
+      expect(await jobState(lost)).toBe('waiting');
+    } finally {
+      await redis.del(key);
+    }
   });
 
   it('leaves a job that will run alone', async () => {

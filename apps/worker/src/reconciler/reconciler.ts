@@ -15,6 +15,7 @@ import {
   DeliveryQueues,
   type DeliveryToEnqueue,
   enqueueDeliveries,
+  inDoubtAmong,
   reviveJob,
   STALLED_TOO_OFTEN,
   withTimeout,
@@ -120,8 +121,16 @@ export class Reconciler implements PeriodicPass<ReconcileReport> {
         }),
       );
     }
-    await enqueueDeliveries(this.queues, missing);
-    report.reenqueued += missing.length;
+    // Never an intake write whose request was answered 503 while its commit was in doubt: the API deletes it, or a retry adopts it.
+    const redis = await this.queues.all[0].backend.client;
+    const inDoubt = await inDoubtAmong(
+      redis,
+      this.config.queuePrefix,
+      missing.filter((row) => row.round === 0).map((row) => row.notificationId),
+    );
+    const enqueued = missing.filter((row) => !inDoubt.has(row.notificationId));
+    await enqueueDeliveries(this.queues, enqueued);
+    report.reenqueued += enqueued.length;
   }
 
   /**

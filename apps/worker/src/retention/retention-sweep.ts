@@ -2,7 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { Metrics } from '@callbacks/observability';
-import { DatabaseLock, IdempotencyKeyRepository, NotificationRepository, OperatorEventRepository } from '@callbacks/persistence';
+import {
+  AuditRepository,
+  DatabaseLock,
+  IdempotencyKeyRepository,
+  NotificationRepository,
+  OperatorEventRepository,
+} from '@callbacks/persistence';
 import type { PassContext, PeriodicPass } from '../passes/periodic-pass';
 
 /** Rows per statement: each batch is its own short transaction, so row locks last milliseconds. */
@@ -20,13 +26,17 @@ export interface SweepReport {
   idempotencyKeys: number;
   /** Operator events (and their attempts) that ended before the cutoff. */
   operatorEvents: number;
+  /** Audit trail entries written more than AUDIT_RETENTION_PERIOD ago. */
+  auditEntries: number;
   durationMs: number;
 }
 
 /**
  * Deletes what is kept no longer: delivered, failed and skipped notifications unchanged for
  * RETENTION_PERIOD (with their attempts and idempotency keys), idempotency keys whose 24-hour
- * window is over, and operator events that ended before the cutoff. Pending notifications are never touched.
+ * window is over, operator events that ended before the cutoff, and audit trail entries older than
+ * AUDIT_RETENTION_PERIOD (a cutoff of their own: the trail outlives the data it talks about).
+ * Pending notifications are never touched.
  *
  * Every RETENTION_SWEEP_INTERVAL_MS one worker sweeps under a session-level advisory lock: the
  * sweep commits after every batch of BATCH_SIZE rows, taken oldest first from a partial index,
@@ -45,6 +55,7 @@ export class RetentionSweep implements PeriodicPass<SweepReport> {
     private readonly notifications: NotificationRepository,
     private readonly idempotencyKeys: IdempotencyKeyRepository,
     private readonly operatorEvents: OperatorEventRepository,
+    private readonly auditEntries: AuditRepository,
     private readonly logger: PinoLogger,
     private readonly metrics: Metrics,
   ) {
@@ -54,6 +65,7 @@ export class RetentionSweep implements PeriodicPass<SweepReport> {
   async run({ db, signal }: PassContext): Promise<SweepReport> {
     const startedAt = new Date();
     const cutoff = await this.notifications.retentionCutoff(this.config.retentionPeriodMs, db);
+    const auditCutoff = await this.notifications.retentionCutoff(this.config.auditRetentionPeriodMs, db);
     const report: SweepReport = {
       olderThan: cutoff,
       startedAt,
@@ -62,6 +74,7 @@ export class RetentionSweep implements PeriodicPass<SweepReport> {
       attempts: 0,
       idempotencyKeys: 0,
       operatorEvents: 0,
+      auditEntries: 0,
       durationMs: 0,
     };
     try {
@@ -88,11 +101,17 @@ export class RetentionSweep implements PeriodicPass<SweepReport> {
         this.metrics.retentionDeleted.inc({ kind: 'operator_events' }, deleted);
         more = deleted === BATCH_SIZE;
       }
+      for (let more = true; more && !signal.aborted;) {
+        const deleted = await this.auditEntries.deleteBefore(auditCutoff, BATCH_SIZE, db);
+        report.auditEntries += deleted;
+        this.metrics.retentionDeleted.inc({ kind: 'audit_entries' }, deleted);
+        more = deleted === BATCH_SIZE;
+      }
     } finally {
       // The audit line: what went, never a payload. Written for a sweep cut short by an error too.
       report.durationMs = Date.now() - startedAt.getTime();
       const { olderThan, startedAt: _startedAt, ...counts } = report;
-      if (report.notifications > 0 || report.idempotencyKeys > 0 || report.operatorEvents > 0) {
+      if (report.notifications > 0 || report.idempotencyKeys > 0 || report.operatorEvents > 0 || report.auditEntries > 0) {
         this.logger.info(
           { audit: true, action: 'retention_sweep', olderThan: olderThan.toISOString(), ...counts },
           'retention sweep deleted expired data',

@@ -28,7 +28,7 @@ export class RecoveringDto {
   @ApiProperty({
     example: 42,
     description:
-      'Notifications given a new delivery round (same webhook-id): failed, or skipped because the callback was disabled, in the window',
+      'Notifications given a new delivery round (same webhook-id): failed, or skipped while the service had disabled the callback (callback_disabled, not callback_paused), in the window',
   })
   recovering: number;
 }

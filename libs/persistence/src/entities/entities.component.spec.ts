@@ -20,7 +20,7 @@ describe('entities (component: against the migrated schema)', () => {
     await environment.destroy();
   });
 
-  it.each(['operator_events', 'idempotency_keys'])('%s: the entity matches the table exactly', async (table) => {
+  it.each(['operator_events', 'idempotency_keys', 'audit_entries'])('%s: the entity matches the table exactly', async (table) => {
     const { upQueries } = await dataSource.driver.createSchemaBuilder().log();
     const changes = upQueries.map((query) => query.query).filter((sql) => sql.includes(`"${table}"`));
     expect(changes).toEqual([]);

@@ -62,6 +62,7 @@ export class CallbackOutcomeRepository {
       applicationName: 'partner-callbacks-lifecycle',
       max: 2,
       synchronousCommit: false,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
     });
   }
 
@@ -177,8 +178,8 @@ export class CallbackRepository {
    * clears the disabled state and the failure streak; `enabled: false` disables it for "partner",
    * keeping the time it was first disabled so. Returns the row's id and whether it was created.
    */
-  async register(registration: CallbackRegistration): Promise<{ id: string; created: boolean }> {
-    const [row] = (await this.dataSource
+  async register(registration: CallbackRegistration, db: SqlExecutor = this.dataSource): Promise<{ id: string; created: boolean }> {
+    const [row] = (await db
       .query(
         `INSERT INTO callbacks (id, partner_id, notification_type_id, callback_url, headers, headers_encrypted, enabled, signing_secret_encrypted, disabled_reason, disabled_at,
                                 signature_scheme, ed25519_secret_key_encrypted, ed25519_public_key, tls_ca_certificate, auth, auth_client_secret_encrypted)
@@ -234,8 +235,8 @@ export class CallbackRepository {
    * rotations queue on the row); a callback that signs with ed25519 rotates its key pair the same way.
    * Returns the callback's signature scheme, or null when it is gone.
    */
-  async rotateSecret(id: string, rotation: SigningKeysRotation): Promise<SignatureScheme | null> {
-    const [rows] = (await this.dataSource.query(
+  async rotateSecret(id: string, rotation: SigningKeysRotation, db: SqlExecutor = this.dataSource): Promise<SignatureScheme | null> {
+    const [rows] = (await db.query(
       `UPDATE callbacks
           SET previous_signing_secret_encrypted = signing_secret_encrypted, signing_secret_encrypted = $2,
               previous_secret_expires_at = $3, updated_at = now(),
@@ -251,8 +252,19 @@ export class CallbackRepository {
     return rows[0]?.signature_scheme ?? null;
   }
 
-  async delete(id: string): Promise<void> {
-    await this.dataSource.getRepository(CallbackEntity).delete({ id });
+  /** Deletes the callback; false when it was already gone. */
+  async delete(id: string, db: SqlExecutor = this.dataSource): Promise<boolean> {
+    const [, deleted] = (await db.query(`DELETE FROM callbacks WHERE id = $1`, [id])) as [unknown, number];
+    return deleted > 0;
+  }
+
+  /** The callback's URL and enabled flag, its row locked until the caller's transaction ends; null when none is configured. */
+  async lockDestination(callback: CallbackRef, db: SqlExecutor): Promise<{ callbackUrl: string; enabled: boolean } | null> {
+    const [row] = (await db.query(
+      `SELECT callback_url, enabled FROM callbacks WHERE partner_id = $1 AND notification_type_id = $2 FOR UPDATE`,
+      [callback.partnerId, callback.notificationTypeId],
+    )) as Array<{ callback_url: string; enabled: boolean }>;
+    return row ? { callbackUrl: row.callback_url, enabled: row.enabled } : null;
   }
 
   /** Deletes every callback of the partner; returns their types. */

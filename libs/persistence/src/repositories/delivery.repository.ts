@@ -26,6 +26,8 @@ export interface DeliveryContext {
     headers: Record<string, string>;
     headersEncrypted: string | null;
     enabled: boolean;
+    /** Why it is disabled ("partner", "failing", …); null while enabled. */
+    disabledReason: string | null;
     signingSecretEncrypted: string;
     previousSigningSecretEncrypted: string | null;
     previousSecretExpiresAt: Date | null;
@@ -81,6 +83,7 @@ interface ContextRow {
   headers: Record<string, string> | null;
   headers_encrypted: string | null;
   enabled: boolean | null;
+  disabled_reason: string | null;
   signing_secret_encrypted: string | null;
   previous_signing_secret_encrypted: string | null;
   previous_secret_expires_at: Date | null;
@@ -94,8 +97,8 @@ interface ContextRow {
 }
 
 const CONTEXT_COLUMNS = `n.id, n.partner_id, n.notification_type_id, n.test, n.status, n.attempt_count, n.round_attempts,
-  n.delivery_round, n.failed_job_attempts, n.created_at, c.callback_url, c.headers, c.headers_encrypted, c.enabled, c.signing_secret_encrypted,
-  c.previous_signing_secret_encrypted, c.previous_secret_expires_at, c.signature_scheme, c.ed25519_secret_key_encrypted,
+  n.delivery_round, n.failed_job_attempts, n.created_at, c.callback_url, c.headers, c.headers_encrypted, c.enabled, c.disabled_reason,
+  c.signing_secret_encrypted, c.previous_signing_secret_encrypted, c.previous_secret_expires_at, c.signature_scheme, c.ed25519_secret_key_encrypted,
   c.previous_ed25519_secret_key_encrypted, c.previous_ed25519_expires_at, md5(c.tls_ca_certificate) AS tls_ca_hash, c.auth, c.auth_client_secret_encrypted`;
 
 function toContext(row: ContextRow): DeliveryContext {
@@ -119,6 +122,7 @@ function toContext(row: ContextRow): DeliveryContext {
             headers: row.headers ?? {},
             headersEncrypted: row.headers_encrypted,
             enabled: row.enabled ?? false,
+            disabledReason: row.disabled_reason,
             signingSecretEncrypted: row.signing_secret_encrypted ?? '',
             previousSigningSecretEncrypted: row.previous_signing_secret_encrypted,
             previousSecretExpiresAt: row.previous_secret_expires_at,
@@ -227,7 +231,12 @@ export class DeliveryRepository implements OnApplicationShutdown {
   private readonly parks = new Batcher((entries: Array<{ notificationId: string; until: Date }>) => this.parkMany(entries));
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.pool = createDatabasePool(config.databaseUrl, { applicationName: 'partner-callbacks-worker', max: 10, synchronousCommit: false });
+    this.pool = createDatabasePool(config.databaseUrl, {
+      applicationName: 'partner-callbacks-worker',
+      max: 10,
+      synchronousCommit: false,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+    });
   }
 
   /** The notification and its callback; with the payload only for a delivery that holds a slot. */

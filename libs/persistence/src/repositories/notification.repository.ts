@@ -27,6 +27,14 @@ export interface DeletedNotification {
   status: string;
 }
 
+/** The notifications an intake INSERT wrote, and its transaction's id (null when it wrote none). */
+export interface WrittenNotifications {
+  ids: Set<string>;
+  txid: string | null;
+}
+
+export type TransactionStatus = 'committed' | 'aborted' | 'in progress';
+
 export interface DeletedNotifications {
   notifications: DeletedNotification[];
   attempts: number;
@@ -91,7 +99,7 @@ function dueNow(row: DeliveryRow): NotificationDelivery {
 const NEW_DELIVERY_ROUND = `status = 'pending', status_reason = NULL, round_attempts = 0, delivery_round = delivery_round + 1,
   next_attempt_at = now(), updated_at = now()`;
 
-/** Notifications a recovery takes: failed, or skipped because their callback was disabled. */
+/** Failed, or skipped while the service had disabled the callback; never skipped while the partner had paused it (callback_paused). */
 const RECOVERABLE = `(status = 'failed' OR (status = 'skipped' AND status_reason = 'callback_disabled'))`;
 
 /** Filters of the delivery log; each one given narrows it. */
@@ -157,8 +165,8 @@ export class NotificationRepository {
   }
 
   /** A new delivery round for the partner's notification; null when it has none by that id. */
-  async startRound(partnerId: string, notificationId: string): Promise<NotificationDelivery | null> {
-    const [rows] = (await this.dataSource.query(
+  async startRound(partnerId: string, notificationId: string, db: SqlExecutor = this.dataSource): Promise<NotificationDelivery | null> {
+    const [rows] = (await db.query(
       `UPDATE notifications SET ${NEW_DELIVERY_ROUND} WHERE id = $1 AND partner_id = $2 RETURNING ${DELIVERY_COLUMNS}`,
       [notificationId, partnerId],
     )) as [DeliveryRow[], number];
@@ -191,20 +199,20 @@ export class NotificationRepository {
     return rows.map(dueNow);
   }
 
-  /** For each callback, in order: does its partner exist, and is the callback enabled (null: there is none). */
+  /** For each callback, in order: does its partner exist, is the callback enabled (null: there is none), and if not, why. */
   async intakeTargets(
     callbacks: CallbackRef[],
     db: SqlExecutor = this.dataSource,
-  ): Promise<Array<{ partnerExists: boolean; enabled: boolean | null }>> {
+  ): Promise<Array<{ partnerExists: boolean; enabled: boolean | null; disabledReason: string | null }>> {
     const rows = (await db.query(
-      `SELECT p.id IS NOT NULL AS partner_exists, c.enabled
+      `SELECT p.id IS NOT NULL AS partner_exists, c.enabled, c.disabled_reason
          FROM unnest($1::uuid[], $2::smallint[]) WITH ORDINALITY AS i(partner_id, type_id, ord)
          LEFT JOIN partners p ON p.id = i.partner_id
          LEFT JOIN callbacks c ON c.partner_id = i.partner_id AND c.notification_type_id = i.type_id
         ORDER BY i.ord`,
       [callbacks.map((callback) => callback.partnerId), callbacks.map((callback) => callback.notificationTypeId)],
-    )) as Array<{ partner_exists: boolean; enabled: boolean | null }>;
-    return rows.map((row) => ({ partnerExists: row.partner_exists, enabled: row.enabled }));
+    )) as Array<{ partner_exists: boolean; enabled: boolean | null; disabled_reason: string | null }>;
+    return rows.map((row) => ({ partnerExists: row.partner_exists, enabled: row.enabled, disabledReason: row.disabled_reason }));
   }
 
   /**
@@ -212,8 +220,8 @@ export class NotificationRepository {
    * transaction holds is skipped (ON CONFLICT waits for that transaction), and so is its
    * notification; returns the ids written.
    */
-  async insertAccepted(notifications: AcceptedNotification[], db: SqlExecutor = this.dataSource): Promise<Set<string>> {
-    if (notifications.length === 0) return new Set();
+  async insertAccepted(notifications: AcceptedNotification[], db: SqlExecutor = this.dataSource): Promise<WrittenNotifications> {
+    if (notifications.length === 0) return { ids: new Set(), txid: null };
     const column = <T>(value: (notification: AcceptedNotification) => T) => notifications.map(value);
     const written = (await db.query(
       `WITH input AS (
@@ -229,7 +237,7 @@ export class NotificationRepository {
        SELECT id, partner_id, notification_type_id, payload::json, process_unique_id, simulation_unique_id, test, status, status_reason,
               CASE WHEN status = 'pending' THEN now() END
          FROM input WHERE key IS NULL OR id IN (SELECT notification_id FROM keyed)
-       RETURNING id`,
+       RETURNING id, pg_current_xact_id()::text AS txid`,
       [
         column((notification) => notification.id),
         column((notification) => notification.partnerId),
@@ -244,8 +252,34 @@ export class NotificationRepository {
         column((notification) => notification.idempotency?.key ?? null),
         column((notification) => notification.idempotency?.requestHash ?? null),
       ],
-    )) as Array<{ id: string }>;
-    return new Set(written.map((row) => row.id));
+    )) as Array<{ id: string; txid: string }>;
+    return { ids: new Set(written.map((row) => row.id)), txid: written[0]?.txid ?? null };
+  }
+
+  /** What became of transactions, by id (pg_xact_status): committed, aborted, in progress, or null when too old to tell. */
+  async transactionStatuses(txids: string[], db: SqlExecutor = this.dataSource): Promise<Map<string, TransactionStatus | null>> {
+    if (txids.length === 0) return new Map();
+    const rows = (await db.query(`SELECT txid, pg_xact_status(txid::xid8) AS status FROM unnest($1::text[]) AS t(txid)`, [
+      txids,
+    ])) as Array<{
+      txid: string;
+      status: TransactionStatus | null;
+    }>;
+    return new Map(rows.map((row) => [row.txid, row.status]));
+  }
+
+  /**
+   * Deletes notifications an intake request gave up on (answered 503 while their commit was in
+   * doubt), and their idempotency keys, so a retry writes anew. Never enqueued, they have no attempts.
+   */
+  async deleteAbandoned(ids: string[], db: SqlExecutor = this.dataSource): Promise<number> {
+    if (ids.length === 0) return 0;
+    const [, deleted] = (await db.query(
+      `WITH keys AS (DELETE FROM idempotency_keys WHERE notification_id = ANY($1::uuid[]))
+       DELETE FROM notifications WHERE id = ANY($1::uuid[])`,
+      [ids],
+    )) as [unknown, number];
+    return deleted;
   }
 
   /** now() minus `periodMs` by the database's clock (the one that wrote updated_at): what is older has expired. */

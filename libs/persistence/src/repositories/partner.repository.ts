@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { type DataSource, IsNull } from 'typeorm';
+import { type DataSource, type EntityManager, IsNull } from 'typeorm';
 import { ApiKeyEntity } from '../entities/api-key.entity';
 import { PartnerEntity } from '../entities/partner.entity';
 import type { SqlExecutor } from '../sql-executor';
@@ -22,13 +22,15 @@ export class PartnerRepository {
     return this.dataSource.getRepository(PartnerEntity).exists({ where: { id: partnerId } });
   }
 
-  /** A partner with its first API key, in one transaction. */
-  createWithKey(partner: { id: string; name: string }, key: Omit<NewApiKey, 'partnerId'>): Promise<PartnerEntity> {
-    return this.dataSource.transaction(async (manager) => {
-      const created = await manager.save(PartnerEntity, partner);
-      await manager.insert(ApiKeyEntity, { ...key, partnerId: created.id, macFormat: true });
-      return created;
-    });
+  /** A partner with its first API key, in `manager`'s transaction. */
+  async createWithKey(
+    partner: { id: string; name: string },
+    key: Omit<NewApiKey, 'partnerId'>,
+    manager: EntityManager,
+  ): Promise<PartnerEntity> {
+    const created = await manager.save(PartnerEntity, partner);
+    await manager.insert(ApiKeyEntity, { ...key, partnerId: created.id, macFormat: true });
+    return created;
   }
 
   /** Deletes the partner row (what still points at it goes by cascade); returns how many rows went. */
@@ -44,8 +46,13 @@ export class PartnerRepository {
       .findOne({ where: { keyHash, revokedAt: IsNull() }, select: { id: true, partnerId: true } });
   }
 
-  async insertKey(key: NewApiKey): Promise<void> {
-    await this.dataSource.getRepository(ApiKeyEntity).insert({ ...key, macFormat: true });
+  async insertKey(key: NewApiKey, db: SqlExecutor = this.dataSource): Promise<void> {
+    await db.query(`INSERT INTO api_keys (id, partner_id, key_hash, key_prefix, mac_format) VALUES ($1, $2, $3, $4, true)`, [
+      key.id,
+      key.partnerId,
+      key.keyHash,
+      key.keyPrefix,
+    ]);
   }
 
   /** The hashes of every active old-format key (issued before keys carried a MAC). */
@@ -58,7 +65,7 @@ export class PartnerRepository {
 
   /** Revokes an active key of the partner; false when there is none. */
   async revokeKey(partnerId: string, apiKeyId: string, db: SqlExecutor = this.dataSource): Promise<boolean> {
-    const [, revoked] = (await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND partner_id = $2 AND revoked_at IS NULL', [
+    const [, revoked] = (await db.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND partner_id = $2 AND revoked_at IS NULL`, [
       apiKeyId,
       partnerId,
     ])) as [unknown, number];

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type DataSource, LessThan } from 'typeorm';
 import { PortalLinkEntity } from '../entities/portal-link.entity';
-import { PortalSessionEntity } from '../entities/portal-session.entity';
 import type { SqlExecutor } from '../sql-executor';
 
 /** The signed-in partner of a live session. */
@@ -22,8 +21,16 @@ export interface ActivePortalSession {
 export class PortalRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async insertLink(link: { tokenHash: string; partnerId: string; apiKeyId: string | null; expiresAt: Date }): Promise<void> {
-    await this.dataSource.getRepository(PortalLinkEntity).insert({ ...link, usedAt: null });
+  async insertLink(
+    link: { tokenHash: string; partnerId: string; apiKeyId: string | null; expiresAt: Date },
+    db: SqlExecutor = this.dataSource,
+  ): Promise<void> {
+    await db.query(`INSERT INTO portal_links (token_hash, partner_id, api_key_id, expires_at) VALUES ($1, $2, $3, $4)`, [
+      link.tokenHash,
+      link.partnerId,
+      link.apiKeyId,
+      link.expiresAt,
+    ]);
   }
 
   async deleteLinksExpiredBefore(before: Date): Promise<void> {
@@ -92,8 +99,10 @@ export class PortalRepository {
       : null;
   }
 
-  async deleteSession(sessionId: string): Promise<void> {
-    await this.dataSource.getRepository(PortalSessionEntity).delete({ id: sessionId });
+  /** Deletes the session; false when it was already gone. */
+  async deleteSession(sessionId: string, db: SqlExecutor = this.dataSource): Promise<boolean> {
+    const [, deleted] = (await db.query(`DELETE FROM portal_sessions WHERE id = $1`, [sessionId])) as [unknown, number];
+    return deleted > 0;
   }
 
   /**

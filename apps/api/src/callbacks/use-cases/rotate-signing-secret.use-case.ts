@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import type { RotatedSigningKeysDto } from '@callbacks/contracts';
 import { CallbackRepository } from '@callbacks/persistence';
 import { generateEd25519KeyPair, generateSigningSecret } from '@callbacks/signing';
+import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
 import { SecretVault } from '../../common/secret-vault';
 import { CallbackLookup, callbackNotFound } from '../callback-lookup';
 
@@ -20,22 +23,42 @@ export const PREVIOUS_SECRET_GRACE_MS = 24 * 60 * 60 * 1000;
 @Injectable()
 export class RotateSigningSecret {
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditTrail,
     private readonly lookup: CallbackLookup,
     private readonly vault: SecretVault,
     private readonly callbacks: CallbackRepository,
   ) {}
 
-  async execute(partnerId: string, notificationTypeId: number): Promise<RotatedSigningKeysDto> {
+  async execute(partnerId: string, notificationTypeId: number, origin: AuditOrigin): Promise<RotatedSigningKeysDto> {
     const callback = await this.lookup.require(partnerId, notificationTypeId);
     const signingSecret = generateSigningSecret();
     const keyPair = generateEd25519KeyPair();
-    const scheme = await this.callbacks.rotateSecret(callback.id, {
-      signingSecretEncrypted: this.vault.seal(signingSecret),
-      ed25519SecretKeyEncrypted: this.vault.seal(keyPair.secretKey),
-      ed25519PublicKey: keyPair.publicKey,
-      previousExpiresAt: new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS),
+    const previousExpiresAt = new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS);
+    const scheme = await this.dataSource.transaction(async (manager) => {
+      const rotated = await this.callbacks.rotateSecret(
+        callback.id,
+        {
+          signingSecretEncrypted: this.vault.seal(signingSecret),
+          ed25519SecretKeyEncrypted: this.vault.seal(keyPair.secretKey),
+          ed25519PublicKey: keyPair.publicKey,
+          previousExpiresAt,
+        },
+        manager,
+      );
+      if (rotated === null) throw callbackNotFound(partnerId, notificationTypeId);
+      await this.audit.record(
+        origin,
+        {
+          action: 'signing_secret_rotated',
+          partnerId,
+          target: `notification_type:${notificationTypeId}`,
+          details: { signatureScheme: rotated, previousValidUntil: previousExpiresAt.toISOString() },
+        },
+        manager,
+      );
+      return rotated;
     });
-    if (scheme === null) throw callbackNotFound(partnerId, notificationTypeId);
     return scheme === 'hmac' ? { signingSecret } : { signingSecret, publicKey: keyPair.publicKey };
   }
 }

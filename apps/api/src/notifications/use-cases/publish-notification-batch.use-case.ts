@@ -64,6 +64,7 @@ export class PublishNotificationBatch {
     const outcomes = await this.intake.acceptAll(incoming);
     const results = outcomes.map((outcome, index) => {
       if (outcome.kind === 'accepted') return outcome.response;
+      if (outcome.kind === 'failed') throw outcome.error;
       if (outcome.kind !== 'refused') throw new Error(`notification ${index} of the batch was not accepted: ${outcome.kind}`);
       const { status, code, detail, errors: fieldErrors } = outcome.error;
       throw new DomainError(

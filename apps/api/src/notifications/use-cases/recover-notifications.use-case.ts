@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { MAX_RECOVERY_NOTIFICATIONS, notificationTypeName, type RecoverNotificationsDto, type RecoveringDto } from '@callbacks/contracts';
 import { Metrics } from '@callbacks/observability';
 import { CallbackRepository, type NotificationDelivery, NotificationRepository } from '@callbacks/persistence';
+import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
 import { CallbackLookup } from '../../callbacks/callback-lookup';
 import { DomainError } from '../../common/domain-error';
 import { PartnerLookup } from '../../partners/partner-lookup';
@@ -17,7 +18,8 @@ export type RecoveryScope = { partnerId: string; notificationTypeId: number } | 
  * "Recover since": a new delivery round (same webhook-id) for every recoverable notification of
  * the scope's enabled callbacks accepted in [since, until). One UPDATE … RETURNING in a
  * transaction takes the rows: a second call while the first runs finds them pending and takes
- * none, and a window with more than MAX_RECOVERY_NOTIFICATIONS rolls back (422), storing nothing.
+ * none, and a window with more than MAX_RECOVERY_NOTIFICATIONS rolls back (422), storing nothing
+ * (its audit entry, written in the same transaction, included).
  */
 @Injectable()
 export class RecoverNotifications {
@@ -30,12 +32,13 @@ export class RecoverNotifications {
     private readonly partners: PartnerLookup,
     private readonly scheduler: DeliveryScheduler,
     private readonly metrics: Metrics,
+    private readonly audit: AuditTrail,
   ) {}
 
-  async execute(scope: RecoveryScope, body: RecoverNotificationsDto): Promise<RecoveringDto> {
+  async execute(scope: RecoveryScope, body: RecoverNotificationsDto, origin: AuditOrigin): Promise<RecoveringDto> {
     const window = this.window(body);
     const types = await this.enabledTypes(scope);
-    const rows = types.length === 0 ? [] : await this.startRounds(scope.partnerId, types, window);
+    const rows = await this.startRounds(scope, types, window, origin);
     await this.scheduler.scheduleMany(rows);
     this.metrics.recoveryRequests.inc({ scope: scope.notificationTypeId === null ? 'partner' : 'callback' });
     for (const typeId of types) {
@@ -75,9 +78,17 @@ export class RecoverNotifications {
   }
 
   /** In a transaction: a window with more than MAX_RECOVERY_NOTIFICATIONS rolls back. */
-  private startRounds(partnerId: string, types: number[], window: { since: Date; until: Date | null }): Promise<NotificationDelivery[]> {
+  private startRounds(
+    scope: RecoveryScope,
+    types: number[],
+    window: { since: Date; until: Date | null },
+    origin: AuditOrigin,
+  ): Promise<NotificationDelivery[]> {
     return this.dataSource.transaction(async (manager) => {
-      const rows = await this.notifications.startRecoveryRounds(partnerId, types, window, MAX_RECOVERY_NOTIFICATIONS + 1, manager);
+      const rows =
+        types.length === 0
+          ? []
+          : await this.notifications.startRecoveryRounds(scope.partnerId, types, window, MAX_RECOVERY_NOTIFICATIONS + 1, manager);
       if (rows.length > MAX_RECOVERY_NOTIFICATIONS) {
         throw new DomainError(
           422,
@@ -85,6 +96,21 @@ export class RecoverNotifications {
           `more than ${MAX_RECOVERY_NOTIFICATIONS} notifications to recover in this window; narrow it (a later since, or an until) and call again`,
         );
       }
+      await this.audit.record(
+        origin,
+        {
+          action: 'notifications_recovered',
+          partnerId: scope.partnerId,
+          target: scope.notificationTypeId === null ? `partner:${scope.partnerId}` : `notification_type:${scope.notificationTypeId}`,
+          details: {
+            since: window.since.toISOString(),
+            until: window.until?.toISOString() ?? null,
+            notificationTypeIds: types,
+            recovering: rows.length,
+          },
+        },
+        manager,
+      );
       return rows;
     });
   }

@@ -6,6 +6,7 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { SUPPORTED_NOTIFICATION_TYPE_IDS } from '@callbacks/contracts';
 import { CallbackRepository, OperatorEventRepository, PartnerRepository, PortalRepository } from '@callbacks/persistence';
 import { callbackKeys, withTimeout } from '@callbacks/queue';
+import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
 import { AccessRevocations } from '../../auth/access-revocations';
 import { ApiRedis } from '../../common/api-redis';
 import { NotificationEraser } from '../../erasure/notification-eraser';
@@ -34,21 +35,40 @@ export class ErasePartner {
     private readonly revocations: AccessRevocations,
     private readonly eraser: NotificationEraser,
     private readonly redis: ApiRedis,
+    private readonly auditTrail: AuditTrail,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('ErasePartner');
   }
 
-  async execute(partnerId: string): Promise<void> {
+  async execute(partnerId: string, origin: AuditOrigin): Promise<void> {
     await this.partners.require(partnerId);
-    const { apiKeys, callbackTypes, portalSessions, operatorEvents } = await this.dataSource.transaction(async (manager) => ({
-      apiKeys: await this.partnerRows.deleteKeys(partnerId, manager),
-      callbackTypes: await this.callbacks.deleteOfPartner(partnerId, manager),
-      // Portal sign-in links and sessions end with the keys: the portal answers as to a stranger from now on.
-      portalSessions: await this.portal.deleteAllOfPartner(partnerId, manager),
-      // Operator events name the partner (never a payload): they go too, with their attempts.
-      operatorEvents: await this.operatorEventRows.deleteOfPartner(partnerId, manager),
-    }));
+    const { apiKeys, callbackTypes, portalSessions, operatorEvents } = await this.dataSource.transaction(async (manager) => {
+      const deleted = {
+        apiKeys: await this.partnerRows.deleteKeys(partnerId, manager),
+        callbackTypes: await this.callbacks.deleteOfPartner(partnerId, manager),
+        // Portal sign-in links and sessions end with the keys: the portal answers as to a stranger from now on.
+        portalSessions: await this.portal.deleteAllOfPartner(partnerId, manager),
+        // Operator events name the partner (never a payload): they go too, with their attempts.
+        operatorEvents: await this.operatorEventRows.deleteOfPartner(partnerId, manager),
+      };
+      // The audit trail keeps the partner's entries (ids only, no personal data) and gains this one.
+      await this.auditTrail.record(
+        origin,
+        {
+          action: 'partner_erased',
+          partnerId,
+          target: `partner:${partnerId}`,
+          details: {
+            revokedApiKeyIds: deleted.apiKeys,
+            deletedCallbackTypes: deleted.callbackTypes,
+            endedPortalSessions: deleted.portalSessions,
+          },
+        },
+        manager,
+      );
+      return deleted;
+    });
     // Every API process forgets the keys before anything else: from here on no replica accepts them.
     await this.revocations.publish({ apiKeyIds: apiKeys, partnerId });
     const audit = { action: 'partner_erased', partnerId };

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PartnerRepository, PortalRepository } from '@callbacks/persistence';
+import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
 import { AccessRevocations } from '../../auth/access-revocations';
 import { DomainError } from '../../common/domain-error';
 import { PartnerLookup } from '../partner-lookup';
@@ -15,13 +16,26 @@ export class RevokeApiKey {
     private readonly partnerRows: PartnerRepository,
     private readonly portal: PortalRepository,
     private readonly revocations: AccessRevocations,
+    private readonly audit: AuditTrail,
   ) {}
 
-  async execute(partnerId: string, apiKeyId: string): Promise<void> {
+  async execute(partnerId: string, apiKeyId: string, origin: AuditOrigin): Promise<void> {
     await this.partners.require(partnerId);
     const revoked = await this.dataSource.transaction(async (manager) => {
       if (!(await this.partnerRows.revokeKey(partnerId, apiKeyId, manager))) return false;
-      await this.portal.endOfApiKey(apiKeyId, manager);
+      await this.audit.record(origin, { action: 'api_key_revoked', partnerId, target: `api_key:${apiKeyId}` }, manager);
+      // The portal sessions the key's links started end with it, each an entry of its own.
+      for (const sessionId of await this.portal.endOfApiKey(apiKeyId, manager))
+        await this.audit.record(
+          origin,
+          {
+            action: 'portal_session_ended',
+            partnerId,
+            target: `portal_session:${sessionId}`,
+            details: { reason: 'api_key_revoked', apiKeyId },
+          },
+          manager,
+        );
       return true;
     });
     if (!revoked) throw DomainError.notFound('api_key_not_found', `partner ${partnerId} has no active API key ${apiKeyId}`);

@@ -1,12 +1,31 @@
 import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { PortalRepository } from '@callbacks/persistence';
+import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
 
-/** Signing out deletes the session row: the cookie, wherever a copy of it is, stops working. */
+/** Signing out deletes the session row: the cookie, wherever a copy of it is, stops working. Audited in the same transaction. */
 @Injectable()
 export class EndPortalSession {
-  constructor(private readonly portal: PortalRepository) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly portal: PortalRepository,
+    private readonly audit: AuditTrail,
+  ) {}
 
-  async execute(sessionId: string): Promise<void> {
-    await this.portal.deleteSession(sessionId);
+  async execute(session: { id: string; partnerId: string }, origin: AuditOrigin): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      if (!(await this.portal.deleteSession(session.id, manager))) return;
+      await this.audit.record(
+        origin,
+        {
+          action: 'portal_session_ended',
+          partnerId: session.partnerId,
+          target: `portal_session:${session.id}`,
+          details: { reason: 'sign_out' },
+        },
+        manager,
+      );
+    });
   }
 }

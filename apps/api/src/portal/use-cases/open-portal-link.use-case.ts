@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PortalRepository } from '@callbacks/persistence';
+import { AuditTrail, type RequestSource } from '../../audit/audit-trail';
 import { CredentialMac } from '../../auth/credential-mac';
 import { UnknownCredentials } from '../../auth/unknown-credentials';
 import { generatePortalToken, hashPortalToken, isPortalToken, PORTAL_SESSION_TTL_MS } from '../../auth/portal-session-cookie';
@@ -15,19 +16,21 @@ export type OpenPortalLinkResult =
 /**
  * Trades a sign-in link for a session, once: marking the link used and creating the session is one
  * transaction, and only an unused, unexpired link is marked. The browser's previous session and
- * expired sessions are deleted here too.
+ * expired sessions are deleted here too. The session's start is audited in the same transaction, the
+ * new session its actor.
  */
 @Injectable()
 export class OpenPortalLink {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly portal: PortalRepository,
+    private readonly audit: AuditTrail,
     private readonly mac: CredentialMac,
     private readonly unknown: UnknownCredentials,
   ) {}
 
   /** `previousSessionToken`: the browser's current session, if any; a new sign-in ends it. */
-  async execute(token: string, previousSessionToken?: string): Promise<OpenPortalLinkResult> {
+  async execute(token: string, source: RequestSource, previousSessionToken?: string): Promise<OpenPortalLinkResult> {
     if (!isPortalToken(this.mac, 'portal-link', token)) return { kind: 'unknown' };
     const tokenHash = hashPortalToken(token);
     if (this.unknown.has(tokenHash)) return { kind: 'unknown' };
@@ -40,16 +43,22 @@ export class OpenPortalLink {
       }
       const { partnerId, apiKeyId } = claimed;
       const sessionToken = generatePortalToken(this.mac, 'portal-session');
+      const sessionId = randomUUID();
       await this.portal.deleteExpiredSessionsAnd(hashPortalToken(previousSessionToken ?? ''), manager);
       await this.portal.insertSession(
         {
-          id: randomUUID(),
+          id: sessionId,
           tokenHash: hashPortalToken(sessionToken),
           partnerId,
           apiKeyId,
           // From sign-in, never renewed: the cookie's Max-Age says the same.
           expiresAt: new Date(Date.now() + PORTAL_SESSION_TTL_MS),
         },
+        manager,
+      );
+      await this.audit.record(
+        { actor: { kind: 'portal_session', id: sessionId }, ...source },
+        { action: 'portal_session_started', partnerId, target: `portal_session:${sessionId}` },
         manager,
       );
       return { kind: 'signed_in', sessionToken, partnerId };

@@ -1,22 +1,25 @@
 import type { FieldError } from '@callbacks/contracts';
+import type { AuditOrigin } from '../../audit/audit-trail';
 import { CSRF_FIELD } from '../../auth/portal-session-cookie';
 import { html, type HtmlValue, type SafeHtml } from './html';
 
-/** What every signed-in page needs: whose portal it is (named on every page) and the session's CSRF token for its forms. */
+/** What every signed-in page needs: whose portal it is (named on every page), the session's CSRF token for its forms, and who is acting (for the audit trail). */
 export interface PortalContext {
   partnerId: string;
   /** The signed-in partner's name; null when the page is opened with a key rather than a session. */
   partnerName: string | null;
   csrfToken: string;
+  origin: AuditOrigin;
 }
 
-export type PortalSection = 'overview' | 'callbacks' | 'echo' | 'deliveries';
+export type PortalSection = 'overview' | 'callbacks' | 'echo' | 'deliveries' | 'activity';
 
 const SECTIONS: Array<{ section: PortalSection; label: string; path: string }> = [
   { section: 'overview', label: 'Overview', path: '' },
   { section: 'callbacks', label: 'Callbacks', path: '/callbacks' },
   { section: 'echo', label: 'Test echo', path: '/echo' },
   { section: 'deliveries', label: 'Delivery log', path: '/deliveries' },
+  { section: 'activity', label: 'Activity', path: '/activity' },
 ];
 
 export function portalPath(context: PortalContext, path = ''): string {
