@@ -6,29 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { TestReceiver } from '@callbacks/testing';
-import { launchChromium, listenForBrowser } from './support/browser';
+import { containsText, eventually, hasText, launchChromium, listenForBrowser, openAndSignIn } from './support/browser';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
 /** `PORTAL_SCREENSHOTS_DIR=docs/portal` regenerates the README's screenshots. */
 const SCREENSHOTS = process.env.PORTAL_SCREENSHOTS_DIR ?? join(__dirname, '..', 'test-output', 'portal');
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** Retries an assertion on the page until it holds (playwright-core has no web-first assertions). */
-async function eventually(assertion: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-const hasText = (locator: Locator, text: string) =>
-  eventually(async () => expect((await locator.innerText({ timeout: 2_000 })).trim()).toBe(text));
-const containsText = (locator: Locator, text: string) =>
-  eventually(async () => expect(await locator.innerText({ timeout: 2_000 })).toContain(text));
 const hasCount = (locator: Locator, count: number) => eventually(async () => expect(await locator.count()).toBe(count));
 const hasAttribute = (locator: Locator, name: string, value: string) =>
   eventually(async () => expect(await locator.getAttribute(name, { timeout: 2_000 })).toBe(value));
@@ -84,16 +68,6 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     expect(page.url()).toBe(`${baseUrl}/portal/${partner.partnerUniqueId}`);
     const [cookie] = await context.cookies();
     return { context, page, cookie: cookie.value };
-  }
-
-  /** Opens a link (a page naming the partner, nothing used yet) and presses its "Sign in" button. */
-  async function openAndSignIn(page: Page, url: string, partnerName: string): Promise<void> {
-    const opened = await page.goto(url);
-    expect(opened?.status()).toBe(200);
-    await hasText(page.locator('.partner-name'), partnerName);
-    expect(await page.context().cookies()).toEqual([]);
-    await Promise.all([page.waitForURL(/\/portal\/[0-9a-f-]{36}$/), page.getByRole('button', { name: 'Sign in' }).click()]);
-    await hasText(page.locator('.signed-in strong'), partnerName);
   }
 
   async function reloadUntilVisible(page: Page, locator: Locator, timeoutMs = 15_000): Promise<void> {
