@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { AuditPageDto } from '@callbacks/contracts';
 import { csrfTokenFor } from '../src/auth/portal-session-cookie';
 import { ADMIN, type ApiTestApp, expectProblem, startApiTestApp } from './api-test-app';
 
@@ -95,6 +96,20 @@ describe('portal links and sessions (API)', () => {
     const secondCookie = (second.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
     expectProblem(await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', cookie), 401, 'unauthorized');
     await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', secondCookie).expect(200);
+    // The audit trail says so: the first session ended, the new one its actor.
+    const { body: trail } = await api.http.get('/admin/audit').query({ partnerUniqueId: partner.partnerUniqueId }).set(ADMIN).expect(200);
+    const sessions = (trail as AuditPageDto).items.filter((entry) => entry.action.startsWith('portal_session_'));
+    expect(sessions.map(({ action, actor, target, details }) => ({ action, actor, target, details }))).toEqual([
+      { action: 'portal_session_started', actor: sessions[0].actor, target: `portal_session:${sessions[0].actor.id}`, details: {} },
+      {
+        action: 'portal_session_ended',
+        actor: sessions[2].actor,
+        target: `portal_session:${sessions[0].actor.id}`,
+        details: { reason: 'signed_in_again' },
+      },
+      { action: 'portal_session_started', actor: sessions[2].actor, target: `portal_session:${sessions[2].actor.id}`, details: {} },
+    ]);
+    expect(sessions[2].actor.id).not.toBe(sessions[0].actor.id);
     // After 8 hours the session is over, whatever the cookie says.
     await api.dataSource.query(`UPDATE portal_sessions SET expires_at = now() - interval '1 second' WHERE partner_id = $1`, [
       partner.partnerUniqueId,

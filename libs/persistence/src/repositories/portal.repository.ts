@@ -68,9 +68,18 @@ export class PortalRepository {
     return known ? { usedAt: known.used_at, expired: known.expired, partnerName: known.partner_name } : null;
   }
 
-  /** Deletes expired sessions and the session with this token's hash (a browser's previous one). */
-  async deleteExpiredSessionsAnd(tokenHash: string, db: SqlExecutor = this.dataSource): Promise<void> {
-    await db.query(`DELETE FROM portal_sessions WHERE expires_at <= now() OR token_hash = $1`, [tokenHash]);
+  /**
+   * Deletes expired sessions and the session with this token's hash (a browser's previous one);
+   * returns the latter when it was still live (null: none, or it had expired).
+   */
+  async deleteExpiredSessionsAnd(tokenHash: string, db: SqlExecutor = this.dataSource): Promise<{ id: string; partnerId: string } | null> {
+    const [deleted] = (await db.query(
+      `DELETE FROM portal_sessions WHERE expires_at <= now() OR token_hash = $1
+        RETURNING id, partner_id, (token_hash = $1 AND expires_at > now()) AS previous`,
+      [tokenHash],
+    )) as [Array<{ id: string; partner_id: string; previous: boolean }>, number];
+    const previous = deleted.find((session) => session.previous);
+    return previous ? { id: previous.id, partnerId: previous.partner_id } : null;
   }
 
   async insertSession(

@@ -44,7 +44,19 @@ export class OpenPortalLink {
       const { partnerId, apiKeyId } = claimed;
       const sessionToken = generatePortalToken(this.mac, 'portal-session');
       const sessionId = randomUUID();
-      await this.portal.deleteExpiredSessionsAnd(hashPortalToken(previousSessionToken ?? ''), manager);
+      const origin = { actor: { kind: 'portal_session' as const, id: sessionId }, ...source };
+      const previous = await this.portal.deleteExpiredSessionsAnd(hashPortalToken(previousSessionToken ?? ''), manager);
+      if (previous)
+        await this.audit.record(
+          origin,
+          {
+            action: 'portal_session_ended',
+            partnerId: previous.partnerId,
+            target: `portal_session:${previous.id}`,
+            details: { reason: 'signed_in_again' },
+          },
+          manager,
+        );
       await this.portal.insertSession(
         {
           id: sessionId,
@@ -56,11 +68,7 @@ export class OpenPortalLink {
         },
         manager,
       );
-      await this.audit.record(
-        { actor: { kind: 'portal_session', id: sessionId }, ...source },
-        { action: 'portal_session_started', partnerId, target: `portal_session:${sessionId}` },
-        manager,
-      );
+      await this.audit.record(origin, { action: 'portal_session_started', partnerId, target: `portal_session:${sessionId}` }, manager);
       return { kind: 'signed_in', sessionToken, partnerId };
     });
     if (result.kind === 'unknown') this.unknown.add(tokenHash);
