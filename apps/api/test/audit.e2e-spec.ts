@@ -256,3 +256,33 @@ describe('audit trail (API)', () => {
     expectProblem(await api.http.get('/admin/audit'), 401, 'unauthorized');
   });
 });
+
+describe('audit trail: the source address and TRUST_PROXY', () => {
+  let trusting: ApiTestApp;
+  let direct: ApiTestApp;
+
+  beforeAll(async () => {
+    [trusting, direct] = await Promise.all([startApiTestApp({ TRUST_PROXY: 'loopback' }), startApiTestApp()]);
+  });
+  afterAll(() => Promise.all([trusting?.close(), direct?.close()]));
+
+  /** Issues a key through a "load balancer" naming the client 203.0.113.9; returns the entry's sourceAddress. */
+  async function sourceAddressOfKeyIssued(api: ApiTestApp): Promise<string | null> {
+    const partner = await api.createPartner();
+    const { body: key } = await api.http
+      .post(`/admin/partners/${partner.partnerUniqueId}/api-keys`)
+      .set(ADMIN)
+      .set('X-Forwarded-For', '203.0.113.9')
+      .expect(201);
+    const entries = await allEntries(api, { partnerUniqueId: partner.partnerUniqueId });
+    return entries.find((entry) => entry.target === `api_key:${key.apiKeyId as string}`)!.sourceAddress;
+  }
+
+  it('is the client that X-Forwarded-For names when the connection comes from a trusted proxy', async () => {
+    expect(await sourceAddressOfKeyIssued(trusting)).toBe('203.0.113.9');
+  });
+
+  it("is the connection's own address without TRUST_PROXY, whatever X-Forwarded-For says", async () => {
+    expect(await sourceAddressOfKeyIssued(direct)).toMatch(/127\.0\.0\.1|::1/);
+  });
+});
