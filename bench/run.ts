@@ -25,6 +25,7 @@ import Redis from 'ioredis';
 import { Pool } from 'undici';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
 import { ChildApp, freePort, LocalRedisCluster } from '@callbacks/testing';
+import { forgedTokensPhase } from './forged-tokens';
 import { type ClockOffset, clockOffset, type LatencySummary, now, RssSampler, summarize } from './measures';
 import type { ParkedBacklogRow } from './parked-backlog';
 import { type OrderingRun, orderingPhase } from './ordering';
@@ -38,8 +39,11 @@ const DELIVERY_TIMEOUT_MS = 5_000;
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_DRAIN_ONLY=1: the ceiling, intake and drain rows only (a quick check of the worker's throughput). */
 const DRAIN_ONLY = process.env.BENCH_DRAIN_ONLY === '1';
-/** BENCH_PHASES=ordering,endToEnd.partner1MaxInFlight50: the ceiling and these phases only. */
-const ONLY_PHASES = process.env.BENCH_PHASES?.split(',').filter(Boolean) ?? null;
+/** BENCH_PHASES=ordering,forgedTokens,…: the ceiling and these phases only (BenchPhase names). */
+const ONLY_PHASES =
+  process.env.BENCH_PHASES?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean) ?? null;
 /** The flags `npm run start:worker` uses (see package.json): a bounded heap for the worker. */
 const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=8')
   .split(' ')
@@ -566,6 +570,7 @@ const PHASES: BenchPhase[] = [
   isolationPhase,
   ...(process.env.BENCH_PARKED === '0' ? [] : [parkedBacklogPhase]),
   orderingPhase,
+  forgedTokensPhase,
   ...(CLUSTER_SHARDS.length > 0 ? [clusterPhase] : []),
 ];
 
@@ -616,6 +621,8 @@ async function main(): Promise<void> {
       DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
       RETRY_SCHEDULE: '1s,5s,30s',
       RECONCILE_INTERVAL_MS: '60000',
+      // The forged-tokens row sends each forged token from its own X-Forwarded-For address (a spread-out attack).
+      TRUST_PROXY: 'loopback',
     };
     const bench = new Bench(receiverPort);
     bench.offset = await bench.measureClockOffset();
@@ -777,12 +784,26 @@ function printTable(results: Record<string, any>): void {
       .map(([phase, peaks]) => `${phase} ${peaks.workerMb}`)
       .join(', ')}`,
   ]);
-  rows.push(['Redis per pending notification', `${results.redisBytesPerPendingNotification} bytes`, '']);
+  if (results.redisBytesPerPendingNotification !== undefined)
+    rows.push(['Redis per pending notification', `${results.redisBytesPerPendingNotification} bytes`, '']);
   for (const drain of (results.clusterDrain ?? []) as Array<{ shards: number; perSecond: number; duplicates: number }>) {
     rows.push([
       `drain on a 3-master Redis Cluster, QUEUE_SHARDS=${drain.shards}, 1 worker`,
       `${fmt(drain.perSecond)}/s`,
       `${ofCeiling(drain.perSecond)}; ${drain.duplicates} duplicates`,
+    ]);
+  }
+  if (results.forgedTokens) {
+    const forged = results.forgedTokens;
+    rows.push([
+      `forged bearer tokens, ${forged.connections} connections for ${forged.seconds} s: database transactions they caused`,
+      `${forged.databaseTransactions.causedByForged}`,
+      `goal 0; ${fmt(forged.forgedPerSecond)} forged requests/s (${JSON.stringify(forged.forgedStatuses)}); idle window ${forged.databaseTransactions.idleWindow}, forged window ${forged.databaseTransactions.forgedWindow}`,
+    ]);
+    rows.push([
+      `one partner at 100/s: p99 under the attack / alone`,
+      `${fmt(forged.partnerLatencyMs.underAttack.p99, 1)} / ${fmt(forged.partnerLatencyMs.alone.p99, 1)} ms`,
+      `${fmt(forged.p99Ratio, 2)}× (goal ≤ 2)`,
     ]);
   }
   if (results.isolation) {

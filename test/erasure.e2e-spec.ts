@@ -155,7 +155,12 @@ describe('erasure: a case, a partner', () => {
 
       // A portal session, signed in with a link, and one more link left unused.
       const link = (await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/portal-links`).set(ADMIN).expect(201)).body;
-      const signIn = await system.http.get(new URL(link.url).pathname).expect(303);
+      const signIn = await system.http
+        .post(new URL(link.url).pathname)
+        .set({ Host: '127.0.0.1', Origin: 'http://127.0.0.1', 'Sec-Fetch-Site': 'same-origin' })
+        .type('form')
+        .send('')
+        .expect(303);
       const cookie = (signIn.headers['set-cookie'] as unknown as string[]).map((value) => value.split(';')[0]).join('; ');
       const portalPage = `/portal/${leaving.partnerUniqueId}`;
       await system.http.get(portalPage).set('Cookie', cookie).expect(200);

@@ -1,22 +1,7 @@
 /// <reference lib="dom" />
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { launchChromium, listenForBrowser } from './support/browser';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { containsText, launchChromium, listenForBrowser, openAndSignIn } from './support/browser';
 import { type Partner, TestSystem } from './support/system';
-
-/** Retries an assertion on the page until it holds (playwright-core has no web-first assertions). */
-async function eventually(assertion: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-const containsText = (locator: Locator, text: string) =>
-  eventually(async () => expect(await locator.innerText({ timeout: 2_000 })).toContain(text));
 
 const URL_A = 'https://partner.example.com/hooks/a';
 const URL_B = 'https://partner.example.com/hooks/b';
@@ -47,7 +32,7 @@ describe("The portal's Activity page in a real browser (headless Chromium)", () 
     contexts.push(context);
     const page = await context.newPage();
     const { body } = await system.http.post(`/${partner.partnerUniqueId}/portal-links`).set(partner.auth).expect(201);
-    await page.goto((body as { url: string }).url);
+    await openAndSignIn(page, (body as { url: string }).url, partner.name);
     expect(page.url()).toBe(`${baseUrl}/portal/${partner.partnerUniqueId}`);
     return page;
   }

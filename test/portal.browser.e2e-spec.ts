@@ -6,29 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { TestReceiver } from '@callbacks/testing';
-import { launchChromium, listenForBrowser } from './support/browser';
+import { containsText, eventually, hasText, launchChromium, listenForBrowser, openAndSignIn } from './support/browser';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
 /** `PORTAL_SCREENSHOTS_DIR=docs/portal` regenerates the README's screenshots. */
 const SCREENSHOTS = process.env.PORTAL_SCREENSHOTS_DIR ?? join(__dirname, '..', 'test-output', 'portal');
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** Retries an assertion on the page until it holds (playwright-core has no web-first assertions). */
-async function eventually(assertion: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-const hasText = (locator: Locator, text: string) =>
-  eventually(async () => expect((await locator.innerText({ timeout: 2_000 })).trim()).toBe(text));
-const containsText = (locator: Locator, text: string) =>
-  eventually(async () => expect(await locator.innerText({ timeout: 2_000 })).toContain(text));
 const hasCount = (locator: Locator, count: number) => eventually(async () => expect(await locator.count()).toBe(count));
 const hasAttribute = (locator: Locator, name: string, value: string) =>
   eventually(async () => expect(await locator.getAttribute(name, { timeout: 2_000 })).toBe(value));
@@ -80,8 +64,8 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     const context = await newContext(options);
     const page = await context.newPage();
     page.on('dialog', (dialog) => void dialog.accept());
-    const response = await page.goto((await portalLink(partner)).url);
-    expect({ status: response?.status(), url: page.url() }).toEqual({ status: 200, url: `${baseUrl}/portal/${partner.partnerUniqueId}` });
+    await openAndSignIn(page, (await portalLink(partner)).url, partner.name);
+    expect(page.url()).toBe(`${baseUrl}/portal/${partner.partnerUniqueId}`);
     const [cookie] = await context.cookies();
     return { context, page, cookie: cookie.value };
   }
@@ -299,7 +283,7 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
     await page.locator('#type-6').getByRole('button', { name: 'Delete' }).click();
     await containsText(page.getByRole('status'), 'Callback deleted');
     await system.http.get(`/${id}/callbacks/6`).set(partner.auth).expect(404);
-  });
+  }, 90_000);
 
   it('is readable at 375 px and usable from the keyboard', async () => {
     const partner = await system.createPartner('Narrow Screen Ltd');
@@ -370,7 +354,7 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
       );
 
       const first = await (await newContext()).newPage();
-      await first.goto(link.url);
+      await openAndSignIn(first, link.url, 'Link Holder');
       await hasText(first.getByRole('heading', { level: 1 }), 'Overview');
 
       const page = await (await newContext()).newPage();
@@ -410,6 +394,44 @@ describe('The partner portal in a real browser (headless Chromium)', () => {
       await system.http.post(`/admin/partners/00000000-0000-4000-8000-000000000000/portal-links`).set(ADMIN).expect(404);
       await system.http.post(`/not-a-uuid/portal-links`).set(ADMIN).expect(400);
       await system.http.post(`/${partner.partnerUniqueId}/portal-links`).expect(401);
+    });
+
+    it("a mail scanner's GET leaves the link usable; a sign-in POSTed from another site is refused (no login CSRF)", async () => {
+      const partner = await system.createPartner('Scanned Bank');
+      const link = await portalLink(partner);
+      // A mail scanner (no cookies, follows the link, reads the page) and a preview in a browser.
+      await system.http.get(new URL(link.url).pathname).expect(200);
+      const scanner = await (await newContext()).newPage();
+      expect((await scanner.goto(link.url))?.status()).toBe(200);
+      await hasText(scanner.getByRole('heading', { level: 1 }), 'Sign in to the partner portal');
+      await screenshot(scanner, 'sign-in');
+      expect(await system.dataSource.query(`SELECT used_at FROM portal_links WHERE token_hash = $1`, [sha256(link.token)])).toEqual([
+        { used_at: null },
+      ]);
+
+      // Another site's page posts the attacker's link into the victim's browser.
+      const victim = await (await newContext()).newPage();
+      await victim.route('http://attacker.example/**', (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          body: `<!doctype html><form method="post" action="${link.url}"><button type="submit">Win a prize</button></form>`,
+        }),
+      );
+      await victim.goto('http://attacker.example/');
+      const [refused] = await Promise.all([
+        victim.waitForResponse((response) => response.url() === link.url && response.request().method() === 'POST'),
+        victim.getByRole('button', { name: 'Win a prize' }).click(),
+      ]);
+      expect(refused.status()).toBe(403);
+      await containsText(victim.locator('main'), 'a sign-in from another site is refused');
+      expect(await victim.context().cookies()).toEqual([]);
+      expect(await system.dataSource.query(`SELECT used_at FROM portal_links WHERE token_hash = $1`, [sha256(link.token)])).toEqual([
+        { used_at: null },
+      ]);
+
+      // The person it was made for still signs in with it, from the page that names their organisation.
+      await openAndSignIn(scanner, link.url, 'Scanned Bank');
+      await hasText(scanner.getByRole('heading', { level: 1 }), 'Overview');
     });
 
     it('a tampered cookie signs nobody in', async () => {

@@ -20,6 +20,7 @@ export const FAST_DELIVERY: Environment = {
 
 export interface Partner {
   partnerUniqueId: string;
+  name: string;
   auth: { Authorization: string };
 }
 
@@ -59,7 +60,7 @@ export class TestSystem {
 
   async createPartner(name = 'Acme'): Promise<Partner> {
     const response = await this.http.post('/admin/partners').set(ADMIN).send({ name }).expect(201);
-    return { partnerUniqueId: response.body.partnerUniqueId, auth: { Authorization: `Bearer ${response.body.apiKey}` } };
+    return { partnerUniqueId: response.body.partnerUniqueId, name, auth: { Authorization: `Bearer ${response.body.apiKey}` } };
   }
 
   /** Registers `callbackUrl` for the type and returns the signing secret. */

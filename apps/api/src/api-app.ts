@@ -20,6 +20,8 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // request.ip: the connection's address, or X-Forwarded-For's only behind the proxies TRUST_PROXY names.
+  app.set('trust proxy', config.trustProxy ?? false);
   app.use(requireJsonBody);
   setUpPortal(app);
   app.useBodyParser('json', { limit: MAX_BODY_BYTES, type: ['application/json', 'application/*+json'] });

@@ -1,10 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { AUDIT_ACTIONS, type AuditEntryDto, type AuditPageDto } from '@callbacks/contracts';
-import { csrfTokenFor } from '../src/auth/portal-session-cookie';
+import { csrfTokenFor, hashPortalToken } from '../src/auth/portal-session-cookie';
 import { ADMIN, type ApiTestApp, expectProblem, startApiTestApp } from './api-test-app';
 
 const URL_A = 'https://partner.example.com/hooks/a';
 const URL_B = 'https://partner.example.com/hooks/b';
+/** What the sign-in page's button sends: a form POST from our own origin. */
+const SAME_ORIGIN = { Host: '127.0.0.1', Origin: 'http://127.0.0.1', 'Sec-Fetch-Site': 'same-origin' };
+
+interface SignedIn {
+  sessionId: string;
+  sessionToken: string;
+  headers: { Cookie: string; 'X-CSRF-Token': string };
+}
+
+/** Signs in with a portal link the way the sign-in page's button does. */
+async function signIn(api: ApiTestApp, linkUrl: string): Promise<SignedIn> {
+  const response = await api.http.post(new URL(linkUrl).pathname).set(SAME_ORIGIN).type('form').send('').expect(303);
+  const cookie = (response.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
+  const sessionToken = cookie.split('=')[1];
+  const [{ id: sessionId }] = (await api.dataSource.query(`SELECT id FROM portal_sessions WHERE token_hash = $1`, [
+    hashPortalToken(sessionToken),
+  ])) as Array<{ id: string }>;
+  return { sessionId, sessionToken, headers: { Cookie: cookie, 'X-CSRF-Token': csrfTokenFor(sessionToken) } };
+}
 
 /** Every entry at or after `since`, following nextCursor page by page. */
 async function allEntries(api: ApiTestApp, query: Record<string, string>): Promise<AuditEntryDto[]> {
@@ -40,15 +59,7 @@ describe('audit trail (API)', () => {
     const { body: secondKey } = await api.http.post(`/admin/partners/${partnerId}/api-keys`).set(ADMIN).expect(201);
 
     const { body: link } = await api.http.post(`/${partnerId}/portal-links`).set(partner.auth).expect(201);
-    const signIn = await api.http.get(new URL(link.url).pathname).expect(303);
-    const cookie = (signIn.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
-    const sessionToken = cookie.split('=')[1];
-    const sessionId = (
-      (await api.dataSource.query(`SELECT id FROM portal_sessions WHERE partner_id = $1`, [partnerId])) as Array<{
-        id: string;
-      }>
-    )[0].id;
-    const asSession = { Cookie: cookie, 'X-CSRF-Token': csrfTokenFor(sessionToken) };
+    const { sessionId, sessionToken, headers: asSession } = await signIn(api, link.url);
 
     const created = await api.http.put(`/${partnerId}/callbacks/5`).set(partner.auth).send({ callbackUrl: URL_A }).expect(201);
     const updated = await api.http
@@ -70,14 +81,30 @@ describe('audit trail (API)', () => {
     await api.http.post(`/${partnerId}/notifications/${published.notificationId}/redeliver`).set(partner.auth).expect(202);
     await api.http.post(`/${partnerId}/callbacks/5/recover`).set(partner.auth).send({ since }).expect(202);
     await api.http.post('/portal/sign-out').set(asSession).expect(303);
+    // Two more sessions: one from a link of the second key, one from the operator's.
+    const { body: keyLink } = await api.http
+      .post(`/${partnerId}/portal-links`)
+      .set({ Authorization: `Bearer ${secondKey.apiKey as string}` })
+      .expect(201);
+    const keySession = await signIn(api, keyLink.url as string);
+    const { body: operatorLink } = await api.http.post(`/admin/partners/${partnerId}/portal-links`).set(ADMIN).expect(201);
+    const operatorSession = await signIn(api, operatorLink.url as string);
     await api.http.delete(`/${partnerId}/callbacks/5`).set(partner.auth).expect(204);
+    // Revoking the second key ends the session its link started; the operator then ends the rest.
     await api.http.delete(`/admin/partners/${partnerId}/api-keys/${secondKey.apiKeyId}`).set(ADMIN).expect(204);
+    await api.http.get(`/${partnerId}/callbacks`).set(keySession.headers).expect(401);
+    await api.http.get(`/${partnerId}/callbacks`).set(operatorSession.headers).expect(200);
+    await api.http.delete(`/admin/partners/${partnerId}/portal-sessions`).set(ADMIN).expect(204);
+    await api.http.get(`/${partnerId}/callbacks`).set(operatorSession.headers).expect(401);
     await api.http.post('/admin/erasures').set(ADMIN).send({ processUniqueId }).expect(200);
     await api.http.delete(`/admin/partners/${partnerId}`).set(ADMIN).expect(204);
 
     const operator = { kind: 'operator', id: null };
     const firstKey = { kind: 'api_key', id: firstKeyId };
+    const secondKeyActor = { kind: 'api_key', id: secondKey.apiKeyId };
     const session = { kind: 'portal_session', id: sessionId };
+    const keySessionActor = { kind: 'portal_session', id: keySession.sessionId };
+    const operatorSessionActor = { kind: 'portal_session', id: operatorSession.sessionId };
     const entries = await allEntries(api, { since });
     const type5 = 'notification_type:5';
     expect(entries.map(({ action, actor, partnerUniqueId, target }) => ({ action, actor, partnerUniqueId, target }))).toEqual([
@@ -99,13 +126,54 @@ describe('audit trail (API)', () => {
       },
       { action: 'notifications_recovered', actor: firstKey, partnerUniqueId: partnerId, target: type5 },
       { action: 'portal_session_ended', actor: session, partnerUniqueId: partnerId, target: `portal_session:${sessionId}` },
+      { action: 'portal_link_created', actor: secondKeyActor, partnerUniqueId: partnerId, target: null },
+      {
+        action: 'portal_session_started',
+        actor: keySessionActor,
+        partnerUniqueId: partnerId,
+        target: `portal_session:${keySession.sessionId}`,
+      },
+      { action: 'portal_link_created', actor: operator, partnerUniqueId: partnerId, target: null },
+      {
+        action: 'portal_session_started',
+        actor: operatorSessionActor,
+        partnerUniqueId: partnerId,
+        target: `portal_session:${operatorSession.sessionId}`,
+      },
       { action: 'callback_deleted', actor: firstKey, partnerUniqueId: partnerId, target: type5 },
       { action: 'api_key_revoked', actor: operator, partnerUniqueId: partnerId, target: `api_key:${secondKey.apiKeyId}` },
+      // The session the revoked key's link started ends with it, the revoker its actor.
+      { action: 'portal_session_ended', actor: operator, partnerUniqueId: partnerId, target: `portal_session:${keySession.sessionId}` },
+      // DELETE /admin/partners/{id}/portal-sessions: the operator ends the rest.
+      {
+        action: 'portal_session_ended',
+        actor: operator,
+        partnerUniqueId: partnerId,
+        target: `portal_session:${operatorSession.sessionId}`,
+      },
       { action: 'case_erased', actor: operator, partnerUniqueId: null, target: `process:${processUniqueId}` },
       { action: 'partner_erased', actor: operator, partnerUniqueId: partnerId, target: `partner:${partnerId}` },
     ]);
-    // Every action the trail knows appears once.
-    expect(entries.map((entry) => entry.action).sort()).toEqual([...AUDIT_ACTIONS, 'api_key_issued'].sort());
+    // Every action the trail knows appears, once but for the keys, links and sessions above.
+    expect(entries.map((entry) => entry.action).sort()).toEqual(
+      [
+        ...AUDIT_ACTIONS,
+        'api_key_issued',
+        'portal_link_created',
+        'portal_link_created',
+        'portal_session_started',
+        'portal_session_started',
+        'portal_session_ended',
+        'portal_session_ended',
+      ].sort(),
+    );
+    const ended = entries.filter((entry) => entry.action === 'portal_session_ended');
+    expect(ended.map((entry) => entry.details)).toEqual([
+      { reason: 'sign_out' },
+      { reason: 'api_key_revoked', apiKeyId: secondKey.apiKeyId },
+      { reason: 'ended_by_operator' },
+    ]);
+    for (const entry of ended.slice(1)) expect(entry.sourceAddress).toEqual(expect.stringMatching(/127\.0\.0\.1|::1/));
 
     const update = entries.find((entry) => entry.action === 'callback_updated')!;
     expect(update).toMatchObject({
@@ -126,6 +194,8 @@ describe('audit trail (API)', () => {
       partner.apiKey,
       secondKey.apiKey,
       sessionToken,
+      keySession.sessionToken,
+      operatorSession.sessionToken,
       created.body.signingSecret,
       revealed.signingSecret,
       rotated.signingSecret,
@@ -184,5 +254,35 @@ describe('audit trail (API)', () => {
     }
     expectProblem(await api.http.get('/admin/audit').set(partner.auth), 403, 'forbidden');
     expectProblem(await api.http.get('/admin/audit'), 401, 'unauthorized');
+  });
+});
+
+describe('audit trail: the source address and TRUST_PROXY', () => {
+  let trusting: ApiTestApp;
+  let direct: ApiTestApp;
+
+  beforeAll(async () => {
+    [trusting, direct] = await Promise.all([startApiTestApp({ TRUST_PROXY: 'loopback' }), startApiTestApp()]);
+  });
+  afterAll(() => Promise.all([trusting?.close(), direct?.close()]));
+
+  /** Issues a key through a "load balancer" naming the client 203.0.113.9; returns the entry's sourceAddress. */
+  async function sourceAddressOfKeyIssued(api: ApiTestApp): Promise<string | null> {
+    const partner = await api.createPartner();
+    const { body: key } = await api.http
+      .post(`/admin/partners/${partner.partnerUniqueId}/api-keys`)
+      .set(ADMIN)
+      .set('X-Forwarded-For', '203.0.113.9')
+      .expect(201);
+    const entries = await allEntries(api, { partnerUniqueId: partner.partnerUniqueId });
+    return entries.find((entry) => entry.target === `api_key:${key.apiKeyId as string}`)!.sourceAddress;
+  }
+
+  it('is the client that X-Forwarded-For names when the connection comes from a trusted proxy', async () => {
+    expect(await sourceAddressOfKeyIssued(trusting)).toBe('203.0.113.9');
+  });
+
+  it("is the connection's own address without TRUST_PROXY, whatever X-Forwarded-For says", async () => {
+    expect(await sourceAddressOfKeyIssued(direct)).toMatch(/127\.0\.0\.1|::1/);
   });
 });

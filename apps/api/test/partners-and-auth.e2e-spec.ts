@@ -15,7 +15,7 @@ describe('admin partners, API keys and the auth matrix', () => {
     expect(response.body).toEqual({
       partnerUniqueId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name: 'Acme',
-      apiKey: expect.stringMatching(/^pck_[A-Za-z0-9_-]{43}$/),
+      apiKey: expect.stringMatching(/^pck_[A-Za-z0-9_-]{65}$/),
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
     const rows = (await api.dataSource.query('SELECT key_hash, key_prefix FROM api_keys WHERE partner_id = $1', [

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { AuditPageDto } from '@callbacks/contracts';
 import { csrfTokenFor } from '../src/auth/portal-session-cookie';
 import { ADMIN, type ApiTestApp, expectProblem, startApiTestApp } from './api-test-app';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+/** What the sign-in page's button sends: a form POST from our own origin. */
+const SAME_ORIGIN = { Host: '127.0.0.1', Origin: 'http://127.0.0.1', 'Sec-Fetch-Site': 'same-origin' };
 
 describe('portal links and sessions (API)', () => {
   let api: ApiTestApp;
@@ -21,7 +24,7 @@ describe('portal links and sessions (API)', () => {
       const before = Date.now();
       const { body } = await api.http.post(path).set(auth).expect(201);
       expect(body).toEqual({
-        url: expect.stringMatching(/^https:\/\/callbacks\.example\.com\/portal\/sign-in\/[A-Za-z0-9_-]{43}$/),
+        url: expect.stringMatching(/^https:\/\/callbacks\.example\.com\/portal\/sign-in\/[A-Za-z0-9_-]{65}$/),
         expiresAt: expect.any(String),
       });
       expect(Date.parse(body.expiresAt) - before).toBeGreaterThanOrEqual(15 * 60_000 - 1_000);
@@ -55,28 +58,58 @@ describe('portal links and sessions (API)', () => {
     const partner = await api.createPartner();
     const { body } = await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set(partner.auth).expect(201);
     const path = new URL(body.url).pathname;
-    const signIn = await api.http.get(path).expect(303).expect('location', '/portal');
+    await api.http.get(path).expect(200);
+    const signIn = await api.http.post(path).set(SAME_ORIGIN).type('form').send('').expect(303).expect('location', '/portal');
     const setCookie = signIn.headers['set-cookie'] as unknown as string[];
     expect(setCookie).toHaveLength(1);
-    expect(setCookie[0]).toMatch(/^portal_session=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/; Expires=.+; HttpOnly; SameSite=Strict$/);
+    expect(setCookie[0]).toMatch(/^portal_session=[A-Za-z0-9_-]{65}; Max-Age=28800; Path=\/; Expires=.+; HttpOnly; SameSite=Strict$/);
     const cookie = setCookie[0].split(';')[0];
     await api.http.get('/portal').set('Cookie', cookie).expect(303).expect('location', `/portal/${partner.partnerUniqueId}`);
     await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', cookie).expect(200);
     // A change through the API with the cookie needs the session's CSRF token, like the portal's forms.
-    expectProblem(await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set('Cookie', cookie), 403, 'forbidden');
+    const callback = { callbackUrl: 'https://partner.example/hooks' };
+    expectProblem(await api.http.put(`/${partner.partnerUniqueId}/callbacks/5`).set('Cookie', cookie).send(callback), 403, 'forbidden');
     const token = cookie.split('=')[1];
     await api.http
-      .post(`/${partner.partnerUniqueId}/portal-links`)
+      .put(`/${partner.partnerUniqueId}/callbacks/5`)
       .set('Cookie', cookie)
       .set('X-CSRF-Token', csrfTokenFor(token))
+      .send(callback)
       .expect(201);
+    // It may not make links: a session must not outlive the credential behind it.
+    expectProblem(
+      await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set('Cookie', cookie).set('X-CSRF-Token', csrfTokenFor(token)),
+      403,
+      'portal_session_not_allowed',
+    );
     expect((await api.http.get(path)).status).toBe(410);
+    expect((await api.http.post(path).set(SAME_ORIGIN).type('form').send('')).status).toBe(410);
     // A new sign-in in the same browser ends the session it had.
     const { body: again } = await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set(partner.auth).expect(201);
-    const second = await api.http.get(new URL(again.url).pathname).set('Cookie', cookie).expect(303);
+    const second = await api.http
+      .post(new URL(again.url).pathname)
+      .set(SAME_ORIGIN)
+      .set('Cookie', cookie)
+      .type('form')
+      .send('')
+      .expect(303);
     const secondCookie = (second.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
     expectProblem(await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', cookie), 401, 'unauthorized');
     await api.http.get(`/${partner.partnerUniqueId}/callbacks`).set('Cookie', secondCookie).expect(200);
+    // The audit trail says so: the first session ended, the new one its actor.
+    const { body: trail } = await api.http.get('/admin/audit').query({ partnerUniqueId: partner.partnerUniqueId }).set(ADMIN).expect(200);
+    const sessions = (trail as AuditPageDto).items.filter((entry) => entry.action.startsWith('portal_session_'));
+    expect(sessions.map(({ action, actor, target, details }) => ({ action, actor, target, details }))).toEqual([
+      { action: 'portal_session_started', actor: sessions[0].actor, target: `portal_session:${sessions[0].actor.id}`, details: {} },
+      {
+        action: 'portal_session_ended',
+        actor: sessions[2].actor,
+        target: `portal_session:${sessions[0].actor.id}`,
+        details: { reason: 'signed_in_again' },
+      },
+      { action: 'portal_session_started', actor: sessions[2].actor, target: `portal_session:${sessions[2].actor.id}`, details: {} },
+    ]);
+    expect(sessions[2].actor.id).not.toBe(sessions[0].actor.id);
     // After 8 hours the session is over, whatever the cookie says.
     await api.dataSource.query(`UPDATE portal_sessions SET expires_at = now() - interval '1 second' WHERE partner_id = $1`, [
       partner.partnerUniqueId,

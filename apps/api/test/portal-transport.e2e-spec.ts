@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TestPki } from '@callbacks/testing';
+import { CredentialMac } from '../src/auth/credential-mac';
 import { CSRF_FIELD, csrfTokenFor, generatePortalToken, hashPortalToken, PORTAL_SESSION_COOKIE } from '../src/auth/portal-session-cookie';
 import { type ApiTestApp, startApiTestApp, type TestPartner } from './api-test-app';
 
@@ -17,7 +18,7 @@ describe('portal: signature, CA certificate and OAuth2 in the callback form', ()
     api = await startApiTestApp();
     partner = await api.createPartner();
     // A session as the sign-in page makes one (only its hash is stored).
-    const token = generatePortalToken();
+    const token = generatePortalToken(api.app.get(CredentialMac), 'portal-session');
     await api.dataSource.query(
       `INSERT INTO portal_sessions (id, token_hash, partner_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 hour')`,
       [randomUUID(), hashPortalToken(token), partner.partnerUniqueId],

@@ -1,6 +1,9 @@
+import { csrfTokenFor } from '../src/auth/portal-session-cookie';
 import { ADMIN, type ApiTestApp, expectProblem, startApiTestApp } from './api-test-app';
 
-describe('rate limits per partner API key', () => {
+const SAME_ORIGIN = { Host: '127.0.0.1', Origin: 'http://127.0.0.1', 'Sec-Fetch-Site': 'same-origin' };
+
+describe('rate limits per partner (all its keys and portal sessions together)', () => {
   let api: ApiTestApp;
 
   beforeAll(async () => {
@@ -74,5 +77,39 @@ describe('rate limits per partner API key', () => {
     expect(delivery_round).toBe(accepted);
     // The operator is not limited.
     await redeliver(ADMIN).expect(202);
+  });
+
+  it('two portal sessions and two API keys of one partner exhaust one shared echo budget; another partner keeps its own', async () => {
+    const partner = await api.createPartner('Many Hands');
+    const other = await api.createPartner('Bystander');
+    for (const each of [partner, other])
+      await api.http
+        .put(`/${each.partnerUniqueId}/callbacks/5`)
+        .set(each.auth)
+        .send({ callbackUrl: 'http://127.0.0.1:9/hook' })
+        .expect(201);
+    const { body: secondKey } = await api.http.post(`/admin/partners/${partner.partnerUniqueId}/api-keys`).set(ADMIN).expect(201);
+    const sessions: Array<Record<string, string>> = [];
+    for (let i = 0; i < 2; i++) {
+      const { body: link } = await api.http.post(`/${partner.partnerUniqueId}/portal-links`).set(partner.auth).expect(201);
+      const signIn = await api.http.post(new URL(link.url).pathname).set(SAME_ORIGIN).type('form').send('').expect(303);
+      const cookie = (signIn.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
+      sessions.push({ ...SAME_ORIGIN, Cookie: cookie, 'X-CSRF-Token': csrfTokenFor(cookie.split('=')[1]) });
+    }
+    const callers = [partner.auth, { Authorization: `Bearer ${secondKey.apiKey}` }, ...sessions];
+    const echo = (headers: Record<string, string>, i: number) =>
+      api.http
+        .post(`/v1/callbacks/echo/${partner.partnerUniqueId}/5`)
+        .set(headers)
+        .send({ processUniqueId: `shared-${i}` });
+    // The budget is 2 a minute: each caller's first echo would pass if each had its own.
+    const statuses: number[] = [];
+    for (const [i, caller] of callers.entries()) statuses.push((await echo(caller, i)).status);
+    expect(statuses).toEqual([202, 202, 429, 429]);
+    const limited = await echo(callers[3], 9);
+    expect(expectProblem(limited, 429, 'rate_limited').detail).toMatch(
+      /this partner's API keys and portal sessions together made more than 2/,
+    );
+    await api.http.post(`/v1/callbacks/echo/${other.partnerUniqueId}/5`).set(other.auth).send({ processUniqueId: 'own' }).expect(202);
   });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseDuration, parseDurationList } from './duration';
 import { OTLP_ENDPOINT_VARIABLES, tracingConfig } from './tracing';
 
@@ -28,10 +29,17 @@ export interface AppConfig {
   allowInsecureCallbacks: boolean;
   reconcileIntervalMs: number;
   logLevel: string;
-  /** Requests per minute per partner API key on partner routes (the operator key is not limited). */
+  /** Requests per minute per partner (all its keys and portal sessions) on partner routes (the operator key is not limited). */
   partnerRateLimitPerMinute: number;
-  /** Test echoes per minute per partner API key. */
+  /** Test echoes, redeliveries and recoveries per minute per partner. */
   echoRateLimitPerMinute: number;
+  /** Refused credentials (API keys, session cookies, sign-in links) per minute per client address before it gets 429. */
+  authFailureLimitPerMinute: number;
+  /**
+   * TRUST_PROXY: the proxies whose X-Forwarded-For names the client address (IP addresses, CIDR
+   * ranges, or `loopback`, `linklocal`, `uniquelocal`); null: the connection's own address.
+   */
+  trustProxy: string[] | null;
   /** Deliveries in flight to one callback across all workers, for a callback whose delivery policy sets no maxInFlight; more wait, parked. */
   callbackMaxInFlight: number;
   /**
@@ -136,6 +144,27 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 function read(env: Environment, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY: comma-separated addresses, CIDR ranges or the names Express knows; each checked here. */
+function trustProxy(env: Environment): string[] | null {
+  const raw = read(env, 'TRUST_PROXY');
+  if (raw === undefined) return null;
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const [address, bits, ...rest] = entry.split('/');
+    const version = isIP(address);
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 6 ? 128 : 32));
+    if (!PROXY_NAMES.includes(entry) && (version === 0 || !validBits || rest.length > 0))
+      throw new ConfigError('TRUST_PROXY', `"${entry}" is not an IP address, a CIDR range or one of ${PROXY_NAMES.join(', ')}`);
+  }
+  if (entries.length === 0) throw new ConfigError('TRUST_PROXY', 'names no proxy; leave it unset to trust none');
+  return entries;
 }
 
 function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
@@ -322,6 +351,8 @@ export function loadConfig(env: Environment): LoadedConfig {
     logLevel,
     partnerRateLimitPerMinute: integer(env, 'PARTNER_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     echoRateLimitPerMinute: integer(env, 'ECHO_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
+    authFailureLimitPerMinute: integer(env, 'AUTH_FAILURE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
+    trustProxy: trustProxy(env),
     callbackMaxInFlight: integer(env, 'CALLBACK_MAX_IN_FLIGHT', 10, 1, 10_000),
     parkTimeoutMs: integer(env, 'PARK_TIMEOUT_MS', 86_400_000, 60_000, 30 * 86_400_000),
     deliveryMaxInFlightLimit: integer(env, 'DELIVERY_MAX_IN_FLIGHT_LIMIT', 100, 1, 100),

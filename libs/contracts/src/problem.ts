@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'unsupported_notification_type',
   'unauthorized',
   'forbidden',
+  'portal_session_not_allowed',
   'partner_not_found',
   'api_key_not_found',
   'callback_not_found',

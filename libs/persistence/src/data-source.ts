@@ -17,6 +17,8 @@ import { EncryptedCallbackHeaders1764430000000 } from './migrations/176443000000
 import { ParkedAndFailedJobAttempts1764440000000 } from './migrations/1764440000000-ParkedAndFailedJobAttempts';
 import { CallbackLifecycle1764500000000 } from './migrations/1764500000000-CallbackLifecycle';
 import { PortalSessions1764700000000 } from './migrations/1764700000000-PortalSessions';
+import { PortalSessionCredentials1765100000000 } from './migrations/1765100000000-PortalSessionCredentials';
+import { ApiKeyMacFormat1765100000001 } from './migrations/1765100000001-ApiKeyMacFormat';
 import { AuditEntries1765200000000 } from './migrations/1765200000000-AuditEntries';
 import { OverdueIndexWithoutParked1765350000000 } from './migrations/1765350000000-OverdueIndexWithoutParked';
 import { CallbackTransport1765400000000 } from './migrations/1765400000000-CallbackTransport';
@@ -44,6 +46,8 @@ export const MIGRATIONS = [
   ParkedAndFailedJobAttempts1764440000000,
   CallbackLifecycle1764500000000,
   PortalSessions1764700000000,
+  PortalSessionCredentials1765100000000,
+  ApiKeyMacFormat1765100000001,
   AuditEntries1765200000000,
   OverdueIndexWithoutParked1765350000000,
   CallbackTransport1765400000000,

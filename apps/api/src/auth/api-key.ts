@@ -1,7 +1,10 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { CredentialMac } from './credential-mac';
 
 const KEY_PREFIX = 'pck_';
 const DISPLAY_PREFIX_LENGTH = 12;
+/** Keys issued before issue 18 carry no MAC: `pck_` and 43 characters. They keep working. */
+const LEGACY_KEY = /^pck_[A-Za-z0-9_-]{43}$/;
 
 export interface NewApiKey {
   /** The key itself: returned to the caller once and never stored. */
@@ -15,9 +18,16 @@ export function hashApiKey(apiKey: string): string {
   return createHash('sha256').update(apiKey, 'utf8').digest('hex');
 }
 
-export function generateApiKey(): NewApiKey {
-  const apiKey = KEY_PREFIX + randomBytes(32).toString('base64url');
+/** `pck_`, 256 random bits and their MAC (CredentialMac). */
+export function generateApiKey(mac: CredentialMac): NewApiKey {
+  const apiKey = KEY_PREFIX + mac.generate('api-key');
   return { apiKey, keyHash: hashApiKey(apiKey), keyPrefix: apiKey.slice(0, DISPLAY_PREFIX_LENGTH) };
+}
+
+/** What a presented key can be without asking the database: ours (a valid MAC), an old-format key, or neither. */
+export function apiKeyShape(mac: CredentialMac, key: string): 'issued' | 'legacy' | 'forged' {
+  if (key.startsWith(KEY_PREFIX) && mac.verify('api-key', key.slice(KEY_PREFIX.length))) return 'issued';
+  return LEGACY_KEY.test(key) ? 'legacy' : 'forged';
 }
 
 /** Compares two secrets in time that does not depend on where they differ (or on their lengths). */

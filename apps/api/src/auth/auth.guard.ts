@@ -5,10 +5,14 @@ import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { PortalRepository } from '@callbacks/persistence';
 import { DomainError } from '../common/domain-error';
 import { isUuid } from '../common/params';
-import { hashApiKey, secretsEqual } from './api-key';
+import { secretsEqual } from './api-key';
 import { ApiKeyCache } from './api-key-cache';
+import { AuthFailures } from './auth-failures';
+import { CredentialMac } from './credential-mac';
 import { CSRF_FIELD, csrfTokenFor, hashPortalToken, isPortalToken, readSessionCookie } from './portal-session-cookie';
-import { AUDIENCE_METADATA, type Audience, type AuthenticatedRequest, type Principal } from './principal';
+import { requestOrigin } from './request-origin';
+import { UnknownCredentials } from './unknown-credentials';
+import { AUDIENCE_METADATA, type Audience, type AuthenticatedRequest, NOT_FOR_PORTAL_SESSIONS_METADATA, type Principal } from './principal';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -22,10 +26,11 @@ function unauthorized(detail: string): DomainError {
  * Authenticates `Authorization: Bearer <key>` on every route that declares an Audience.
  * Keys are only ever read from that header (never from a query string). A partner key may act
  * only on its own partnerUniqueID; the operator key may act on any partner and alone on admin routes.
- * Partner keys are looked up through ApiKeyCache: a revoked key stops working within 5 seconds.
+ * Partner keys are looked up through ApiKeyCache, which every revocation clears on every API process (AccessRevocations).
  * Without an Authorization header, a partner portal session cookie stands for its partner's key,
- * under the same rules; a change made with it must also come from the portal's own pages
- * (same origin, and the session's CSRF token).
+ * under the same rules, except on routes that make portal links or keys (NotForPortalSessions);
+ * a change made with it must also come from the portal's own pages (same origin, and the
+ * session's CSRF token).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -34,15 +39,37 @@ export class AuthGuard implements CanActivate {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly apiKeys: ApiKeyCache,
     private readonly portal: PortalRepository,
+    private readonly mac: CredentialMac,
+    private readonly unknown: UnknownCredentials,
+    private readonly failures: AuthFailures,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const audience = this.reflector.getAllAndOverride<Audience | undefined>(AUDIENCE_METADATA, [context.getHandler(), context.getClass()]);
     if (!audience) return true;
     const request = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
+    this.failures.refuseIfBlocked(request);
     const sessionToken = request.headers.authorization === undefined ? readSessionCookie(request) : undefined;
-    const principal =
-      sessionToken === undefined ? await this.authenticate(request.headers.authorization) : await this.portalSession(sessionToken);
+    let principal: Principal;
+    try {
+      principal =
+        sessionToken === undefined ? await this.authenticate(request.headers.authorization) : await this.portalSession(sessionToken);
+    } catch (error) {
+      // A credential was presented and refused: it counts against the address (no header at all does not).
+      if (
+        error instanceof DomainError &&
+        error.status === 401 &&
+        (request.headers.authorization !== undefined || sessionToken !== undefined)
+      )
+        await this.failures.record(request);
+      throw error;
+    }
+    if (
+      principal.kind === 'portal' &&
+      this.reflector.getAllAndOverride<boolean>(NOT_FOR_PORTAL_SESSIONS_METADATA, [context.getHandler(), context.getClass()])
+    ) {
+      throw new DomainError(403, 'portal_session_not_allowed', 'a portal session may not make portal links or API keys; use an API key');
+    }
     if (audience === 'admin' && principal.kind !== 'admin') {
       throw new DomainError(403, 'forbidden', 'this route needs the operator key');
     }
@@ -65,36 +92,32 @@ export class AuthGuard implements CanActivate {
     const token = BEARER.exec(header)?.[1];
     if (!token) throw unauthorized('the Authorization header must be "Bearer <apiKey>"');
     if (this.config.adminApiKey !== null && secretsEqual(token, this.config.adminApiKey)) return { kind: 'admin' };
-    const principal = await this.apiKeys.lookup(hashApiKey(token));
+    const principal = await this.apiKeys.lookup(token);
     if (!principal) throw unauthorized('unknown or revoked API key');
     return principal;
   }
 
   private async portalSession(token: string): Promise<Principal> {
-    const session = isPortalToken(token) ? await this.portal.activeSession(hashPortalToken(token)) : null;
+    const tokenHash = isPortalToken(this.mac, 'portal-session', token) ? hashPortalToken(token) : null;
+    const session = tokenHash === null || this.unknown.has(tokenHash) ? null : await this.portal.activeSession(tokenHash);
+    if (tokenHash !== null && !session) this.unknown.add(tokenHash);
     if (!session) throw unauthorized('the portal session has ended or is not valid; open a new portal link');
-    return { kind: 'portal', partnerId: session.partnerId, sessionId: session.id };
+    return {
+      kind: 'portal',
+      partnerId: session.partnerId,
+      partnerName: session.partnerName,
+      sessionId: session.id,
+      apiKeyId: session.apiKeyId,
+    };
   }
 }
 
 /** A change made with the session cookie must come from the portal's own pages. */
 function refuseCrossSite(request: Request, sessionToken: string): void {
-  const fetchSite = request.headers['sec-fetch-site'];
-  const origin = request.headers.origin;
-  if ((fetchSite !== undefined && fetchSite !== 'same-origin') || (origin !== undefined && !sameHost(origin, request.headers.host))) {
-    throw new DomainError(403, 'forbidden', 'cross-site request refused');
-  }
+  if (requestOrigin(request) === 'cross-site') throw new DomainError(403, 'forbidden', 'cross-site request refused');
   const body = request.body as Record<string, unknown> | undefined;
   const given = request.headers['x-csrf-token'] ?? body?.[CSRF_FIELD];
   if (typeof given !== 'string' || !secretsEqual(given, csrfTokenFor(sessionToken))) {
     throw new DomainError(403, 'forbidden', 'missing or wrong CSRF token; reload the page and try again');
-  }
-}
-
-function sameHost(origin: string, host: string | undefined): boolean {
-  try {
-    return host !== undefined && new URL(origin).host === host;
-  } catch {
-    return false;
   }
 }

@@ -1,5 +1,6 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Request, Response } from 'express';
+import type { CredentialMac } from './credential-mac';
 
 /** The portal's session cookie. HttpOnly and SameSite=Strict always; Secure in production. */
 export const PORTAL_SESSION_COOKIE = 'portal_session';
@@ -7,15 +8,14 @@ export const PORTAL_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 /** The form field (or X-CSRF-Token header) that carries the synchronizer token on every portal mutation. */
 export const CSRF_FIELD = '_csrf';
 
-const TOKEN = /^[A-Za-z0-9_-]{43}$/;
-
-/** 256 random bits, base64url: for sign-in links and session cookies. */
-export function generatePortalToken(): string {
-  return randomBytes(32).toString('base64url');
+/** A sign-in link's or session cookie's token: 256 random bits and their MAC (CredentialMac). */
+export function generatePortalToken(mac: CredentialMac, purpose: 'portal-link' | 'portal-session'): string {
+  return mac.generate(purpose);
 }
 
-export function isPortalToken(value: unknown): value is string {
-  return typeof value === 'string' && TOKEN.test(value);
+/** True only for a token this deployment issued for `purpose`: a forged one is refused without a database query. */
+export function isPortalToken(mac: CredentialMac, purpose: 'portal-link' | 'portal-session', value: unknown): value is string {
+  return typeof value === 'string' && mac.verify(purpose, value);
 }
 
 /** Only this is stored, for links and sessions alike. */

@@ -4,8 +4,11 @@ import { ApiExtension } from '@nestjs/swagger';
 export type Principal =
   | { kind: 'admin' }
   | { kind: 'partner'; partnerId: string; apiKeyId: string }
-  /** A browser signed in to the partner portal: the same rights as its partner's API key. */
-  | { kind: 'portal'; partnerId: string; sessionId: string };
+  /**
+   * A browser signed in to the partner portal: the rights of its partner's API key, except making
+   * portal links or keys. `apiKeyId`: the key whose link started it (null: the operator's link).
+   */
+  | { kind: 'portal'; partnerId: string; partnerName: string; sessionId: string; apiKeyId: string | null };
 
 /** Who may call a route: the operator only, or a partner (on its own partnerUniqueID) or the operator. */
 export type Audience = 'admin' | 'partner';
@@ -13,6 +16,13 @@ export const AUDIENCE_METADATA = 'callbacks:audience';
 /** Also marks the route in the OpenAPI document: `x-audience: operator` (operator key only) or `partner`. */
 export const Audience = (audience: Audience) =>
   applyDecorators(SetMetadata(AUDIENCE_METADATA, audience), ApiExtension('x-audience', audience === 'admin' ? 'operator' : 'partner'));
+
+export const NOT_FOR_PORTAL_SESSIONS_METADATA = 'callbacks:not-for-portal-sessions';
+/**
+ * A route a portal session may not call (403 `portal_session_not_allowed`): making portal links or
+ * API keys, so that a session, or a script holding its cookie, cannot outlive the credential behind it.
+ */
+export const NotForPortalSessions = () => SetMetadata(NOT_FOR_PORTAL_SESSIONS_METADATA, true);
 
 export interface AuthenticatedRequest {
   principal?: Principal;

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import { withTimeout } from '@callbacks/queue';
-import { type AuthenticatedRequest, callerId } from '../auth/principal';
+import type { AuthenticatedRequest } from '../auth/principal';
 import { ApiRedis } from './api-redis';
 import { DomainError } from './domain-error';
 
@@ -18,9 +18,10 @@ export type RateLimitClass = 'partner' | 'echo';
 export const RateLimit = (limitClass: RateLimitClass) => SetMetadata(RATE_LIMIT_METADATA, limitClass);
 
 /**
- * Per API key, per minute (a fixed window counted in Redis, so every API replica shares it): one
- * partner cannot starve the others, and the echo, which makes us send traffic, has a tighter
- * budget, shared with redelivery. Over the limit: 429 with Retry-After. The operator key is not limited. When Redis
+ * Per partner, per minute (a fixed window counted in Redis, so every API replica shares it): all of a
+ * partner's API keys and portal sessions draw from one budget, so more keys or sessions buy no more
+ * requests, and one partner cannot starve the others. The echo, which makes us send traffic, has a
+ * tighter budget, shared with redelivery and recovery. Over the limit: 429 with Retry-After. The operator key is not limited. When Redis
  * cannot answer, requests pass: the limiter protects capacity, it is not an authorisation check.
  */
 @Injectable()
@@ -43,7 +44,7 @@ export class RateLimitGuard implements CanActivate {
     const limit = limitClass === 'echo' ? this.config.echoRateLimitPerMinute : this.config.partnerRateLimitPerMinute;
     const now = Date.now();
     const windowStart = now - (now % WINDOW_MS);
-    const key = `${this.config.queuePrefix}:ratelimit:${limitClass}:${callerId(principal)}:${windowStart}`;
+    const key = `${this.config.queuePrefix}:ratelimit:${limitClass}:${principal.partnerId}:${windowStart}`;
     let count: number;
     try {
       const results = await withTimeout(this.redis.client.multi().incr(key).pexpire(key, WINDOW_MS).exec(), 500, 'the rate-limit counter');
@@ -57,7 +58,7 @@ export class RateLimitGuard implements CanActivate {
     throw new DomainError(
       429,
       'rate_limited',
-      `this API key (or portal session) made more than ${limit} ${limitClass === 'echo' ? 'echo and redeliver ' : ''}requests this minute; retry after ${retryAfterSeconds} s`,
+      `this partner's API keys and portal sessions together made more than ${limit} ${limitClass === 'echo' ? 'echo and redeliver ' : ''}requests this minute; retry after ${retryAfterSeconds} s`,
       undefined,
       {
         'Retry-After': String(retryAfterSeconds),

@@ -171,7 +171,8 @@ export class NotificationsController {
   @HttpCode(202)
   @ApiOperation({
     summary: 'Deliver again now (same webhook-id); on failure the retry schedule runs again',
-    description: 'It sends traffic, so it draws from the echo budget (ECHO_RATE_LIMIT_PER_MINUTE per API key, shared with the echo).',
+    description:
+      'It sends traffic, so it draws from the echo budget (ECHO_RATE_LIMIT_PER_MINUTE per partner, all its keys and sessions together, shared with the echo).',
   })
   @ApiParam({ name: 'partnerUniqueID', format: 'uuid' })
   @ApiAcceptedResponse({ type: NotificationAcceptedDto })

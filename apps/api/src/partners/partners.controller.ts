@@ -2,7 +2,7 @@ import { Body, Controller, Delete, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyCreatedDto, CreatePartnerDto, PartnerCreatedDto } from '@callbacks/contracts';
 import { type AuditOrigin, AuditedBy } from '../audit/audit-trail';
-import { Audience } from '../auth/principal';
+import { Audience, NotForPortalSessions } from '../auth/principal';
 import { ApiProblems } from '../common/api-problems';
 import { PartnerIdParam, UuidParam } from '../common/params';
 import { CreatePartner } from './use-cases/create-partner.use-case';
@@ -13,6 +13,7 @@ import { RevokeApiKey } from './use-cases/revoke-api-key.use-case';
 @ApiTags('Admin')
 @ApiBearerAuth()
 @Audience('admin')
+@NotForPortalSessions()
 @Controller('admin/partners')
 export class PartnersController {
   constructor(

@@ -1,5 +1,9 @@
 import { Module } from '@nestjs/common';
+import { AccessRevocations } from '../auth/access-revocations';
 import { ApiKeyCache } from '../auth/api-key-cache';
+import { AuthFailures } from '../auth/auth-failures';
+import { CredentialMac } from '../auth/credential-mac';
+import { UnknownCredentials } from '../auth/unknown-credentials';
 import { PartnerLookup } from './partner-lookup';
 import { PartnersController } from './partners.controller';
 import { ErasureModule } from '../erasure/erasure.module';
@@ -11,7 +15,18 @@ import { RevokeApiKey } from './use-cases/revoke-api-key.use-case';
 @Module({
   imports: [ErasureModule],
   controllers: [PartnersController],
-  providers: [PartnerLookup, ApiKeyCache, CreatePartner, IssueApiKey, RevokeApiKey, ErasePartner],
-  exports: [PartnerLookup, ApiKeyCache],
+  providers: [
+    PartnerLookup,
+    ApiKeyCache,
+    AccessRevocations,
+    CredentialMac,
+    UnknownCredentials,
+    AuthFailures,
+    CreatePartner,
+    IssueApiKey,
+    RevokeApiKey,
+    ErasePartner,
+  ],
+  exports: [PartnerLookup, ApiKeyCache, CredentialMac, UnknownCredentials, AuthFailures],
 })
 export class PartnersModule {}

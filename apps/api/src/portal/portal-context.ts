@@ -19,7 +19,12 @@ export const Portal = createParamDecorator((_data: unknown, context: ExecutionCo
   const principal = request.principal;
   if (!principal) throw new Error('Portal used on a route without an Audience');
   const sessionToken = principal.kind === 'portal' ? readSessionCookie(request) : undefined;
-  return { partnerId, csrfToken: sessionToken ? csrfTokenFor(sessionToken) : '', origin: auditOrigin(request, auditActor(principal)) };
+  return {
+    partnerId,
+    partnerName: principal.kind === 'portal' ? principal.partnerName : null,
+    csrfToken: sessionToken ? csrfTokenFor(sessionToken) : '',
+    origin: auditOrigin(request, auditActor(principal)),
+  };
 });
 
 export function sendPage(response: Response, page: SafeHtml, status = 200): void {

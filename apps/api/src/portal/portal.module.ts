@@ -9,8 +9,10 @@ import { PortalErrorFilter } from './portal-error.filter';
 import { PortalLinksController } from './portal-links.controller';
 import { PortalSessionController } from './portal-session.controller';
 import { CreatePortalLink } from './use-cases/create-portal-link.use-case';
+import { EndPartnerPortalSessions } from './use-cases/end-partner-portal-sessions.use-case';
 import { EndPortalSession } from './use-cases/end-portal-session.use-case';
 import { OpenPortalLink } from './use-cases/open-portal-link.use-case';
+import { ShowPortalLink } from './use-cases/show-portal-link.use-case';
 
 /**
  * The partner portal: server-rendered pages over the API's own use cases. The session controller
@@ -25,6 +27,6 @@ import { OpenPortalLink } from './use-cases/open-portal-link.use-case';
     PortalDeliveriesController,
     PortalActivityController,
   ],
-  providers: [PortalErrorFilter, CreatePortalLink, OpenPortalLink, EndPortalSession],
+  providers: [PortalErrorFilter, CreatePortalLink, OpenPortalLink, EndPortalSession, EndPartnerPortalSessions, ShowPortalLink],
 })
 export class PortalModule {}

@@ -96,7 +96,13 @@ export class AuditEntryDto {
   @ApiProperty({ type: String, nullable: true, description: 'The x-request-id of the request that made the change.' })
   requestId: string | null;
 
-  @ApiProperty({ type: String, nullable: true, example: '203.0.113.7', description: 'The address the request came from.' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '203.0.113.7',
+    description:
+      "The address the request came from: the connection's, or behind a load balancer listed in TRUST_PROXY the client address its X-Forwarded-For names.",
+  })
   sourceAddress: string | null;
 }
 

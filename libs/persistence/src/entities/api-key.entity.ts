@@ -23,4 +23,8 @@ export class ApiKeyEntity {
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt: Date | null;
+
+  /** The key ends in a MAC (issued from issue 18 on); false: an old-format key, told from forged ones by its hash. */
+  @Column({ name: 'mac_format', type: 'boolean', default: false })
+  macFormat: boolean;
 }

@@ -18,4 +18,8 @@ export class PortalLinkEntity {
   /** Set when the link is opened: a link signs in once. */
   @Column({ name: 'used_at', type: 'timestamptz', nullable: true })
   usedAt: Date | null;
+
+  /** The API key that created the link; null: the operator. */
+  @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
+  apiKeyId: string | null;
 }

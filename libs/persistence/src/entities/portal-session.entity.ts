@@ -19,4 +19,8 @@ export class PortalSessionEntity {
 
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt: Date;
+
+  /** The API key whose link started the session; null: the operator. Revoking the key ends the session. */
+  @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
+  apiKeyId: string | null;
 }

@@ -29,7 +29,7 @@ export class PartnerRepository {
     manager: EntityManager,
   ): Promise<PartnerEntity> {
     const created = await manager.save(PartnerEntity, partner);
-    await manager.insert(ApiKeyEntity, { ...key, partnerId: created.id });
+    await manager.insert(ApiKeyEntity, { ...key, partnerId: created.id, macFormat: true });
     return created;
   }
 
@@ -47,12 +47,20 @@ export class PartnerRepository {
   }
 
   async insertKey(key: NewApiKey, db: SqlExecutor = this.dataSource): Promise<void> {
-    await db.query(`INSERT INTO api_keys (id, partner_id, key_hash, key_prefix) VALUES ($1, $2, $3, $4)`, [
+    await db.query(`INSERT INTO api_keys (id, partner_id, key_hash, key_prefix, mac_format) VALUES ($1, $2, $3, $4, true)`, [
       key.id,
       key.partnerId,
       key.keyHash,
       key.keyPrefix,
     ]);
+  }
+
+  /** The hashes of every active old-format key (issued before keys carried a MAC). */
+  async activeLegacyKeyHashes(): Promise<string[]> {
+    const rows = (await this.dataSource.query(`SELECT key_hash FROM api_keys WHERE revoked_at IS NULL AND NOT mac_format`)) as Array<{
+      key_hash: string;
+    }>;
+    return rows.map((row) => row.key_hash);
   }
 
   /** Revokes an active key of the partner; false when there is none. */

@@ -6,6 +6,7 @@ import type { PartnerCreatedDto } from '@callbacks/contracts';
 import { PartnerRepository } from '@callbacks/persistence';
 import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
 import { generateApiKey } from '../../auth/api-key';
+import { CredentialMac } from '../../auth/credential-mac';
 
 /** Creates a partner together with its first API key (an audited key issue), in one transaction. */
 @Injectable()
@@ -14,10 +15,11 @@ export class CreatePartner {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly partners: PartnerRepository,
     private readonly audit: AuditTrail,
+    private readonly mac: CredentialMac,
   ) {}
 
   async execute(name: string, origin: AuditOrigin): Promise<PartnerCreatedDto> {
-    const key = generateApiKey();
+    const key = generateApiKey(this.mac);
     const apiKeyId = randomUUID();
     const partner = await this.dataSource.transaction(async (manager) => {
       const created = await this.partners.createWithKey(

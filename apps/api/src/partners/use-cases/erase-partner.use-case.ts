@@ -7,7 +7,7 @@ import { SUPPORTED_NOTIFICATION_TYPE_IDS } from '@callbacks/contracts';
 import { CallbackRepository, OperatorEventRepository, PartnerRepository, PortalRepository } from '@callbacks/persistence';
 import { callbackKeysUnder, queueShards, withTimeout } from '@callbacks/queue';
 import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
-import { ApiKeyCache } from '../../auth/api-key-cache';
+import { AccessRevocations } from '../../auth/access-revocations';
 import { ApiRedis } from '../../common/api-redis';
 import { NotificationEraser } from '../../erasure/notification-eraser';
 import { PartnerLookup } from '../partner-lookup';
@@ -32,7 +32,7 @@ export class ErasePartner {
     private readonly portal: PortalRepository,
     private readonly operatorEventRows: OperatorEventRepository,
     private readonly partners: PartnerLookup,
-    private readonly apiKeyCache: ApiKeyCache,
+    private readonly revocations: AccessRevocations,
     private readonly eraser: NotificationEraser,
     private readonly redis: ApiRedis,
     private readonly auditTrail: AuditTrail,
@@ -69,7 +69,8 @@ export class ErasePartner {
       );
       return deleted;
     });
-    await this.apiKeyCache.forget(apiKeys);
+    // Every API process forgets the keys before anything else: from here on no replica accepts them.
+    await this.revocations.publish({ apiKeyIds: apiKeys, partnerId });
     const audit = { action: 'partner_erased', partnerId };
     const erased = await this.eraser.erase('partner', partnerId, audit);
     // Every catalog type, not only the callbacks deleted now: a repeated erasure no longer knows which existed.

@@ -6,6 +6,7 @@ import type { ApiKeyCreatedDto } from '@callbacks/contracts';
 import { PartnerRepository } from '@callbacks/persistence';
 import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
 import { generateApiKey } from '../../auth/api-key';
+import { CredentialMac } from '../../auth/credential-mac';
 import { PartnerLookup } from '../partner-lookup';
 
 /** A new key for a partner; the partner's other keys keep working until revoked. */
@@ -15,12 +16,13 @@ export class IssueApiKey {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly partners: PartnerLookup,
     private readonly partnerRows: PartnerRepository,
+    private readonly mac: CredentialMac,
     private readonly audit: AuditTrail,
   ) {}
 
   async execute(partnerId: string, origin: AuditOrigin): Promise<ApiKeyCreatedDto> {
     await this.partners.require(partnerId);
-    const key = generateApiKey();
+    const key = generateApiKey(this.mac);
     const apiKeyId = randomUUID();
     await this.dataSource.transaction(async (manager) => {
       await this.partnerRows.insertKey({ id: apiKeyId, partnerId, keyHash: key.keyHash, keyPrefix: key.keyPrefix }, manager);

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PortalRepository } from '@callbacks/persistence';
 import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
+import { CredentialMac } from '../../auth/credential-mac';
 import { generatePortalToken, hashPortalToken } from '../../auth/portal-session-cookie';
 import { PartnerLookup } from '../../partners/partner-lookup';
 
@@ -22,14 +23,16 @@ export class CreatePortalLink {
     private readonly partners: PartnerLookup,
     private readonly portal: PortalRepository,
     private readonly audit: AuditTrail,
+    private readonly mac: CredentialMac,
   ) {}
 
-  async execute(partnerId: string, origin: AuditOrigin): Promise<NewPortalLink> {
+  /** `apiKeyId`: the key making the link (null: the operator); revoking it ends the link and its session. */
+  async execute(partnerId: string, apiKeyId: string | null, origin: AuditOrigin): Promise<NewPortalLink> {
     await this.partners.require(partnerId);
-    const token = generatePortalToken();
+    const token = generatePortalToken(this.mac, 'portal-link');
     const expiresAt = new Date(Date.now() + PORTAL_LINK_TTL_MS);
     await this.dataSource.transaction(async (manager) => {
-      await this.portal.insertLink({ tokenHash: hashPortalToken(token), partnerId, expiresAt }, manager);
+      await this.portal.insertLink({ tokenHash: hashPortalToken(token), partnerId, apiKeyId, expiresAt }, manager);
       await this.audit.record(
         origin,
         { action: 'portal_link_created', partnerId, target: null, details: { expiresAt: expiresAt.toISOString() } },

@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PortalRepository } from '@callbacks/persistence';
 import { AuditTrail, type RequestSource } from '../../audit/audit-trail';
+import { CredentialMac } from '../../auth/credential-mac';
+import { UnknownCredentials } from '../../auth/unknown-credentials';
 import { generatePortalToken, hashPortalToken, isPortalToken, PORTAL_SESSION_TTL_MS } from '../../auth/portal-session-cookie';
 
 export type OpenPortalLinkResult =
@@ -23,37 +25,53 @@ export class OpenPortalLink {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly portal: PortalRepository,
     private readonly audit: AuditTrail,
+    private readonly mac: CredentialMac,
+    private readonly unknown: UnknownCredentials,
   ) {}
 
   /** `previousSessionToken`: the browser's current session, if any; a new sign-in ends it. */
   async execute(token: string, source: RequestSource, previousSessionToken?: string): Promise<OpenPortalLinkResult> {
-    if (!isPortalToken(token)) return { kind: 'unknown' };
+    if (!isPortalToken(this.mac, 'portal-link', token)) return { kind: 'unknown' };
     const tokenHash = hashPortalToken(token);
-    return this.dataSource.transaction(async (manager) => {
-      const partnerId = await this.portal.claimLink(tokenHash, manager);
-      if (!partnerId) {
+    if (this.unknown.has(tokenHash)) return { kind: 'unknown' };
+    const result = await this.dataSource.transaction(async (manager): Promise<OpenPortalLinkResult> => {
+      const claimed = await this.portal.claimLink(tokenHash, manager);
+      if (!claimed) {
         const known = await this.portal.link(tokenHash, manager);
         if (!known) return { kind: 'unknown' };
         return { kind: known.usedAt === null ? 'expired' : 'used' };
       }
-      const sessionToken = generatePortalToken();
+      const { partnerId, apiKeyId } = claimed;
+      const sessionToken = generatePortalToken(this.mac, 'portal-session');
       const sessionId = randomUUID();
-      await this.portal.deleteExpiredSessionsAnd(hashPortalToken(previousSessionToken ?? ''), manager);
+      const origin = { actor: { kind: 'portal_session' as const, id: sessionId }, ...source };
+      const previous = await this.portal.deleteExpiredSessionsAnd(hashPortalToken(previousSessionToken ?? ''), manager);
+      if (previous)
+        await this.audit.record(
+          origin,
+          {
+            action: 'portal_session_ended',
+            partnerId: previous.partnerId,
+            target: `portal_session:${previous.id}`,
+            details: { reason: 'signed_in_again' },
+          },
+          manager,
+        );
       await this.portal.insertSession(
         {
           id: sessionId,
           tokenHash: hashPortalToken(sessionToken),
           partnerId,
+          apiKeyId,
+          // From sign-in, never renewed: the cookie's Max-Age says the same.
           expiresAt: new Date(Date.now() + PORTAL_SESSION_TTL_MS),
         },
         manager,
       );
-      await this.audit.record(
-        { actor: { kind: 'portal_session', id: sessionId }, ...source },
-        { action: 'portal_session_started', partnerId, target: `portal_session:${sessionId}` },
-        manager,
-      );
+      await this.audit.record(origin, { action: 'portal_session_started', partnerId, target: `portal_session:${sessionId}` }, manager);
       return { kind: 'signed_in', sessionToken, partnerId };
     });
+    if (result.kind === 'unknown') this.unknown.add(tokenHash);
+    return result;
   }
 }

@@ -7,7 +7,7 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   api_key_revoked: 'API key revoked',
   portal_link_created: 'Portal link created',
   portal_session_started: 'Signed in to the portal',
-  portal_session_ended: 'Signed out of the portal',
+  portal_session_ended: 'Portal session ended',
   callback_created: 'Callback created',
   callback_updated: 'Callback updated',
   callback_enabled: 'Callback enabled',

@@ -3,9 +3,11 @@ import type { AuditOrigin } from '../../audit/audit-trail';
 import { CSRF_FIELD } from '../../auth/portal-session-cookie';
 import { html, type HtmlValue, type SafeHtml } from './html';
 
-/** What every signed-in page needs: whose portal it is, the session's CSRF token for its forms, and who is acting (for the audit trail). */
+/** What every signed-in page needs: whose portal it is (named on every page), the session's CSRF token for its forms, and who is acting (for the audit trail). */
 export interface PortalContext {
   partnerId: string;
+  /** The signed-in partner's name; null when the page is opened with a key rather than a session. */
+  partnerName: string | null;
   csrfToken: string;
   origin: AuditOrigin;
 }
@@ -74,6 +76,9 @@ export function portalPage(context: PortalContext, options: PageOptions, content
   );
   const body = html`<header class="top">
       <span class="brand">Partner Callbacks</span>
+      <span class="signed-in" data-partner-id="${context.partnerId}"
+        >${context.partnerName === null ? html`Partner <code>${context.partnerId}</code>` : html`Signed in as <strong>${context.partnerName}</strong>`}</span
+      >
       <nav aria-label="Portal">
         <ul>
           ${nav}

@@ -26,6 +26,23 @@ export function linkProblemPage(problem: LinkProblem): SafeHtml {
   );
 }
 
+/**
+ * What opening a sign-in link shows: whose portal it signs in to, and a button. Only the button's
+ * POST uses the link, so a mail scanner that opens it changes nothing, and a person sees which
+ * partner's portal they are about to use before typing anything into it.
+ */
+export function signInPage(token: string, partnerName: string): SafeHtml {
+  return messagePage(
+    'Sign in to the partner portal',
+    html`<p>This link signs you in to the partner portal of <strong class="partner-name">${partnerName}</strong>.</p>
+      <p>If that is not your organisation, close this page: whatever you set up there would be theirs.</p>
+      <form method="post" action="/portal/sign-in/${token}">
+        <button type="submit">Sign in</button>
+      </form>
+      <p class="muted">The link works once; the session lasts 8 hours from now.</p>`,
+  );
+}
+
 export function signedOutPage(): SafeHtml {
   return messagePage(
     'You are signed out',

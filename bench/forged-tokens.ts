@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { Pool } from 'undici';
+import { summarize } from './measures';
+import type { BenchContext, BenchPhase } from './run';
+import { sleep } from './support';
+
+/** The attack of issue 18: this many connections sending random bearer tokens, as fast as the API answers. */
+const ATTACK = { connections: 50, seconds: 30 };
+/** Beside it, one partner's events at this rate (the row compares its p99 with the same run alone). */
+const PARTNER_PER_SECOND = 100;
+/** A backend reports its statistics when idle, at most once a second and within about 10 s. */
+const STATS_SETTLE_MS = 11_000;
+
+/** Transactions (commits and rollbacks) of the bench's database so far, read from another database. */
+async function databaseTransactions(databaseUrl: string): Promise<number> {
+  const statsUrl = new URL(databaseUrl);
+  const database = statsUrl.pathname.slice(1);
+  statsUrl.pathname = '/postgres';
+  const client = new Client({ connectionString: statsUrl.toString() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [
+      database,
+    ]);
+    return Number(rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Database transactions during `seconds` of `during` (or of nothing), each end measured after the statistics settle. */
+async function transactionsDuring(ctx: BenchContext, during: () => Promise<unknown>): Promise<number> {
+  await sleep(STATS_SETTLE_MS);
+  const before = await databaseTransactions(ctx.env.DATABASE_URL);
+  await during();
+  await sleep(STATS_SETTLE_MS);
+  return (await databaseTransactions(ctx.env.DATABASE_URL)) - before;
+}
+
+/**
+ * ATTACK.connections clients, each sending GET /{partner}/callbacks with a new random bearer token
+ * (half shaped like our keys, half like the previous release's) from a new X-Forwarded-For address
+ * (the API trusts loopback as its proxy here), so the per-address limit never steps in: every
+ * request takes the MAC check. Returns the answers by status.
+ */
+async function attack(apiUrl: string, partnerId: string, seconds: number): Promise<Record<number, number>> {
+  const pool = new Pool(apiUrl, { connections: ATTACK.connections, pipelining: 1 });
+  const statuses: Record<number, number> = {};
+  const until = Date.now() + seconds * 1000;
+  let sent = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: ATTACK.connections }, async () => {
+        while (Date.now() < until) {
+          const n = sent++;
+          const token = `pck_${randomBytes(n % 2 === 0 ? 48 : 32).toString('base64url')}`;
+          const response = await pool.request({
+            method: 'GET',
+            path: `/${partnerId}/callbacks`,
+            headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` },
+          });
+          await response.body.dump();
+          statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
+        }
+      }),
+    );
+  } finally {
+    await pool.close();
+  }
+  return statuses;
+}
+
+/**
+ * Issue 18's bench row: random bearer tokens from ATTACK.connections connections for ATTACK.seconds.
+ * Reports the database transactions they cause (forged-only window minus an idle window of the same
+ * length: the worker's own periodic passes run in both), and one partner's delivery latency at
+ * PARTNER_PER_SECOND alone and under the attack (p99 goal: within 2x).
+ */
+export const forgedTokensPhase: BenchPhase = {
+  name: 'forgedTokens',
+  async run(ctx) {
+    const { bench, log } = ctx;
+    const apiUrl = `http://127.0.0.1:${ctx.env.PORT}`;
+    const partner = ctx.partners[0];
+    const [worker] = ctx.startWorkers(1);
+    try {
+      log(`forged tokens: one partner at ${PARTNER_PER_SECOND}/s for ${ATTACK.seconds} s, alone`);
+      await bench.resetReceiver();
+      const alone = await bench.publishAtRate([partner], PARTNER_PER_SECOND, ATTACK.seconds);
+      await bench.waitForUnique(alone.length, 120_000);
+      const aloneLatency = summarize(bench.latencies(alone, await bench.receipts()));
+
+      log(`forged tokens: ${ATTACK.connections} connections of random bearer tokens for ${ATTACK.seconds} s; database transactions`);
+      const idleTransactions = await transactionsDuring(ctx, () => sleep(ATTACK.seconds * 1000));
+      let forgedStatuses: Record<number, number> = {};
+      const forgedTransactions = await transactionsDuring(ctx, async () => {
+        forgedStatuses = await attack(apiUrl, partner, ATTACK.seconds);
+      });
+
+      log(`forged tokens: the partner at ${PARTNER_PER_SECOND}/s under the attack`);
+      await bench.resetReceiver();
+      const [underAttack, attackStatuses] = await Promise.all([
+        bench.publishAtRate([partner], PARTNER_PER_SECOND, ATTACK.seconds),
+        attack(apiUrl, partner, ATTACK.seconds),
+      ]);
+      await bench.waitForUnique(underAttack.length, 120_000);
+      const attackLatency = summarize(bench.latencies(underAttack, await bench.receipts()));
+      const forgedRequests = Object.values(forgedStatuses).reduce((sum, n) => sum + n, 0);
+      ctx.results.forgedTokens = {
+        connections: ATTACK.connections,
+        seconds: ATTACK.seconds,
+        forgedRequests,
+        forgedPerSecond: forgedRequests / ATTACK.seconds,
+        forgedStatuses,
+        attackStatusesBesidePartner: attackStatuses,
+        databaseTransactions: {
+          idleWindow: idleTransactions,
+          forgedWindow: forgedTransactions,
+          causedByForged: forgedTransactions - idleTransactions,
+        },
+        partnerLatencyMs: { alone: aloneLatency, underAttack: attackLatency },
+        p99Ratio: attackLatency.p99 / aloneLatency.p99,
+      };
+      log(`forged tokens: ${JSON.stringify(ctx.results.forgedTokens)}`);
+    } finally {
+      await worker.stop('SIGTERM', 20_000);
+    }
+  },
+};
