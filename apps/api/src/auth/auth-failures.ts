@@ -13,7 +13,9 @@ const MAX_BLOCKED = 10_000;
  * Client addresses that keep sending refused credentials (API keys, session cookies, sign-in
  * links) get 429 for the rest of the minute: counted in Redis per address and minute (shared by
  * every API process), and once over AUTH_FAILURE_LIMIT_PER_MINUTE remembered here, so the address's
- * further requests cost neither Redis nor PostgreSQL. Other addresses are not affected. The
+ * further refused credentials cost no Redis. Other addresses are not affected, and neither is a
+ * valid credential from a blocked address: only refused ones are answered 429 (behind one NAT, or a
+ * load balancer without TRUST_PROXY, one client's stale key must not lock every client out). The
  * address is request.ip: X-Forwarded-For only behind the proxies TRUST_PROXY names.
  */
 @Injectable()
@@ -29,7 +31,7 @@ export class AuthFailures {
   }
 
   /** 429 when the caller's address is over its budget of refused credentials this minute. */
-  refuseIfBlocked(request: Request): void {
+  private refuseIfBlocked(request: Request): void {
     const address = request.ip ?? '';
     const until = this.blockedUntil.get(address);
     if (until === undefined) return;
@@ -39,6 +41,7 @@ export class AuthFailures {
 
   /** Counts a refused credential from the caller's address; 429 once it is over the budget. */
   async record(request: Request): Promise<void> {
+    this.refuseIfBlocked(request);
     const address = request.ip ?? '';
     const now = Date.now();
     const windowStart = now - (now % WINDOW_MS);

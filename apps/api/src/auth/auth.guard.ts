@@ -48,7 +48,6 @@ export class AuthGuard implements CanActivate {
     const audience = this.reflector.getAllAndOverride<Audience | undefined>(AUDIENCE_METADATA, [context.getHandler(), context.getClass()]);
     if (!audience) return true;
     const request = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
-    this.failures.refuseIfBlocked(request);
     const sessionToken = request.headers.authorization === undefined ? readSessionCookie(request) : undefined;
     let principal: Principal;
     try {

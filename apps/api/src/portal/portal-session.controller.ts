@@ -39,7 +39,6 @@ export class PortalSessionController {
   /** Changes nothing: names the partner and offers the button that signs in. */
   @Get('sign-in/:token')
   async signInForm(@Param('token') token: string, @Req() request: Request, @Res() response: Response): Promise<void> {
-    this.failures.refuseIfBlocked(request);
     const link = await this.showPortalLink.execute(token);
     if (link.kind === 'unknown') await this.failures.record(request);
     if (link.kind !== 'usable') {
@@ -53,7 +52,6 @@ export class PortalSessionController {
   @Post('sign-in/:token')
   async signIn(@Param('token') token: string, @Req() request: Request, @Res() response: Response): Promise<void> {
     refuseUnlessSameOrigin(request);
-    this.failures.refuseIfBlocked(request);
     const result = await this.openPortalLink.execute(token, requestSource(request), readSessionCookie(request));
     if (result.kind === 'unknown') await this.failures.record(request);
     if (result.kind !== 'signed_in') {
