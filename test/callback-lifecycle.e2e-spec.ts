@@ -338,6 +338,34 @@ describe('callback lifecycle: auto-disable, operator events, bulk recovery', () 
     }
   });
 
+  it('a 410 from the URL a partner has just moved away from does not disable the callback at its new URL', async () => {
+    let answerGone: (() => void) | undefined;
+    const old = (await TestReceiver.start()).replyWith((_, response) => {
+      answerGone = () => response.writeHead(410).end('gone');
+    });
+    const moved = (await TestReceiver.start()).replyAlways(200);
+    const system = await TestSystem.start({ RETRY_SCHEDULE: '150ms,150ms,150ms', DELIVERY_TIMEOUT_MS: '10000' });
+    try {
+      const partner = await system.createPartner();
+      await system.registerCallback(partner, 5, old.url);
+      await publish(system, partner, 0);
+      await old.waitFor(1);
+      // The partner moves the callback while a delivery to the old URL is in flight; the old URL then answers 410.
+      await system.http.put(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).send({ callbackUrl: moved.url }).expect(200);
+      answerGone!();
+      await system.waitUntilSettled();
+      const { body: callback } = await system.http.get(`/${partner.partnerUniqueId}/callbacks/5`).set(partner.auth).expect(200);
+      expect(callback).toMatchObject({ enabled: true, disabledReason: null, callbackUrl: moved.url });
+      const { body: next } = await publish(system, partner, 1);
+      await system.waitForStatus(partner, next.notificationId, 'delivered');
+      expect(moved.requests.map((request) => request.headers['webhook-id'])).toContain(next.notificationId);
+    } finally {
+      await old.close();
+      await moved.close();
+      await system.close();
+    }
+  });
+
   it('tells the operator callback.recovered on the first success after the circuit opened, retrying the operator event like a delivery', async () => {
     const operator = (await TestReceiver.start()).replyWith(503);
     const endpoint = (await TestReceiver.start()).replyWith(500, 500, 500);

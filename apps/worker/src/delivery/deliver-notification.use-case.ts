@@ -75,6 +75,10 @@ export class DeliverNotification {
       const hold = await this.caseOrder.holdFor(job.notificationId);
       if (hold) {
         this.metrics.deliveriesDeferred.inc({ reason: 'case_order' });
+        // Whatever it holds in the guard (a handed slot, a place in the waiting list) goes on: its
+        // predecessor may be waiting for exactly that slot.
+        const released = await this.guard.release(callback, job.id, null, limits);
+        this.parked.wake(callback, released.handedTo, limits);
         return { kind: 'held', ...hold };
       }
     }
@@ -84,13 +88,13 @@ export class DeliverNotification {
       this.metrics.deliveriesDeferred.inc({ reason: admission.reason });
       this.parked.wake(callback, admission.handedTo, limits);
       if (admission.reason === 'in_flight_cap') {
-        await this.deliveries.park(job.notificationId);
+        await this.deliveries.park(job.notificationId, job.round);
         // It sleeps until a slot is handed to it; the timeout is a last resort, jittered so a parked backlog never wakes at once.
         return { kind: 'parked', delayMs: Math.round(this.config.parkTimeoutMs * (0.9 + 0.2 * Math.random())), limits, settle: true };
       }
       if (admission.reason === 'rate_limited') {
         // First in line: its slot is reserved from when the rate allows; only this job has a timed wake.
-        await this.deliveries.park(job.notificationId);
+        await this.deliveries.park(job.notificationId, job.round);
         return { kind: 'parked', delayMs: admission.waitMs, limits, settle: false };
       }
     }
@@ -192,7 +196,7 @@ export class DeliverNotification {
     // logged, and the next 410 tries again).
     if (failed && gone)
       releasing = recording
-        .then((applied) => (applied ? this.lifecycle.callbackGone(job.callback, failed, at) : undefined))
+        .then((applied) => (applied ? this.lifecycle.callbackGone(job.callback, failed, at, registration.url) : undefined))
         .catch(() => undefined)
         .then(() => (admitted ? release() : null));
     const released = await releasing;

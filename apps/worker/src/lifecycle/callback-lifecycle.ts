@@ -30,7 +30,7 @@ export interface FailedNotification {
 }
 
 /** Why the worker disables a callback: failing for CALLBACK_DISABLE_AFTER, or a 410 answer to one notification. */
-type DisableCause = { reason: 'failing' } | { reason: 'gone'; answered: FailedNotification; answeredAt: Date };
+type DisableCause = { reason: 'failing' } | { reason: 'gone'; answered: FailedNotification; answeredAt: Date; answeredUrl: string };
 
 /**
  * The callback lifecycle as the worker sees it (see the README's lifecycle section):
@@ -75,10 +75,12 @@ export class CallbackLifecycle implements OnApplicationShutdown {
 
   /**
    * The endpoint answered 410 Gone to `answered` (which ended failed, callback_gone): the callback is
-   * disabled at once, with the effects and operator events of a disable for failing.
+   * disabled at once, with the effects and operator events of a disable for failing; unless the
+   * partner has changed it since (another URL, or a PUT after the answer): a 410 from the URL it left
+   * says nothing of the new one.
    */
-  callbackGone(callback: CallbackRef, answered: FailedNotification, answeredAt: Date): Promise<void> {
-    return this.track(this.disable(callback, { reason: 'gone', answered, answeredAt }), callback, 'disabling a gone callback');
+  callbackGone(callback: CallbackRef, answered: FailedNotification, answeredAt: Date, answeredUrl: string): Promise<void> {
+    return this.track(this.disable(callback, { reason: 'gone', answered, answeredAt, answeredUrl }), callback, 'disabling a gone callback');
   }
 
   /** A notification ended failed (retries exhausted, blocked address, worker crash…). */
@@ -141,7 +143,7 @@ export class CallbackLifecycle implements OnApplicationShutdown {
       const disabled =
         why.reason === 'failing'
           ? await this.callbacks.disableFailing(callback, this.config.callbackDisableAfterMs, manager)
-          : await this.callbacks.disableGone(callback, why.answeredAt, manager);
+          : await this.callbacks.disableGone(callback, why.answeredAt, why.answeredUrl, manager);
       if (!disabled) return null;
       const failed = await this.notifications.failPending(callback, 'callback_disabled', manager);
       const events = [

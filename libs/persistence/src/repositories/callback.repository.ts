@@ -371,13 +371,19 @@ export class CallbackRepository {
 
   /**
    * Disables the callback for "gone" (its endpoint answered 410 at `answeredAt`) if it is enabled;
-   * its streak starts at the answer unless it started before. Null when it was not enabled.
+   * its streak starts at the answer unless it started before. Null when it was not enabled, or when it
+   * is no longer what answered: another URL, or changed by the partner (a PUT) after the answer.
    */
-  disableGone(callback: CallbackRef, answeredAt: Date, db: SqlExecutor = this.dataSource): Promise<DisabledCallback | null> {
+  disableGone(
+    callback: CallbackRef,
+    answeredAt: Date,
+    answeredUrl: string,
+    db: SqlExecutor = this.dataSource,
+  ): Promise<DisabledCallback | null> {
     return this.disable(
       `disabled_reason = 'gone', failing_since = COALESCE(failing_since, $3)`,
-      'true',
-      [callback.partnerId, callback.notificationTypeId, answeredAt],
+      'callback_url = $4 AND updated_at <= $3',
+      [callback.partnerId, callback.notificationTypeId, answeredAt, answeredUrl],
       db,
     );
   }

@@ -126,17 +126,17 @@ describe('DeliveryRepository (component: its statements on PostgreSQL)', () => {
     const id = await pending();
     const writes = async () =>
       Number((await db.query(`SELECT xmin::text::bigint AS version FROM notifications WHERE id = $1`, [id])).rows[0].version);
-    await deliveries.park(id);
+    await deliveries.park(id, 0);
     const parked = await row(id);
     expect(parked.parked_at).not.toBeNull();
     const version = await writes();
-    await deliveries.park(id);
+    await deliveries.park(id, 0);
     expect(await writes()).toBe(version);
     expect((await row(id)).parked_at).toEqual(parked.parked_at);
     expect(await deliveries.recordAttempt(attempt(id, 0, 500), retry)).toBe(true);
     expect((await row(id)).parked_at).toBeNull();
 
-    await deliveries.park(id);
+    await deliveries.park(id, 0);
     await deliveries.unpark(id);
     expect((await row(id)).parked_at).toBeNull();
   });

@@ -227,7 +227,9 @@ const RECORD: Pick<QueryConfig, 'name' | 'text'> = {
  */
 const PARK: Pick<QueryConfig, 'name' | 'text'> = {
   name: 'park-deliveries',
-  text: `UPDATE notifications SET parked_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending' AND parked_at IS NULL`,
+  // In the job's own round: a stale job of an older round (still in a waiting list) must not mark the current round's row.
+  text: `UPDATE notifications n SET parked_at = now() FROM unnest($1::uuid[], $2::int[]) AS p(id, round)
+          WHERE n.id = p.id AND n.delivery_round = p.round AND n.status = 'pending' AND n.parked_at IS NULL`,
 };
 
 /** Splits entries into rounds in which each notification appears at most once (one statement each). */
@@ -261,7 +263,7 @@ export class DeliveryRepository implements OnApplicationShutdown {
   private readonly records = new Batcher((attempts: Array<{ attempt: AttemptRecord; update: NotificationUpdate }>) =>
     this.recordMany(attempts),
   );
-  private readonly parks = new Batcher((ids: string[]) => this.parkMany(ids));
+  private readonly parks = new Batcher((jobs: Array<{ notificationId: string; round: number }>) => this.parkMany(jobs));
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.pool = createDatabasePool(config.databaseUrl, {
@@ -278,8 +280,8 @@ export class DeliveryRepository implements OnApplicationShutdown {
   }
 
   /** Marks a delivery parked (once: its row is not written again while it stays parked). */
-  park(notificationId: string): Promise<void> {
-    return this.parks.submit(notificationId);
+  park(notificationId: string, round: number): Promise<void> {
+    return this.parks.submit({ notificationId, round });
   }
 
   /** A parked delivery whose job will not run: the reconciler's scan of overdue rows sees to it again. */
@@ -304,9 +306,9 @@ export class DeliveryRepository implements OnApplicationShutdown {
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  private async parkMany(ids: string[]): Promise<void[]> {
-    await this.pool.query({ ...PARK, values: [ids] });
-    return ids.map(() => undefined);
+  private async parkMany(jobs: Array<{ notificationId: string; round: number }>): Promise<void[]> {
+    await this.pool.query({ ...PARK, values: [jobs.map((job) => job.notificationId), jobs.map((job) => job.round)] });
+    return jobs.map(() => undefined);
   }
 
   private async recordMany(entries: Array<{ attempt: AttemptRecord; update: NotificationUpdate }>): Promise<boolean[]> {

@@ -98,7 +98,7 @@ function dueNow(row: DeliveryRow): NotificationDelivery {
  * finds itself superseded and sends nothing. The webhook-id (the notification id) stays the same.
  */
 const NEW_DELIVERY_ROUND = `status = 'pending', status_reason = NULL, round_attempts = 0, delivery_round = delivery_round + 1,
-  next_attempt_at = now(), parked_at = NULL, updated_at = now()`;
+  next_attempt_at = now(), parked_at = NULL, waiting_for = NULL, updated_at = now()`;
 
 /** Failed, or skipped while the service had disabled the callback; never skipped while the partner had paused it (callback_paused). */
 const RECOVERABLE = `(status = 'failed' OR (status = 'skipped' AND status_reason = 'callback_disabled'))`;
@@ -357,7 +357,7 @@ export class NotificationRepository {
     const rows = (await db.query(
       `SELECT n.id, n.partner_id, n.notification_type_id, n.test
          FROM notifications n LEFT JOIN notifications p ON p.id = n.waiting_for
-        WHERE n.waiting_for IS NOT NULL AND n.status = 'pending' AND (p.id IS NULL OR p.status <> 'pending' OR p.delivery_round > 0)
+        WHERE n.waiting_for IS NOT NULL AND n.status = 'pending' AND n.delivery_round = 0 AND (p.id IS NULL OR p.status <> 'pending' OR p.delivery_round > 0)
         LIMIT $1`,
       [limit],
     )) as Array<{ id: string; partner_id: string; notification_type_id: number; test: boolean }>;
@@ -442,7 +442,7 @@ export class NotificationRepository {
     db: SqlExecutor = this.dataSource,
   ): Promise<Array<{ notificationId: string; round: number }>> {
     const [rows] = (await db.query(
-      `UPDATE notifications SET status = 'failed', status_reason = $3, next_attempt_at = NULL, parked_at = NULL, updated_at = now()
+      `UPDATE notifications SET status = 'failed', status_reason = $3, next_attempt_at = NULL, parked_at = NULL, waiting_for = NULL, updated_at = now()
         WHERE partner_id = $1 AND notification_type_id = $2 AND status = 'pending'
         RETURNING id, delivery_round`,
       [callback.partnerId, callback.notificationTypeId, reason],

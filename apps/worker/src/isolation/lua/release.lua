@@ -1,9 +1,11 @@
--- Ends a delivery, or gives back a slot handed to a job that will not run. KEYS: see hand-over.lua.
+-- Ends a delivery, or gives back a slot handed to a job that will not run (or is held behind its case). KEYS: see hand-over.lua.
 -- ARGV: member, ok ('1', '0', or '' when nothing was sent), now, threshold, openMs, cap, rate, parkTtlMs.
 -- Returns {circuit transition, handedTo, handedStartAt}.
 local now, cap, rate, parkTtlMs = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
+-- A job that leaves without being admitted (held behind its case) leaves the waiting list too.
+redis.call('ZREM', KEYS[4], ARGV[1])
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 local transition = 'ok'
 local threshold = tonumber(ARGV[4])
