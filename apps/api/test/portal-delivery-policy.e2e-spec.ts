@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CredentialMac } from '../src/auth/credential-mac';
 import { CSRF_FIELD, csrfTokenFor, generatePortalToken, hashPortalToken, PORTAL_SESSION_COOKIE } from '../src/auth/portal-session-cookie';
 import { type ApiTestApp, startApiTestApp, type TestPartner } from './api-test-app';
 
@@ -12,7 +13,7 @@ describe('portal: the delivery policy in the callback form', () => {
   beforeAll(async () => {
     api = await startApiTestApp({ DELIVERY_TIMEOUT_MS: '9000' });
     partner = await api.createPartner();
-    const token = generatePortalToken();
+    const token = generatePortalToken(api.app.get(CredentialMac), 'portal-session');
     await api.dataSource.query(
       `INSERT INTO portal_sessions (id, token_hash, partner_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 hour')`,
       [randomUUID(), hashPortalToken(token), partner.partnerUniqueId],

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, Post, Query, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Post, Query, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { APP_CONFIG, type AppConfig } from '@callbacks/config';
 import {
   type CallbackDto,
   findNotificationType,
@@ -29,6 +30,7 @@ import { formErrors, formText, notice, Portal, redirectTo, sendPage } from './po
 import {
   callbacksPage,
   type CallbackFormState,
+  type DeliveryDefaults,
   overviewPage,
   recoverPage,
   type RecoverFormState,
@@ -129,7 +131,12 @@ export class PortalCallbacksController {
     private readonly rotateSigningSecret: RotateSigningSecret,
     private readonly recoverNotifications: RecoverNotifications,
     private readonly getPublicKey: GetPublicKey,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  private get deliveryDefaults(): DeliveryDefaults {
+    return { maxInFlight: this.config.callbackMaxInFlight, timeoutMs: this.config.deliveryTimeoutMs };
+  }
 
   @Get()
   async overview(@Portal() portal: PortalContext, @Query('done') done: unknown, @Res() response: Response): Promise<void> {
@@ -139,7 +146,14 @@ export class PortalCallbacksController {
   @Get('callbacks')
   async list(@Portal() portal: PortalContext, @Query('done') done: unknown, @Res() response: Response): Promise<void> {
     const callbacks = await this.callbacks(portal);
-    sendPage(response, callbacksPage(portal, callbacks, { notice: notice(done), publicKeys: await this.publicKeys(portal, callbacks) }));
+    sendPage(
+      response,
+      callbacksPage(portal, callbacks, {
+        notice: notice(done),
+        publicKeys: await this.publicKeys(portal, callbacks),
+        defaults: this.deliveryDefaults,
+      }),
+    );
   }
 
   @Post('callbacks/:notificationType')
@@ -179,7 +193,15 @@ export class PortalCallbacksController {
       if (!errors) throw error;
       state.errors = groupErrors(errors, callbackInput);
       const callbacks = await this.callbacks(portal);
-      sendPage(response, callbacksPage(portal, callbacks, { form: state, publicKeys: await this.publicKeys(portal, callbacks) }), 400);
+      sendPage(
+        response,
+        callbacksPage(portal, callbacks, {
+          form: state,
+          publicKeys: await this.publicKeys(portal, callbacks),
+          defaults: this.deliveryDefaults,
+        }),
+        400,
+      );
     }
   }
 

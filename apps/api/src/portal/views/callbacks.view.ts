@@ -45,7 +45,17 @@ export interface CallbackFormState {
 }
 
 /** The form as a callback's current settings fill it. */
-export function callbackFormState(notificationTypeId: number, callback: CallbackDto | undefined): CallbackFormState {
+/** The service's defaults: a policy field at its default is shown empty, so saving the form does not pin the callback to it. */
+export interface DeliveryDefaults {
+  maxInFlight: number;
+  timeoutMs: number;
+}
+
+export function callbackFormState(
+  notificationTypeId: number,
+  callback: CallbackDto | undefined,
+  defaults?: DeliveryDefaults,
+): CallbackFormState {
   return {
     notificationTypeId,
     callbackUrl: callback?.callbackUrl ?? '',
@@ -58,9 +68,9 @@ export function callbackFormState(notificationTypeId: number, callback: Callback
     authClientId: callback?.auth?.clientId ?? '',
     authScope: callback?.auth?.scope ?? '',
     deliveryOrdering: callback?.delivery.ordering ?? 'none',
-    deliveryMaxInFlight: callback ? String(callback.delivery.maxInFlight) : '',
+    deliveryMaxInFlight: callback && callback.delivery.maxInFlight !== defaults?.maxInFlight ? String(callback.delivery.maxInFlight) : '',
     deliveryRatePerSecond: callback?.delivery.ratePerSecond ? String(callback.delivery.ratePerSecond) : '',
-    deliveryTimeoutMs: callback ? String(callback.delivery.timeoutMs) : '',
+    deliveryTimeoutMs: callback && callback.delivery.timeoutMs !== defaults?.timeoutMs ? String(callback.delivery.timeoutMs) : '',
     errors: {},
   };
 }
@@ -282,11 +292,16 @@ function publicKeyLine(key: { publicKey: string; previousPublicKey?: string } | 
 export function callbacksPage(
   context: PortalContext,
   callbacks: CallbackView[],
-  options: { notice?: string; form?: CallbackFormState; publicKeys?: Map<number, { publicKey: string; previousPublicKey?: string }> } = {},
+  options: {
+    notice?: string;
+    form?: CallbackFormState;
+    publicKeys?: Map<number, { publicKey: string; previousPublicKey?: string }>;
+    defaults?: DeliveryDefaults;
+  } = {},
 ): SafeHtml {
   const sections = NOTIFICATION_TYPES.map((type) => {
     const callback = callbacks.find((item) => item.notificationTypeId === type.id);
-    const form = options.form?.notificationTypeId === type.id ? options.form : callbackFormState(type.id, callback);
+    const form = options.form?.notificationTypeId === type.id ? options.form : callbackFormState(type.id, callback, options.defaults);
     const base = portalPath(context, `/callbacks/${type.id}`);
     const actions = callback
       ? html`<div class="actions">
