@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 export const ISO_TIME_EXAMPLE = '2026-11-26T10:00:00.000Z';
 export const PARTNER_ID_EXAMPLE = '3f1c2a9e-8b7d-4e6f-9a1b-2c3d4e5f6a7b';
@@ -22,4 +22,14 @@ export const PageLimit = () =>
     IsInt(),
     Min(1),
     Max(MAX_PAGE_LIMIT),
+  );
+
+/** The `cursor` query parameter of every cursor-paged list: the nextCursor of the previous page. */
+export const PageCursor = () =>
+  applyDecorators(
+    ApiPropertyOptional({ description: 'The nextCursor of the previous page.' }),
+    IsOptional(),
+    IsString(),
+    IsNotEmpty(),
+    MaxLength(200),
   );

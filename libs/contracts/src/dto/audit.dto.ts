@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsNotEmpty, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { ApiTimestamp, ISO_TIME_EXAMPLE, PageLimit, PARTNER_ID_EXAMPLE } from './api-property-helpers';
+import { IsISO8601, IsOptional, IsUUID } from 'class-validator';
+import { ApiTimestamp, ISO_TIME_EXAMPLE, PageCursor, PageLimit, PARTNER_ID_EXAMPLE } from './api-property-helpers';
 
 /** Every kind of change the audit trail records (issue 18). */
 export const AUDIT_ACTIONS = [
@@ -39,11 +39,7 @@ export class ListAuditQueryDto {
   @PageLimit()
   limit = 50;
 
-  @ApiPropertyOptional({ description: 'The nextCursor of the previous page.' })
-  @IsOptional()
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(200)
+  @PageCursor()
   cursor?: string;
 }
 

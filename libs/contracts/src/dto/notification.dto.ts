@@ -16,7 +16,7 @@ import {
 } from 'class-validator';
 import { NOTIFICATION_TYPES, ONE_CASE_ID_RULE, SUPPORTED_NOTIFICATION_TYPE_IDS } from '../notification-types';
 import { ATTEMPT_ERROR_KINDS, NOTIFICATION_STATUSES, type NotificationStatus } from '../webhook-envelope';
-import { ApiTimestamp, PageLimit, NOTIFICATION_ID_EXAMPLE, PARTNER_ID_EXAMPLE } from './api-property-helpers';
+import { ApiTimestamp, PageCursor, PageLimit, NOTIFICATION_ID_EXAMPLE, PARTNER_ID_EXAMPLE } from './api-property-helpers';
 
 /**
  * A payload in the OpenAPI document: one of the catalog's per-type schemas (the document's components
@@ -108,11 +108,7 @@ export class ListNotificationsQueryDto {
   @PageLimit()
   limit = 50;
 
-  @ApiPropertyOptional({ description: 'The nextCursor of the previous page.' })
-  @IsOptional()
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(200)
+  @PageCursor()
   cursor?: string;
 }
 
