@@ -26,6 +26,16 @@ export interface AuditedChange {
   details?: Record<string, unknown>;
 }
 
+/** A portal session's end, whatever ended it (`reason`: sign_out, signed_in_again, api_key_revoked, ended_by_operator). */
+export function portalSessionEnded(
+  partnerId: string,
+  sessionId: string,
+  reason: string,
+  details: Record<string, unknown> = {},
+): AuditedChange {
+  return { action: 'portal_session_ended', partnerId, target: `portal_session:${sessionId}`, details: { reason, ...details } };
+}
+
 export function auditActor(principal: Principal): AuditActor {
   if (principal.kind === 'admin') return { kind: 'operator', id: null };
   return principal.kind === 'partner' ? { kind: 'api_key', id: principal.apiKeyId } : { kind: 'portal_session', id: principal.sessionId };

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PartnerRepository, PortalRepository } from '@callbacks/persistence';
-import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
+import { type AuditOrigin, AuditTrail, portalSessionEnded } from '../../audit/audit-trail';
 import { AccessRevocations } from '../../auth/access-revocations';
 import { DomainError } from '../../common/domain-error';
 import { PartnerLookup } from '../partner-lookup';
@@ -26,16 +26,7 @@ export class RevokeApiKey {
       await this.audit.record(origin, { action: 'api_key_revoked', partnerId, target: `api_key:${apiKeyId}` }, manager);
       // The portal sessions the key's links started end with it, each an entry of its own.
       for (const sessionId of await this.portal.endOfApiKey(apiKeyId, manager))
-        await this.audit.record(
-          origin,
-          {
-            action: 'portal_session_ended',
-            partnerId,
-            target: `portal_session:${sessionId}`,
-            details: { reason: 'api_key_revoked', apiKeyId },
-          },
-          manager,
-        );
+        await this.audit.record(origin, portalSessionEnded(partnerId, sessionId, 'api_key_revoked', { apiKeyId }), manager);
       return true;
     });
     if (!revoked) throw DomainError.notFound('api_key_not_found', `partner ${partnerId} has no active API key ${apiKeyId}`);

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PortalRepository } from '@callbacks/persistence';
-import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
+import { type AuditOrigin, AuditTrail, portalSessionEnded } from '../../audit/audit-trail';
 import { PartnerLookup } from '../../partners/partner-lookup';
 
 /** The operator ends every portal session and unused sign-in link of a partner at once; each ended session is audited in the same transaction. */
@@ -19,11 +19,7 @@ export class EndPartnerPortalSessions {
     await this.partners.require(partnerId);
     await this.dataSource.transaction(async (manager) => {
       for (const sessionId of await this.portal.endOfPartner(partnerId, manager))
-        await this.audit.record(
-          origin,
-          { action: 'portal_session_ended', partnerId, target: `portal_session:${sessionId}`, details: { reason: 'ended_by_operator' } },
-          manager,
-        );
+        await this.audit.record(origin, portalSessionEnded(partnerId, sessionId, 'ended_by_operator'), manager);
     });
   }
 }

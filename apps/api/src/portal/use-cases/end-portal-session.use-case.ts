@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PortalRepository } from '@callbacks/persistence';
-import { type AuditOrigin, AuditTrail } from '../../audit/audit-trail';
+import { type AuditOrigin, AuditTrail, portalSessionEnded } from '../../audit/audit-trail';
 
 /** Signing out deletes the session row: the cookie, wherever a copy of it is, stops working. Audited in the same transaction. */
 @Injectable()
@@ -16,16 +16,7 @@ export class EndPortalSession {
   async execute(session: { id: string; partnerId: string }, origin: AuditOrigin): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       if (!(await this.portal.deleteSession(session.id, manager))) return;
-      await this.audit.record(
-        origin,
-        {
-          action: 'portal_session_ended',
-          partnerId: session.partnerId,
-          target: `portal_session:${session.id}`,
-          details: { reason: 'sign_out' },
-        },
-        manager,
-      );
+      await this.audit.record(origin, portalSessionEnded(session.partnerId, session.id, 'sign_out'), manager);
     });
   }
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PortalRepository } from '@callbacks/persistence';
-import { AuditTrail, type RequestSource } from '../../audit/audit-trail';
+import { AuditTrail, portalSessionEnded, type RequestSource } from '../../audit/audit-trail';
 import { CredentialMac } from '../../auth/credential-mac';
 import { UnknownCredentials } from '../../auth/unknown-credentials';
 import { generatePortalToken, hashPortalToken, isPortalToken, PORTAL_SESSION_TTL_MS } from '../../auth/portal-session-cookie';
@@ -46,17 +46,7 @@ export class OpenPortalLink {
       const sessionId = randomUUID();
       const origin = { actor: { kind: 'portal_session' as const, id: sessionId }, ...source };
       const previous = await this.portal.deleteExpiredSessionsAnd(hashPortalToken(previousSessionToken ?? ''), manager);
-      if (previous)
-        await this.audit.record(
-          origin,
-          {
-            action: 'portal_session_ended',
-            partnerId: previous.partnerId,
-            target: `portal_session:${previous.id}`,
-            details: { reason: 'signed_in_again' },
-          },
-          manager,
-        );
+      if (previous) await this.audit.record(origin, portalSessionEnded(previous.partnerId, previous.id, 'signed_in_again'), manager);
       await this.portal.insertSession(
         {
           id: sessionId,
