@@ -1,6 +1,6 @@
 import type { AuditAction, AuditEntryDto, AuditPageDto } from '@callbacks/contracts';
 import { html, type SafeHtml } from './html';
-import { portalPage, portalPath, type PortalContext, time } from './layout';
+import { dataTable, portalPage, portalPath, type PortalContext, time } from './layout';
 
 const ACTION_LABELS: Record<AuditAction, string> = {
   api_key_issued: 'API key issued',
@@ -58,26 +58,12 @@ export function activityPage(context: PortalContext, page: AuditPageDto, paged: 
   );
   const table =
     rows.length > 0
-      ? html`<div class="table-wrap">
-          <table class="stack activity">
-            <caption class="visually-hidden">
-              Changes to your access and callbacks, newest first
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Action</th>
-                <th scope="col">By</th>
-                <th scope="col">Target</th>
-                <th scope="col">Details</th>
-                <th scope="col">From</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${rows}
-            </tbody>
-          </table>
-        </div>`
+      ? dataTable({
+          caption: 'Changes to your access and callbacks, newest first',
+          headings: ['Time', 'Action', 'By', 'Target', 'Details', 'From'],
+          rows,
+          className: 'activity',
+        })
       : html`<p class="muted">No activity recorded yet.</p>`;
   const pager = html`<nav class="pager" aria-label="Pages">
     ${paged ? html`<a href="${portalPath(context, '/activity')}">Newest</a>` : ''}

@@ -10,6 +10,7 @@ import {
 import { html, type SafeHtml } from './html';
 import {
   csrfField,
+  dataTable,
   errorAttributes,
   errorText,
   type FieldErrors,
@@ -139,24 +140,7 @@ export function overviewPage(context: PortalContext, callbacks: CallbackView[], 
     context,
     { title: 'Overview', section: 'overview', notice },
     html`<p>Your callbacks per notification type. Every change here is the same as through the API.</p>
-      <div class="table-wrap">
-        <table class="stack">
-          <caption class="visually-hidden">
-            Callbacks per notification type
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Type</th>
-              <th scope="col">Callback URL</th>
-              <th scope="col">State</th>
-              <th scope="col">Last success</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${rows}
-          </tbody>
-        </table>
-      </div>
+      ${dataTable({ caption: 'Callbacks per notification type', headings: ['Type', 'Callback URL', 'State', 'Last success'], rows })}
       <p>
         <a href="${portalPath(context, '/deliveries')}">Open the delivery log</a> ·
         <a href="${portalPath(context, '/echo')}">Send a test echo</a>

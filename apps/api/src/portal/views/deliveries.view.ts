@@ -8,6 +8,7 @@ import {
 import { html, type SafeHtml } from './html';
 import {
   csrfField,
+  dataTable,
   errorAttributes,
   errorText,
   type FieldErrors,
@@ -159,26 +160,7 @@ export function deliveriesPage(
   );
   const table = page
     ? rows.length > 0
-      ? html`<div class="table-wrap">
-          <table class="stack">
-            <caption class="visually-hidden">
-              Deliveries, newest first
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Accepted</th>
-                <th scope="col">Type</th>
-                <th scope="col">Case</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${rows}
-            </tbody>
-          </table>
-        </div>`
+      ? dataTable({ caption: 'Deliveries, newest first', headings: ['Accepted', 'Type', 'Case', 'Status', 'Attempts', 'Details'], rows })
       : html`<p class="muted">No deliveries match.</p>`
     : '';
   const pager = html`<nav class="pager" aria-label="Pages">
@@ -278,26 +260,12 @@ export function deliveryPage(
       <h2>Attempts</h2>
       ${
         attempts.length > 0
-          ? html`<div class="table-wrap">
-              <table class="stack attempts">
-                <caption class="visually-hidden">
-                  Every delivery attempt
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">#</th>
-                    <th scope="col">Time</th>
-                    <th scope="col">Result</th>
-                    <th scope="col">Duration</th>
-                    <th scope="col">URL</th>
-                    <th scope="col">Response (first 1 KiB)</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${attempts}
-                </tbody>
-              </table>
-            </div>`
+          ? dataTable({
+              caption: 'Every delivery attempt',
+              headings: ['#', 'Time', 'Result', 'Duration', 'URL', 'Response (first 1 KiB)'],
+              rows: attempts,
+              className: 'attempts',
+            })
           : html`<p class="muted">No attempt yet.</p>`
       }
       <h2>Signed payload</h2>

@@ -106,6 +106,26 @@ export function messagePage(title: string, content: HtmlValue): SafeHtml {
 }
 
 /** A time in ISO-8601; the static script shows it in the browser's time zone, the ISO value stays on hover. */
+/** A portal table: stacked on narrow screens, captioned for screen readers, one heading per column. */
+export function dataTable(options: { caption: string; headings: string[]; rows: HtmlValue; className?: string }): SafeHtml {
+  const className = options.className ? `stack ${options.className}` : 'stack';
+  return html`<div class="table-wrap">
+    <table class="${className}">
+      <caption class="visually-hidden">
+        ${options.caption}
+      </caption>
+      <thead>
+        <tr>
+          ${options.headings.map((heading) => html`<th scope="col">${heading}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${options.rows}
+      </tbody>
+    </table>
+  </div>`;
+}
+
 export function time(iso: string | null | undefined): SafeHtml {
   if (!iso) return html`<span class="muted">—</span>`;
   return html`<time datetime="${iso}" title="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</time>`;
