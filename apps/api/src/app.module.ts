@@ -8,6 +8,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './auth/auth.guard';
 import { ApiRedisModule } from './common/api-redis';
 import { RateLimitGuard } from './common/rate-limit.guard';
+import { RateLimitModule } from './common/sliding-window-limiter';
 import { CallbacksModule } from './callbacks/callbacks.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { QueueBoardModule } from './ops/bull-board.module';
@@ -25,6 +26,7 @@ export class AppModule {
         DatabaseModule,
         DeliveryQueueModule.register('producer', config),
         ApiRedisModule,
+        RateLimitModule,
         AuditModule,
         PartnersModule,
         CallbacksModule,

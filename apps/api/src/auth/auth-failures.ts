@@ -2,18 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { withTimeout } from '@callbacks/queue';
-import { ApiRedis } from '../common/api-redis';
 import { DomainError } from '../common/domain-error';
+import { SlidingWindowLimiter, type Taken } from '../common/sliding-window-limiter';
 
-const WINDOW_MS = 60_000;
 const MAX_BLOCKED = 10_000;
 
 /**
  * Client addresses that keep sending refused credentials (API keys, session cookies, sign-in
- * links) get 429 for the rest of the minute: counted in Redis per address and minute (shared by
- * every API process), and once over AUTH_FAILURE_LIMIT_PER_MINUTE remembered here, so the address's
- * further refused credentials cost no Redis. Other addresses are not affected, and neither is a
+ * links) get 429 until their last minute has room again: counted in Redis per address over a
+ * minute that slides by the second (shared by every API process), and once over
+ * AUTH_FAILURE_LIMIT_PER_MINUTE remembered here until then, so the address's further refused
+ * credentials cost no Redis. Other addresses are not affected, and neither is a
  * valid credential from a blocked address: only refused ones are answered 429 (behind one NAT, or a
  * load balancer without TRUST_PROXY, one client's stale key must not lock every client out). The
  * address is request.ip: X-Forwarded-For only behind the proxies TRUST_PROXY names.
@@ -24,13 +23,13 @@ export class AuthFailures {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly redis: ApiRedis,
+    private readonly limiter: SlidingWindowLimiter,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('AuthFailures');
   }
 
-  /** 429 when the caller's address is over its budget of refused credentials this minute. */
+  /** 429 when the caller's address is over its budget of refused credentials for the last minute. */
   private refuseIfBlocked(request: Request): void {
     const address = request.ip ?? '';
     const until = this.blockedUntil.get(address);
@@ -43,23 +42,15 @@ export class AuthFailures {
   async record(request: Request): Promise<void> {
     this.refuseIfBlocked(request);
     const address = request.ip ?? '';
-    const now = Date.now();
-    const windowStart = now - (now % WINDOW_MS);
-    const key = `${this.config.queuePrefix}:authfail:${address}:${windowStart}`;
-    let count: number;
+    let taken: Taken;
     try {
-      const results = await withTimeout(
-        this.redis.client.multi().incr(key).pexpire(key, WINDOW_MS).exec(),
-        500,
-        'the refused-credential counter',
-      );
-      count = Number(results?.[0]?.[1] ?? 0);
+      taken = await this.limiter.take(`${this.config.queuePrefix}:authfail:${address}`, this.config.authFailureLimitPerMinute);
     } catch (error) {
       this.logger.warn({ err: error }, 'refused-credential counter unavailable');
       return;
     }
-    if (count <= this.config.authFailureLimitPerMinute) return;
-    const until = windowStart + WINDOW_MS;
+    if (taken.taken) return;
+    const until = Date.now() + taken.retryAfterMs;
     if (this.blockedUntil.size >= MAX_BLOCKED) this.blockedUntil.delete(this.blockedUntil.keys().next().value!);
     this.blockedUntil.set(address, until);
     throw tooMany(until);

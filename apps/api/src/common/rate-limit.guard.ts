@@ -2,12 +2,10 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadat
 import { Reflector } from '@nestjs/core';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@callbacks/config';
-import { withTimeout } from '@callbacks/queue';
 import type { AuthenticatedRequest } from '../auth/principal';
-import { ApiRedis } from './api-redis';
 import { DomainError } from './domain-error';
+import { SlidingWindowLimiter, type Taken } from './sliding-window-limiter';
 
-const WINDOW_MS = 60_000;
 const RATE_LIMIT_METADATA = 'callbacks:rate-limit';
 
 /**
@@ -18,7 +16,7 @@ export type RateLimitClass = 'partner' | 'echo';
 export const RateLimit = (limitClass: RateLimitClass) => SetMetadata(RATE_LIMIT_METADATA, limitClass);
 
 /**
- * Per partner, per minute (a fixed window counted in Redis, so every API replica shares it): all of a
+ * Per partner, per minute (a window sliding by the second, counted in Redis, so every API replica shares it): all of a
  * partner's API keys and portal sessions draw from one budget, so more keys or sessions buy no more
  * requests, and one partner cannot starve the others. The echo, which makes us send traffic, has a
  * tighter budget, shared with redelivery and recovery. Over the limit: 429 with Retry-After. The operator key is not limited. When Redis
@@ -29,7 +27,7 @@ export class RateLimitGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly redis: ApiRedis,
+    private readonly limiter: SlidingWindowLimiter,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('RateLimitGuard');
@@ -42,23 +40,19 @@ export class RateLimitGuard implements CanActivate {
       this.reflector.getAllAndOverride<RateLimitClass | undefined>(RATE_LIMIT_METADATA, [context.getHandler(), context.getClass()]) ??
       'partner';
     const limit = limitClass === 'echo' ? this.config.echoRateLimitPerMinute : this.config.partnerRateLimitPerMinute;
-    const now = Date.now();
-    const windowStart = now - (now % WINDOW_MS);
-    const key = `${this.config.queuePrefix}:ratelimit:${limitClass}:${principal.partnerId}:${windowStart}`;
-    let count: number;
+    let taken: Taken;
     try {
-      const results = await withTimeout(this.redis.client.multi().incr(key).pexpire(key, WINDOW_MS).exec(), 500, 'the rate-limit counter');
-      count = Number(results?.[0]?.[1] ?? 0);
+      taken = await this.limiter.take(`${this.config.queuePrefix}:ratelimit:${limitClass}:${principal.partnerId}`, limit);
     } catch (error) {
       this.logger.warn({ err: error }, 'rate limiter unavailable; letting the request through');
       return true;
     }
-    if (count <= limit) return true;
-    const retryAfterSeconds = Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000));
+    if (taken.taken) return true;
+    const retryAfterSeconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
     throw new DomainError(
       429,
       'rate_limited',
-      `this partner's API keys and portal sessions together made more than ${limit} ${limitClass === 'echo' ? 'echo and redeliver ' : ''}requests this minute; retry after ${retryAfterSeconds} s`,
+      `this partner's API keys and portal sessions together made more than ${limit} ${limitClass === 'echo' ? 'echo and redeliver ' : ''}requests in the last minute; retry after ${retryAfterSeconds} s`,
       undefined,
       {
         'Retry-After': String(retryAfterSeconds),
