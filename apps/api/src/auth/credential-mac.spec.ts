@@ -31,6 +31,20 @@ describe('CredentialMac', () => {
       expect(mac.verify('api-key', forged)).toBe(false);
   });
 
+  it('refuses every other spelling of a valid MAC: its last character carries 4 bits that decoding would ignore', () => {
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const token = mac.generate('api-key');
+    const last = ALPHABET.indexOf(token[64]);
+    // The 15 characters that decode to the same 16 bytes (same top 2 bits) as the MAC's own last one.
+    const sameBytes = [...ALPHABET].filter((char, index) => index >> 4 === last >> 4 && index !== last);
+    expect(sameBytes).toHaveLength(15);
+    for (const char of sameBytes) {
+      const respelled = `${token.slice(0, 64)}${char}`;
+      expect(Buffer.from(respelled.slice(43), 'base64url')).toEqual(Buffer.from(token.slice(43), 'base64url'));
+      expect(mac.verify('api-key', respelled)).toBe(false);
+    }
+  });
+
   it('still verifies credentials issued under a key now listed as previous', () => {
     const before = new CredentialMac({ secretsEncryptionKey: retired, previousSecretsEncryptionKeys: [] }).generate('api-key');
     const after = new CredentialMac({ secretsEncryptionKey: current, previousSecretsEncryptionKeys: [retired] });
