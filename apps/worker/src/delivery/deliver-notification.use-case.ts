@@ -139,9 +139,9 @@ export class DeliverNotification {
       return { kind: 'nothing_to_do', reason };
     }
 
-    // The callback's rate is taken here, when the attempt is about to go (a wait of at most about a second).
-    if (admitted) await this.guard.startAttempt(job.callback, job.id, limits);
-    const at = new Date();
+    // The callback's rate is taken here, when the attempt is about to go (a wait of at most about a
+    // second); the attempt starts at the time its start was logged under.
+    const at = new Date(admitted ? await this.guard.startAttempt(job.callback, job.id, limits) : Date.now());
     let outcome = CIRCUIT_OPEN_OUTCOME;
     if (admitted) {
       const body = this.envelope(context);

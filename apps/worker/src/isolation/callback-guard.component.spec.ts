@@ -230,6 +230,18 @@ describe('CallbackGuard (component: its scripts on Redis)', () => {
     }
   });
 
+  it('logs attempt starts in order and returns each start: a worker whose clock reads behind the last start takes its time', async () => {
+    const paced = { maxInFlight: 10, ratePerSecond: 2 };
+    const start = clock.time;
+    expect(await guard.startAttempt(callback, 'a', paced)).toBe(start);
+    clock.time = start - 10; // another worker's clock, a little behind
+    expect(await guard.startAttempt(callback, 'b', paced)).toBe(start);
+    // The third waits (a real second) until a start leaves the last second; its clock has moved on by then.
+    const third = guard.startAttempt(callback, 'c', paced);
+    clock.time = start + 1000;
+    expect(await third).toBe(start + 1000);
+  });
+
   const shard = () => callbackShard(environment.config, callback.partnerId, callback.notificationTypeId);
   const member = () => parkedCallbackMember(callback.partnerId, callback.notificationTypeId);
 });

@@ -43,7 +43,7 @@ type GuardRedis = RedisClient & {
   releaseDelivery(...keysAndArgs: Array<string | number>): Promise<[CircuitTransition, string, number]>;
   findLostWakes(...keysAndArgs: Array<string | number>): Promise<Array<string | number>>;
   wakeToFront(...keysAndArgs: Array<string | number>): Promise<number>;
-  startAttempt(started: string, ...args: Array<string | number>): Promise<number>;
+  startAttempt(started: string, ...args: Array<string | number>): Promise<[number, number]>;
 };
 
 function handOver(jobId: string, startAt: number | string): HandOver | null {
@@ -128,15 +128,16 @@ export class CallbackGuard implements OnApplicationShutdown {
    * Right before an admitted delivery is sent: takes one of the callback's ratePerSecond starts,
    * waiting (at most about a second, holding its slot) when the last second has had its share. The
    * admission already planned the start; this holds what the partner receives to the rate however
-   * long the deliveries admitted together took to load and sign.
+   * long the deliveries admitted together took to load and sign. Returns the attempt's start (ms):
+   * the time its start was logged under, so the delivery log shows the spacing the rate enforced.
    */
-  async startAttempt(callback: CallbackRef, jobId: string, limits: DeliveryLimits): Promise<void> {
-    if (!limits.ratePerSecond) return;
+  async startAttempt(callback: CallbackRef, jobId: string, limits: DeliveryLimits): Promise<number> {
+    if (!limits.ratePerSecond) return this.clock.now();
     const started = this.keys(callback)[7];
     for (;;) {
-      const waitMs = Number(await this.redis.startAttempt(started, this.clock.now(), limits.ratePerSecond, jobId));
-      if (waitMs <= 0) return;
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      const [waitMs, startedAt] = await this.redis.startAttempt(started, this.clock.now(), limits.ratePerSecond, jobId);
+      if (waitMs <= 0) return Number(startedAt);
+      await new Promise((resolve) => setTimeout(resolve, Number(waitMs)));
     }
   }
 
