@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { type ChildApp, listeningPort, TestReceiver, waitUntil } from '@callbacks/testing';
+import { type ChildApp, listeningPort, TestReceiver } from '@callbacks/testing';
 import { BUILT_API, startBuiltApp } from './support/processes';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
@@ -43,11 +43,9 @@ describe('revocation on every API replica', () => {
     await other.get(`/${partner.partnerUniqueId}/callbacks`).set(key.auth).expect(200);
 
     await one.delete(`/admin/partners/${partner.partnerUniqueId}/api-keys/${key.apiKeyId}`).set(ADMIN).expect(204);
-    const answered = Date.now();
+    // The revocation was confirmed by the other replica before the 204: its very next request is refused.
     const next = await other.get(`/${partner.partnerUniqueId}/callbacks`).set(key.auth);
     expect(next.status).toBe(401);
-    await waitUntil(async () => (await other.get(`/${partner.partnerUniqueId}/callbacks`).set(key.auth)).status === 401, 1_000, 'refused');
-    expect(Date.now() - answered).toBeLessThan(1_000);
     // The partner's other key is untouched.
     await other.get(`/${partner.partnerUniqueId}/callbacks`).set(partner.auth).expect(200);
   });
