@@ -67,8 +67,8 @@ describe('revocation on every API replica', () => {
       .set(ADMIN)
       .send({ partnerUniqueId: partner.partnerUniqueId, notificationTypeId: 5, payload: { processUniqueId: 'P-2' } });
     expect(platformEvent.status).not.toBe(202);
-    // Give a worker ample time to send anything that had been accepted.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // Nothing pending and every queue empty: nothing accepted is still on its way.
+    await system.waitUntilSettled();
     expect(receiver.requests.filter((received) => received.path === '/leaving')).toHaveLength(1);
   });
 });
