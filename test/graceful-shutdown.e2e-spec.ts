@@ -1,9 +1,33 @@
+import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { DeliveryQueues } from '@callbacks/queue';
 import { ChildApp, listeningPort, TestReceiver, waitUntil } from '@callbacks/testing';
 import { Client } from 'pg';
 import { BUILT_API, BUILT_WORKER, startBuiltApp } from './support/processes';
 import { ADMIN, TestSystem } from './support/system';
+
+/** One request over `agent` (node:http, so the test chooses the connection), its body read. */
+function send(
+  agent: Agent,
+  port: number,
+  method: string,
+  path: string,
+  json?: unknown,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const body = json === undefined ? undefined : JSON.stringify(json);
+    const outgoing = httpRequest(
+      { agent, host: '127.0.0.1', port, method, path, headers: { ...ADMIN, ...(body ? { 'content-type': 'application/json' } : {}) } },
+      (incoming) => {
+        let text = '';
+        incoming.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: text }));
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
 
 describe('graceful shutdown of a worker process', () => {
   /**
@@ -70,10 +94,10 @@ describe('graceful shutdown of a worker process', () => {
       await blocker.connect();
       await blocker.query('BEGIN');
       await blocker.query('SELECT 1 FROM callbacks WHERE partner_id = $1 FOR UPDATE', [partner.partnerUniqueId]);
-      const inFlight = fetch(`http://127.0.0.1:${port}/${partner.partnerUniqueId}/callbacks/5`, {
-        method: 'PUT',
-        headers: { ...ADMIN, 'content-type': 'application/json' },
-        body: JSON.stringify({ callbackUrl: 'https://partner.example.com/b' }),
+      // One keep-alive connection, as a load balancer or a partner's SDK keeps: the PUT, then a GET on it.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const inFlight = send(agent, port, 'PUT', `/${partner.partnerUniqueId}/callbacks/5`, {
+        callbackUrl: 'https://partner.example.com/b',
       });
       // The PUT is inside the API, waiting on the row.
       await waitUntil(
@@ -101,8 +125,14 @@ describe('graceful shutdown of a worker process', () => {
       await blocker.query('COMMIT');
       const response = await inFlight;
       expect(response.status).toBe(200);
-      expect((await response.json()).callbackUrl).toBe('https://partner.example.com/b');
+      expect(JSON.parse(response.body).callbackUrl).toBe('https://partner.example.com/b');
+      // The connection the PUT came on is still open: the next request on it is answered, and its
+      // answer closes it, so a client that keeps it busy cannot hold the shutdown open.
+      const next = await send(agent, port, 'GET', '/health');
+      expect(next.status).toBe(200);
+      expect(next.headers.connection).toBe('close');
       expect(await api.exited).toEqual({ code: 0, signal: null });
+      agent.destroy();
     } finally {
       api.kill('SIGKILL');
       await blocker.end().catch(() => undefined);
