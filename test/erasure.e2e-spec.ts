@@ -6,6 +6,20 @@ import { Client } from 'pg';
 import { serviceUrls, TcpProxy, TestReceiver, waitUntil } from '@callbacks/testing';
 import { ADMIN, type Partner, TestSystem } from './support/system';
 
+/** Signs the partner in to the portal with a link the operator made (no API key behind it); returns the session's cookie. */
+async function portalSession(system: TestSystem, partner: Partner): Promise<string> {
+  const link = (await system.http.post(`/admin/partners/${partner.partnerUniqueId}/portal-links`).set(ADMIN).expect(201)).body;
+  const signIn = await system.http
+    .post(new URL(link.url).pathname)
+    .set({ Host: '127.0.0.1', Origin: 'http://127.0.0.1', 'Sec-Fetch-Site': 'same-origin' })
+    .type('form')
+    .send('')
+    .expect(303);
+  const cookie = (signIn.headers['set-cookie'] as unknown as string[]).map((value) => value.split(';')[0]).join('; ');
+  await system.http.get(`/portal/${partner.partnerUniqueId}`).set('Cookie', cookie).expect(200);
+  return cookie;
+}
+
 describe('erasure: a case, a partner', () => {
   let system: TestSystem;
   let receiver: TestReceiver;
@@ -154,16 +168,8 @@ describe('erasure: a case, a partner', () => {
       expect(await queue.getJobState(done)).toBe('completed');
 
       // A portal session, signed in with a link, and one more link left unused.
-      const link = (await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/portal-links`).set(ADMIN).expect(201)).body;
-      const signIn = await system.http
-        .post(new URL(link.url).pathname)
-        .set({ Host: '127.0.0.1', Origin: 'http://127.0.0.1', 'Sec-Fetch-Site': 'same-origin' })
-        .type('form')
-        .send('')
-        .expect(303);
-      const cookie = (signIn.headers['set-cookie'] as unknown as string[]).map((value) => value.split(';')[0]).join('; ');
+      const cookie = await portalSession(system, leaving);
       const portalPage = `/portal/${leaving.partnerUniqueId}`;
-      await system.http.get(portalPage).set('Cookie', cookie).expect(200);
       await system.http.post(`/admin/partners/${leaving.partnerUniqueId}/portal-links`).set(ADMIN).expect(201);
       const sessions = async () =>
         Number(
@@ -346,10 +352,18 @@ describe('an erasure cut short picks up where it stopped', () => {
 
   it('PostgreSQL connection lost mid-way: the 5xx is repeated into a 204, and nothing of the partner is left', async () => {
     const { partner, ids } = await partnerWithBacklog();
+    const cookie = await portalSession(system, partner);
     const blocker = new Client({ connectionString: system.environment.databaseUrl });
     await blocker.connect();
     try {
       const { erasing, waitingPid } = await eraseUntilMidway(partner, blocker);
+      // Its portal sessions ended first, with its keys: while the erasure goes on (the partner's row is
+      // deleted last), the portal answers the session as a stranger's.
+      expect(
+        (await query<{ n: number }>('SELECT count(*)::int AS n FROM portal_sessions WHERE partner_id = $1', [partner.partnerUniqueId]))[0]
+          .n,
+      ).toBe(0);
+      expect((await system.http.get(`/portal/${partner.partnerUniqueId}`).set('Cookie', cookie)).status).not.toBe(200);
       // The erasure's own database connection is cut while it waits.
       await query('SELECT pg_terminate_backend($1)', [waitingPid]);
       const cut = await erasing;
