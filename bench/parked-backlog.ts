@@ -12,12 +12,11 @@
  *   old 5-minute park timeouts came due): the rate must stay at least 0.8 of before, and the costs
  *   within 2x of before.
  */
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Pool as PgPool } from 'pg';
 import { Pool } from 'undici';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
-import { ChildApp, freePort } from '@callbacks/testing';
+import { ChildApp, freePort, redisCommandCalls } from '@callbacks/testing';
 import { BENCH_ADMIN_KEY, benchEnvironment, benchServices, DIST, sleep, waitForApi } from './support';
 
 const SLOW_MS = 2_000;
@@ -25,25 +24,6 @@ const WORKERS = 2;
 const CLIENTS = 32;
 /** The backlogs of the rows (PARKED_BACKLOGS, comma-separated). */
 const BACKLOGS = (process.env.PARKED_BACKLOGS ?? '2000,20000').split(',').map(Number);
-
-/** INFO commandstats of the run's own Redis: calls per command, those inside Lua scripts included. */
-function redisCommandCalls(port: number): Promise<Map<string, number>> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write('INFO commandstats\r\n'));
-    let text = '';
-    socket.on('data', (chunk) => {
-      text += chunk.toString();
-      const header = /^\$(\d+)\r\n/.exec(text);
-      if (header && Buffer.byteLength(text) >= header[0].length + Number(header[1]) + 2) {
-        socket.end();
-        // INFO itself is not the code under test.
-        const calls = [...text.matchAll(/cmdstat_([a-z|_-]+):calls=(\d+)/g)].filter((match) => match[1] !== 'info');
-        resolve(new Map(calls.map((match) => [match[1], Number(match[2])])));
-      }
-    });
-    socket.on('error', reject);
-  });
-}
 
 const total = (calls: Map<string, number>) => [...calls.values()].reduce((sum, n) => sum + n, 0);
 

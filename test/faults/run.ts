@@ -5,12 +5,21 @@
  * "N passed, N failed" and a non-zero exit when anything was lost or misbehaved.
  */
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { checkServices, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@callbacks/config';
 import { dropDatabase, migrateDatabase } from '@callbacks/persistence';
-import { ChildApp, freePort, listeningPort, streamLargeBody, TcpProxy, TestReceiver, waitUntil } from '@callbacks/testing';
+import {
+  ChildApp,
+  freePort,
+  listeningPort,
+  redisCommandCalls,
+  redisInfo,
+  streamLargeBody,
+  TcpProxy,
+  TestReceiver,
+  waitUntil,
+} from '@callbacks/testing';
 
 // Compiled to dist/faults/test/faults/run.js.
 /**
@@ -25,30 +34,6 @@ const ROOT = join(__dirname, '..', '..', '..', '..');
 const ADMIN_KEY = `faults-operator-${randomBytes(8).toString('hex')}`;
 const DELIVERY_TIMEOUT_MS = 3_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Redis INFO `section` over a raw connection (the run has no Redis client of its own). */
-function redisInfo(port: number, section: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(`INFO ${section}\r\n`));
-    let text = '';
-    socket.on('data', (chunk) => {
-      text += chunk.toString();
-      // A bulk reply: $<length>\r\n<body>\r\n
-      const header = /^\$(\d+)\r\n/.exec(text);
-      if (header && Buffer.byteLength(text) >= header[0].length + Number(header[1]) + 2) {
-        socket.end();
-        resolve(text);
-      }
-    });
-    socket.on('error', reject);
-  });
-}
-
-/** Calls per command (commands run inside Lua scripts included, as Redis counts them). */
-async function redisCommandCalls(port: number): Promise<Map<string, number>> {
-  const stats = await redisInfo(port, 'commandstats');
-  return new Map([...stats.matchAll(/cmdstat_([a-z|_-]+):calls=(\d+)/g)].map((match) => [match[1], Number(match[2])]));
-}
 
 interface FaultResult {
   name: string;

@@ -10,3 +10,4 @@ export * from './test-pki';
 export * from './tls-test-receiver';
 export * from './oauth-test-server';
 export * from './tcp-proxy';
+export * from './redis-info';
