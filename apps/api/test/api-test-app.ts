@@ -1,9 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { Environment } from '@callbacks/config';
 import { createTestEnvironment, TEST_ADMIN_API_KEY, type TestEnvironment } from '@callbacks/testing';
 import { createApiApp } from '../src/api-app';
+import { CredentialMac } from '../src/auth/credential-mac';
+import { CSRF_FIELD, csrfTokenFor, generatePortalToken, hashPortalToken, PORTAL_SESSION_COOKIE } from '../src/auth/portal-session-cookie';
 
 export const ADMIN = { Authorization: `Bearer ${TEST_ADMIN_API_KEY}` };
 
@@ -88,4 +91,31 @@ export function expectProblem(
   expect(response.body).toMatchObject({ type: 'about:blank', status, title: expect.any(String), detail: expect.any(String) });
   expect(JSON.stringify(response.body)).not.toMatch(/\bat .*\.(js|ts):\d+|QueryFailedError|SELECT |INSERT /);
   return response.body;
+}
+
+/** Requests made with one portal session: pages, and forms posted same-origin with the session's CSRF token. */
+export interface PortalTestSession {
+  page(path: string): request.Test;
+  submit(path: string, form: Record<string, string>): request.Test;
+}
+
+/** A portal session for `partner` as the sign-in page makes one (only its token's hash is stored). */
+export async function portalTestSession(api: ApiTestApp, partner: TestPartner): Promise<PortalTestSession> {
+  const token = generatePortalToken(api.app.get(CredentialMac), 'portal-session');
+  await api.dataSource.query(
+    `INSERT INTO portal_sessions (id, token_hash, partner_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 hour')`,
+    [randomUUID(), hashPortalToken(token), partner.partnerUniqueId],
+  );
+  const cookie = `${PORTAL_SESSION_COOKIE}=${token}`;
+  const csrf = csrfTokenFor(token);
+  return {
+    page: (path) => api.http.get(`/portal/${partner.partnerUniqueId}${path}`).set('Cookie', cookie),
+    submit: (path, form) =>
+      api.http
+        .post(`/portal/${partner.partnerUniqueId}${path}`)
+        .set('Cookie', cookie)
+        .set('Sec-Fetch-Site', 'same-origin')
+        .type('form')
+        .send({ [CSRF_FIELD]: csrf, ...form }),
+  };
 }

@@ -1,36 +1,19 @@
-import { randomUUID } from 'node:crypto';
-import { CredentialMac } from '../src/auth/credential-mac';
-import { CSRF_FIELD, csrfTokenFor, generatePortalToken, hashPortalToken, PORTAL_SESSION_COOKIE } from '../src/auth/portal-session-cookie';
-import { type ApiTestApp, startApiTestApp, type TestPartner } from './api-test-app';
+import { type ApiTestApp, type PortalTestSession, portalTestSession, startApiTestApp, type TestPartner } from './api-test-app';
 
 /** The portal's callback form with the delivery policy: shown, saved, validated beside its input, kept on disable and enable. */
 describe('portal: the delivery policy in the callback form', () => {
   let api: ApiTestApp;
   let partner: TestPartner;
-  let cookie: string;
-  let csrf: string;
+  let page: PortalTestSession['page'];
+  let submit: PortalTestSession['submit'];
 
   beforeAll(async () => {
     api = await startApiTestApp({ DELIVERY_TIMEOUT_MS: '9000' });
     partner = await api.createPartner();
-    const token = generatePortalToken(api.app.get(CredentialMac), 'portal-session');
-    await api.dataSource.query(
-      `INSERT INTO portal_sessions (id, token_hash, partner_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 hour')`,
-      [randomUUID(), hashPortalToken(token), partner.partnerUniqueId],
-    );
-    cookie = `${PORTAL_SESSION_COOKIE}=${token}`;
-    csrf = csrfTokenFor(token);
+    ({ page, submit } = await portalTestSession(api, partner));
   });
   afterAll(() => api.close());
 
-  const page = (path: string) => api.http.get(`/portal/${partner.partnerUniqueId}${path}`).set('Cookie', cookie);
-  const submit = (path: string, form: Record<string, string>) =>
-    api.http
-      .post(`/portal/${partner.partnerUniqueId}${path}`)
-      .set('Cookie', cookie)
-      .set('Sec-Fetch-Site', 'same-origin')
-      .type('form')
-      .send({ [CSRF_FIELD]: csrf, ...form });
   const form = {
     callbackUrl: 'https://partner.example.com/hooks',
     headers: '',

@@ -1,8 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { TestPki } from '@callbacks/testing';
-import { CredentialMac } from '../src/auth/credential-mac';
-import { CSRF_FIELD, csrfTokenFor, generatePortalToken, hashPortalToken, PORTAL_SESSION_COOKIE } from '../src/auth/portal-session-cookie';
-import { type ApiTestApp, startApiTestApp, type TestPartner } from './api-test-app';
+import { type ApiTestApp, type PortalTestSession, portalTestSession, startApiTestApp, type TestPartner } from './api-test-app';
 
 /** The portal's callback form with the transport settings: signature, CA certificate, OAuth2. */
 describe('portal: signature, CA certificate and OAuth2 in the callback form', () => {
@@ -11,34 +8,18 @@ describe('portal: signature, CA certificate and OAuth2 in the callback form', ()
   const clientSecret = 'portal-client-secret-0123456789';
   let api: ApiTestApp;
   let partner: TestPartner;
-  let cookie: string;
-  let csrf: string;
+  let page: PortalTestSession['page'];
+  let submit: PortalTestSession['submit'];
 
   beforeAll(async () => {
     api = await startApiTestApp();
     partner = await api.createPartner();
-    // A session as the sign-in page makes one (only its hash is stored).
-    const token = generatePortalToken(api.app.get(CredentialMac), 'portal-session');
-    await api.dataSource.query(
-      `INSERT INTO portal_sessions (id, token_hash, partner_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 hour')`,
-      [randomUUID(), hashPortalToken(token), partner.partnerUniqueId],
-    );
-    cookie = `${PORTAL_SESSION_COOKIE}=${token}`;
-    csrf = csrfTokenFor(token);
+    ({ page, submit } = await portalTestSession(api, partner));
   });
   afterAll(async () => {
     await api.close();
     pki.remove();
   });
-
-  const page = (path: string) => api.http.get(`/portal/${partner.partnerUniqueId}${path}`).set('Cookie', cookie);
-  const submit = (path: string, form: Record<string, string>) =>
-    api.http
-      .post(`/portal/${partner.partnerUniqueId}${path}`)
-      .set('Cookie', cookie)
-      .set('Sec-Fetch-Site', 'same-origin')
-      .type('form')
-      .send({ [CSRF_FIELD]: csrf, ...form });
 
   const form = {
     callbackUrl: 'https://partner.example.com/hooks',
