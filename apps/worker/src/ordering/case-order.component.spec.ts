@@ -1,13 +1,11 @@
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { DeliveryQueues, deliveryJobId, enqueueDeliveries } from '@callbacks/queue';
 import { createTestEnvironment, type TestEnvironment } from '@callbacks/testing';
-import { DeliveryProcessor } from '../delivery/delivery.processor';
-import { PeriodicPassRunner } from '../passes/periodic-pass-runner';
-import { Reconciler } from '../reconciler/reconciler';
 import { WorkerModule } from '../worker.module';
 import { CaseOrder } from './case-order';
+import { workerComponent } from '../../test/worker-component';
 
 /**
  * Case ordering's holds and wakes on a real PostgreSQL and Redis, the worker's providers built but
@@ -25,15 +23,8 @@ describe('CaseOrder (component: holds and lost wakes on PostgreSQL and Redis)', 
 
   beforeAll(async () => {
     environment = await createTestEnvironment({ RECONCILE_INTERVAL_MS: '3600000' });
-    moduleRef = await Test.createTestingModule({ imports: [WorkerModule.register(environment.config)] })
-      .overrideProvider(DeliveryProcessor)
-      .useValue({})
-      .compile();
-    queues = moduleRef.get(DeliveryQueues);
+    ({ moduleRef, queues, runPass } = await workerComponent(WorkerModule.register(environment.config)));
     caseOrder = moduleRef.get(CaseOrder);
-    const runner = moduleRef.get(PeriodicPassRunner);
-    const reconciler = moduleRef.get(Reconciler);
-    runPass = () => runner.runOnce(reconciler);
     db = new Pool({ connectionString: environment.databaseUrl, max: 2 });
     await db.query(`INSERT INTO partners (id, name) VALUES ($1, 'Acme')`, [partnerId]);
     await db.query(

@@ -1,12 +1,12 @@
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { addDeliveryJobs, callbackShard, DeliveryQueues, deliveryJobId, removeDeliveryJobs } from '@callbacks/queue';
 import { createTestEnvironment, type TestEnvironment } from '@callbacks/testing';
 import { DeliveryProcessor } from '../delivery/delivery.processor';
-import { PeriodicPassRunner } from '../passes/periodic-pass-runner';
 import { WorkerModule } from '../worker.module';
-import { type ReconcileReport, Reconciler } from './reconciler';
+import type { ReconcileReport } from './reconciler';
+import { workerComponent } from '../../test/worker-component';
 
 /**
  * The reconciler after QUEUE_SHARDS went from 1 to 3, its passes run by hand: jobs added while there
@@ -30,14 +30,7 @@ describe('Reconciler after a change of QUEUE_SHARDS (component: passes on Postgr
     workerModule.providers = workerModule.providers?.filter(
       (provider) => !(typeof provider === 'function' && provider.prototype instanceof DeliveryProcessor),
     );
-    moduleRef = await Test.createTestingModule({ imports: [workerModule] })
-      .overrideProvider(DeliveryProcessor)
-      .useValue({})
-      .compile();
-    const runner = moduleRef.get(PeriodicPassRunner);
-    const reconciler = moduleRef.get(Reconciler);
-    runPass = () => runner.runOnce(reconciler);
-    queues = moduleRef.get(DeliveryQueues);
+    ({ moduleRef, queues, runPass } = await workerComponent(workerModule));
     db = new Pool({ connectionString: environment.databaseUrl, max: 2 });
     while (partnerOnShard.filter(Boolean).length < 3) {
       const partnerId = randomUUID();

@@ -1,4 +1,4 @@
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -13,11 +13,10 @@ import {
   STALLED_TOO_OFTEN,
 } from '@callbacks/queue';
 import { createTestEnvironment, type TestEnvironment } from '@callbacks/testing';
-import { DeliveryProcessor } from '../delivery/delivery.processor';
 import { CallbackGuard } from '../isolation/callback-guard';
-import { PeriodicPassRunner } from '../passes/periodic-pass-runner';
 import { WorkerModule } from '../worker.module';
 import { type ReconcileReport, Reconciler } from './reconciler';
+import { workerComponent } from '../../test/worker-component';
 
 /**
  * One reconciler pass at a time against a real PostgreSQL and Redis, the worker's providers built
@@ -41,14 +40,7 @@ describe('Reconciler (component: one pass on PostgreSQL and Redis)', () => {
     // Grace: max(2 × 1 h, …) = 2 hours.
     environment = await createTestEnvironment({ RECONCILE_INTERVAL_MS: '3600000' });
     // The worker's providers, built but not started: no processor takes jobs, no timer runs a pass.
-    moduleRef = await Test.createTestingModule({ imports: [WorkerModule.register(environment.config)] })
-      .overrideProvider(DeliveryProcessor)
-      .useValue({})
-      .compile();
-    const runner = moduleRef.get(PeriodicPassRunner);
-    const reconciler = moduleRef.get(Reconciler);
-    runPass = () => runner.runOnce(reconciler);
-    queues = moduleRef.get(DeliveryQueues);
+    ({ moduleRef, queues, runPass } = await workerComponent(WorkerModule.register(environment.config)));
     db = new Pool({ connectionString: environment.databaseUrl, max: 2 });
     redis = new Redis(environment.config.redisUrl);
     await db.query(`INSERT INTO partners (id, name) VALUES ($1, 'Acme')`, [partnerId]);
